@@ -1,0 +1,92 @@
+/**
+ * Per-call timeouts without a timer per call. All calls of one breaker share one `timeoutMs`, so
+ * their deadlines arrive in the order the calls started: a FIFO of pending calls and one timer armed
+ * for the head is enough. A call that settles in time is only marked done; it leaves the queue when it
+ * reaches the head, so the timer is re-armed at most once per expiry, not once per call.
+ */
+import type { Clock } from './clock.js';
+import { cancelTimer, scheduleTimer } from './clock.js';
+
+/** One call that returned a promise while a timeout applies. */
+export class PendingCall {
+  next: PendingCall | null = null;
+  /** Settled by its own promise or by the deadline: whichever came first wins, the other is ignored. */
+  done = false;
+  resolve!: (value: unknown) => void;
+  reject!: (reason: unknown) => void;
+
+  constructor(
+    readonly permit: number,
+    readonly startedAt: number,
+    readonly deadline: number,
+    readonly controller: AbortController | undefined,
+  ) {}
+}
+
+// The Promise executor runs synchronously inside `new Promise`, so a module slot hands it the call
+// to fill in: no closure per call.
+let filling: PendingCall | null = null;
+function fillResolvers(resolve: (value: unknown) => void, reject: (reason: unknown) => void): void {
+  filling!.resolve = resolve;
+  filling!.reject = reject;
+}
+
+export function promiseFor(call: PendingCall): Promise<unknown> {
+  filling = call;
+  const promise = new Promise(fillResolvers);
+  filling = null;
+  return promise;
+}
+
+export class DeadlineQueue {
+  private head: PendingCall | null = null;
+  private tail: PendingCall | null = null;
+  private timer: unknown = undefined;
+  private readonly fire = (): void => this.onTimer();
+
+  constructor(
+    private readonly clock: () => Clock,
+    /** Called for each call whose deadline passed before it settled; already marked done. */
+    private readonly onExpired: (call: PendingCall, nowMs: number) => void,
+  ) {}
+
+  get isEmpty(): boolean {
+    return this.head === null;
+  }
+
+  add(call: PendingCall, nowMs: number): void {
+    if (this.tail === null) this.head = call;
+    else this.tail.next = call;
+    this.tail = call;
+    if (this.timer === undefined) this.arm(call.deadline - nowMs);
+  }
+
+  /** Stops enforcing deadlines (dispose): pending calls settle with their own promise only. */
+  stop(): void {
+    if (this.timer !== undefined) cancelTimer(this.clock(), this.timer);
+    this.timer = undefined;
+    this.head = this.tail = null;
+  }
+
+  private arm(delayMs: number): void {
+    this.timer = scheduleTimer(this.clock(), this.fire, delayMs > 0 ? delayMs : 0);
+  }
+
+  private onTimer(): void {
+    this.timer = undefined;
+    const now = this.clock().now();
+    let call = this.head;
+    while (call !== null && (call.done || call.deadline <= now)) {
+      const next = call.next;
+      call.next = null;
+      this.head = next;
+      if (next === null) this.tail = null;
+      if (!call.done) {
+        call.done = true;
+        this.onExpired(call, now);
+      }
+      call = this.head;
+    }
+    if (this.head !== null && this.timer === undefined) this.arm(this.head.deadline - now);
+  }
+}

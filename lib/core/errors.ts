@@ -1,0 +1,84 @@
+/**
+ * Errors a breaker raises. Each carries, as fields, the facts a caller needs to act on it.
+ */
+
+/**
+ * Thrown (or rejected) instead of calling the function when the circuit does not admit the call:
+ * open, forced_open, or half_open with every trial slot taken.
+ *
+ * Created without a stack trace: a rejection is the hot path of an open circuit, capturing a stack
+ * costs microseconds, and the stack of a fast-fail says nothing the `breakerName` does not.
+ */
+export class CircuitOpenError extends Error {
+  override readonly name = 'CircuitOpenError';
+  /** The breaker that rejected the call. */
+  readonly breakerName: string;
+  /**
+   * Milliseconds until the breaker may admit a call again; `undefined` when no time is known
+   * (forced_open).
+   */
+  readonly retryAfterMs: number | undefined;
+
+  constructor(breakerName: string, retryAfterMs: number | undefined) {
+    super(`Circuit breaker "${breakerName}" is open`);
+    this.breakerName = breakerName;
+    this.retryAfterMs = retryAfterMs;
+  }
+
+  /** Builds the error without capturing a stack trace. */
+  static withoutStack(breakerName: string, retryAfterMs: number | undefined): CircuitOpenError {
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    const error = new CircuitOpenError(breakerName, retryAfterMs);
+    Error.stackTraceLimit = limit;
+    return error;
+  }
+}
+
+/** A call that did not settle within `timeoutMs`. It counts as a failure; its late result is ignored. */
+export class CircuitBreakerTimeoutError extends Error {
+  override readonly name = 'CircuitBreakerTimeoutError';
+  readonly breakerName: string;
+  readonly timeoutMs: number;
+
+  constructor(breakerName: string, timeoutMs: number) {
+    super(`Circuit breaker "${breakerName}": call timed out after ${timeoutMs} ms`);
+    this.breakerName = breakerName;
+    this.timeoutMs = timeoutMs;
+  }
+}
+
+/** Invalid configuration, raised when a breaker is built or reconfigured (at bootstrap in Nest). */
+export class CircuitBreakerConfigError extends Error {
+  override readonly name = 'CircuitBreakerConfigError';
+  /** The breaker whose options are wrong (or the decorated method, when no name applies). */
+  readonly breakerName: string;
+  /** The option path, e.g. `slidingWindow.size`. */
+  readonly option: string;
+  /** The value given. */
+  readonly value: unknown;
+  /** What is allowed, in words. */
+  readonly allowed: string;
+
+  constructor(breakerName: string, option: string, value: unknown, allowed: string) {
+    super(`Circuit breaker "${breakerName}": option "${option}" must be ${allowed}, got ${describeValue(value)}`);
+    this.breakerName = breakerName;
+    this.option = option;
+    this.value = value;
+    this.allowed = allowed;
+  }
+}
+
+export function describeValue(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value === 'function') return `a function (${value.name || 'anonymous'})`;
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint' || value == null) {
+    return String(value);
+  }
+  if (Array.isArray(value)) return 'an array';
+  try {
+    return JSON.stringify(value);
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
+}

@@ -1,0 +1,322 @@
+import type { Clock } from './clock.js';
+import { monotonicClock } from './clock.js';
+import { CircuitBreakerConfigError } from './errors.js';
+
+/** The last `size` recorded calls. */
+export interface CountWindowOptions {
+  type: 'count';
+  /** Number of calls kept. Integer in [1, 1_000_000]. Default 100. */
+  size: number;
+}
+
+/** The calls of the last `durationMs`, kept in `buckets` equal slices that expire one at a time. */
+export interface TimeWindowOptions {
+  type: 'time';
+  /** Window length in milliseconds. Default 60_000. */
+  durationMs: number;
+  /** Number of slices; the window's resolution is `durationMs / buckets`. Integer in [1, 1000]. Default 10. */
+  buckets?: number;
+}
+
+export type SlidingWindowOptions = CountWindowOptions | TimeWindowOptions;
+
+/** Open duration growth for a circuit that re-opens without having closed in between. */
+export interface OpenDurationBackoffOptions {
+  /** Factor applied per consecutive opening. >= 1. Default 2. */
+  multiplier?: number;
+  /** Cap on the open duration, in ms. >= `openDurationMs`. Default 10 x `openDurationMs`. */
+  maxMs?: number;
+  /** Fraction in [0, 1]: each duration is shortened by a random share of at most this much. Default 0. */
+  jitter?: number;
+}
+
+/** Recovery driven by a check of the dependency instead of a timer. */
+export interface HealthCheckOptions {
+  /** Resolves (or returns) `true` when the dependency looks healthy. A throw or rejection counts as `false`. */
+  check: () => boolean | Promise<boolean>;
+  /** Poll period while the circuit is open, in ms. A check still pending after this counts as failed. */
+  intervalMs: number;
+}
+
+/** Everything that shapes a breaker's behaviour; all optional. See README for the defaults. */
+export interface CircuitBreakerSettings {
+  /** Which calls the rates are computed over. Default `{ type: 'count', size: 100 }`. */
+  slidingWindow?: SlidingWindowOptions;
+  /** Percent in (0, 100]: trip when the failure rate in the window reaches it. Default 50. */
+  failureRateThreshold?: number;
+  /** A call lasting at least this many ms is slow. Unset (default): slow calls are not tracked. */
+  slowCallDurationMs?: number;
+  /** Percent in (0, 100]: trip when the slow-call rate reaches it. Default 100. Needs `slowCallDurationMs`. */
+  slowCallRateThreshold?: number;
+  /** No rate-based trip before this many calls are in the window. Integer >= 1. Default 10 (capped at a count window's size). */
+  minimumCalls?: number;
+  /** No failure-rate trip before this many failures are in the window. Integer >= 1. Default 1 (gate off). */
+  minimumFailures?: number;
+  /** Trip after this many failures in a row, whatever the window says. Integer >= 1. Default: off. */
+  consecutiveFailureThreshold?: number;
+  /** Per-call timeout in ms for calls that return a promise. A timed-out call is a failure. Default: none. */
+  timeoutMs?: number;
+  /** How long the circuit stays open before a trial call, in ms. Default 30_000. */
+  openDurationMs?: number;
+  /** Longer open durations for repeated openings. Default: none (every opening waits `openDurationMs`). */
+  openDurationBackoff?: OpenDurationBackoffOptions;
+  /** Trial calls admitted at once in half_open; that many successes close the circuit. Integer >= 1. Default 1. */
+  halfOpenMaxCalls?: number;
+  /** A trial call not settled after this many ms counts as failed. Default: `openDurationMs`. */
+  halfOpenProbeTimeoutMs?: number;
+  /** While open, recover through half_open only once this check passes. Default: none. */
+  healthCheck?: HealthCheckOptions;
+  /** Which errors count as failures; `false` = ignored (neither success nor failure). Default: every error. */
+  isFailure?: (error: unknown) => boolean;
+  /** A resolved result to record as a failure (it is still returned to the caller). Default: none. */
+  isResultFailure?: (result: unknown) => boolean;
+  /** Time source (and optionally timers). Default: monotonic clock, global unref'd timers. */
+  clock?: Clock;
+}
+
+export interface CircuitBreakerOptions extends CircuitBreakerSettings {
+  /** Identifies the breaker in errors, events, health and metrics. Non-empty string. */
+  name: string;
+}
+
+/** Options after defaults and validation; what the engine reads. */
+export interface ResolvedOptions {
+  readonly name: string;
+  readonly slidingWindow: Readonly<CountWindowOptions> | Readonly<Required<TimeWindowOptions>>;
+  readonly failureRateThreshold: number;
+  readonly slowCallDurationMs: number | undefined;
+  readonly slowCallRateThreshold: number;
+  readonly minimumCalls: number;
+  readonly minimumFailures: number;
+  readonly consecutiveFailureThreshold: number | undefined;
+  readonly timeoutMs: number | undefined;
+  readonly openDurationMs: number;
+  readonly openDurationBackoff: Readonly<Required<OpenDurationBackoffOptions>> | undefined;
+  readonly halfOpenMaxCalls: number;
+  readonly halfOpenProbeTimeoutMs: number;
+  readonly healthCheck: Readonly<HealthCheckOptions> | undefined;
+  readonly isFailure: ((error: unknown) => boolean) | undefined;
+  readonly isResultFailure: ((result: unknown) => boolean) | undefined;
+  readonly clock: Clock;
+}
+
+export const DEFAULTS = {
+  slidingWindowSize: 100,
+  timeWindowDurationMs: 60_000,
+  timeWindowBuckets: 10,
+  failureRateThreshold: 50,
+  slowCallRateThreshold: 100,
+  minimumCalls: 10,
+  minimumFailures: 1,
+  openDurationMs: 30_000,
+  backoffMultiplier: 2,
+  backoffMaxFactor: 10,
+  backoffJitter: 0,
+  halfOpenMaxCalls: 1,
+} as const;
+
+/** setTimeout's largest delay; a longer one fires at once. */
+export const MAX_TIMER_MS = 2_147_483_647;
+
+const KNOWN_KEYS: ReadonlySet<string> = new Set([
+  'name',
+  'slidingWindow',
+  'failureRateThreshold',
+  'slowCallDurationMs',
+  'slowCallRateThreshold',
+  'minimumCalls',
+  'minimumFailures',
+  'consecutiveFailureThreshold',
+  'timeoutMs',
+  'openDurationMs',
+  'openDurationBackoff',
+  'halfOpenMaxCalls',
+  'halfOpenProbeTimeoutMs',
+  'healthCheck',
+  'isFailure',
+  'isResultFailure',
+  'clock',
+]);
+
+/**
+ * Applies defaults and checks every option. Throws {@link CircuitBreakerConfigError} naming the
+ * breaker, the option, the value and what is allowed.
+ */
+export function resolveOptions(options: CircuitBreakerOptions): ResolvedOptions {
+  if (options === null || typeof options !== 'object') {
+    throw new CircuitBreakerConfigError('(unnamed)', 'options', options, 'an object');
+  }
+  const name = options.name;
+  if (typeof name !== 'string' || name.length === 0) {
+    throw new CircuitBreakerConfigError('(unnamed)', 'name', name, 'a non-empty string');
+  }
+  const v = new Validator(name);
+  for (const key of Object.keys(options)) {
+    if (!KNOWN_KEYS.has(key)) {
+      throw new CircuitBreakerConfigError(name, key, (options as unknown as Record<string, unknown>)[key], `one of the known options (${[...KNOWN_KEYS].join(', ')}); "${key}" is not an option`);
+    }
+  }
+
+  const slidingWindow = resolveWindow(v, options.slidingWindow);
+  const failureRateThreshold = v.percent('failureRateThreshold', options.failureRateThreshold, DEFAULTS.failureRateThreshold);
+  const slowCallDurationMs = v.optionalDuration('slowCallDurationMs', options.slowCallDurationMs);
+  const slowCallRateThreshold = v.percent('slowCallRateThreshold', options.slowCallRateThreshold, DEFAULTS.slowCallRateThreshold);
+
+  let minimumCalls: number;
+  if (options.minimumCalls === undefined) {
+    minimumCalls = slidingWindow.type === 'count' ? Math.min(DEFAULTS.minimumCalls, slidingWindow.size) : DEFAULTS.minimumCalls;
+  } else {
+    minimumCalls = v.integer('minimumCalls', options.minimumCalls, 1, Number.MAX_SAFE_INTEGER, 'an integer >= 1');
+    if (slidingWindow.type === 'count' && minimumCalls > slidingWindow.size) {
+      throw new CircuitBreakerConfigError(name, 'minimumCalls', minimumCalls, `an integer in [1, slidingWindow.size = ${slidingWindow.size}] (a count window never holds more calls than its size)`);
+    }
+  }
+  const minimumFailures =
+    options.minimumFailures === undefined
+      ? DEFAULTS.minimumFailures
+      : v.integer('minimumFailures', options.minimumFailures, 1, Number.MAX_SAFE_INTEGER, 'an integer >= 1');
+  const consecutiveFailureThreshold =
+    options.consecutiveFailureThreshold === undefined
+      ? undefined
+      : v.integer('consecutiveFailureThreshold', options.consecutiveFailureThreshold, 1, Number.MAX_SAFE_INTEGER, 'an integer >= 1');
+  const timeoutMs = v.optionalDuration('timeoutMs', options.timeoutMs);
+  const openDurationMs = v.duration('openDurationMs', options.openDurationMs, DEFAULTS.openDurationMs);
+  const openDurationBackoff = resolveBackoff(v, options.openDurationBackoff, openDurationMs);
+  const halfOpenMaxCalls =
+    options.halfOpenMaxCalls === undefined
+      ? DEFAULTS.halfOpenMaxCalls
+      : v.integer('halfOpenMaxCalls', options.halfOpenMaxCalls, 1, 10_000, 'an integer in [1, 10000]');
+  const halfOpenProbeTimeoutMs = v.duration('halfOpenProbeTimeoutMs', options.halfOpenProbeTimeoutMs, openDurationMs);
+  const healthCheck = resolveHealthCheck(v, options.healthCheck);
+  const isFailure = v.optionalFunction('isFailure', options.isFailure) as ResolvedOptions['isFailure'];
+  const isResultFailure = v.optionalFunction('isResultFailure', options.isResultFailure) as ResolvedOptions['isResultFailure'];
+  const clock = resolveClock(v, options.clock);
+
+  return {
+    name,
+    slidingWindow,
+    failureRateThreshold,
+    slowCallDurationMs,
+    slowCallRateThreshold,
+    minimumCalls,
+    minimumFailures,
+    consecutiveFailureThreshold,
+    timeoutMs,
+    openDurationMs,
+    openDurationBackoff,
+    halfOpenMaxCalls,
+    halfOpenProbeTimeoutMs,
+    healthCheck,
+    isFailure,
+    isResultFailure,
+    clock,
+  };
+}
+
+function resolveWindow(v: Validator, window: SlidingWindowOptions | undefined): ResolvedOptions['slidingWindow'] {
+  if (window === undefined) return { type: 'count', size: DEFAULTS.slidingWindowSize };
+  if (window === null || typeof window !== 'object') {
+    return v.fail('slidingWindow', window, "{ type: 'count', size } or { type: 'time', durationMs, buckets? }");
+  }
+  if (window.type === 'count') {
+    v.onlyKeys('slidingWindow', window, ['type', 'size']);
+    const size = v.integer('slidingWindow.size', window.size, 1, 1_000_000, 'an integer in [1, 1000000]');
+    return { type: 'count', size };
+  }
+  if (window.type === 'time') {
+    v.onlyKeys('slidingWindow', window, ['type', 'durationMs', 'buckets']);
+    const durationMs = v.duration('slidingWindow.durationMs', window.durationMs, DEFAULTS.timeWindowDurationMs);
+    const buckets =
+      window.buckets === undefined
+        ? DEFAULTS.timeWindowBuckets
+        : v.integer('slidingWindow.buckets', window.buckets, 1, 1000, 'an integer in [1, 1000]');
+    return { type: 'time', durationMs, buckets };
+  }
+  return v.fail('slidingWindow.type', (window as { type?: unknown }).type, "'count' or 'time'");
+}
+
+function resolveBackoff(
+  v: Validator,
+  backoff: OpenDurationBackoffOptions | undefined,
+  openDurationMs: number,
+): ResolvedOptions['openDurationBackoff'] {
+  if (backoff === undefined) return undefined;
+  if (backoff === null || typeof backoff !== 'object') {
+    return v.fail('openDurationBackoff', backoff, 'an object { multiplier?, maxMs?, jitter? }');
+  }
+  v.onlyKeys('openDurationBackoff', backoff, ['multiplier', 'maxMs', 'jitter']);
+  const multiplier = v.number('openDurationBackoff.multiplier', backoff.multiplier, DEFAULTS.backoffMultiplier, (n) => n >= 1 && n <= 1000, 'a number in [1, 1000]');
+  const maxMs = v.number(
+    'openDurationBackoff.maxMs',
+    backoff.maxMs,
+    Math.min(openDurationMs * DEFAULTS.backoffMaxFactor, MAX_TIMER_MS),
+    (n) => n >= openDurationMs && n <= MAX_TIMER_MS,
+    `a number of ms in [openDurationMs = ${openDurationMs}, ${MAX_TIMER_MS}]`,
+  );
+  const jitter = v.number('openDurationBackoff.jitter', backoff.jitter, DEFAULTS.backoffJitter, (n) => n >= 0 && n <= 1, 'a fraction in [0, 1]');
+  return { multiplier, maxMs, jitter };
+}
+
+function resolveHealthCheck(v: Validator, healthCheck: HealthCheckOptions | undefined): ResolvedOptions['healthCheck'] {
+  if (healthCheck === undefined) return undefined;
+  if (healthCheck === null || typeof healthCheck !== 'object') {
+    return v.fail('healthCheck', healthCheck, 'an object { check, intervalMs }');
+  }
+  v.onlyKeys('healthCheck', healthCheck, ['check', 'intervalMs']);
+  if (typeof healthCheck.check !== 'function') return v.fail('healthCheck.check', healthCheck.check, 'a function returning boolean or Promise<boolean>');
+  const intervalMs = v.number('healthCheck.intervalMs', healthCheck.intervalMs, undefined, (n) => n > 0 && n <= MAX_TIMER_MS, `a number of ms in (0, ${MAX_TIMER_MS}]`);
+  return { check: healthCheck.check, intervalMs };
+}
+
+function resolveClock(v: Validator, clock: Clock | undefined): Clock {
+  if (clock === undefined) return monotonicClock;
+  if (clock === null || typeof clock !== 'object' || typeof clock.now !== 'function') {
+    return v.fail('clock', clock, 'an object with a now() method returning milliseconds');
+  }
+  if ((clock.setTimeout === undefined) !== (clock.clearTimeout === undefined)) {
+    return v.fail('clock', clock, 'a clock with both setTimeout and clearTimeout, or neither');
+  }
+  return clock;
+}
+
+class Validator {
+  constructor(private readonly breaker: string) {}
+
+  fail(option: string, value: unknown, allowed: string): never {
+    throw new CircuitBreakerConfigError(this.breaker, option, value, allowed);
+  }
+
+  onlyKeys(option: string, object: object, keys: readonly string[]): void {
+    for (const key of Object.keys(object)) {
+      if (!keys.includes(key)) this.fail(`${option}.${key}`, (object as Record<string, unknown>)[key], `absent (known keys: ${keys.join(', ')})`);
+    }
+  }
+
+  number(option: string, value: unknown, fallback: number | undefined, ok: (n: number) => boolean, allowed: string): number {
+    if (value === undefined && fallback !== undefined) return fallback;
+    if (typeof value !== 'number' || !Number.isFinite(value) || !ok(value)) this.fail(option, value, allowed);
+    return value as number;
+  }
+
+  integer(option: string, value: unknown, min: number, max: number, allowed: string): number {
+    return this.number(option, value, undefined, (n) => Number.isInteger(n) && n >= min && n <= max, allowed);
+  }
+
+  percent(option: string, value: unknown, fallback: number): number {
+    return this.number(option, value, fallback, (n) => n > 0 && n <= 100, 'a percentage in (0, 100]');
+  }
+
+  duration(option: string, value: unknown, fallback: number): number {
+    return this.number(option, value, fallback, (n) => n > 0 && n <= MAX_TIMER_MS, `a number of ms in (0, ${MAX_TIMER_MS}]`);
+  }
+
+  optionalDuration(option: string, value: unknown): number | undefined {
+    if (value === undefined) return undefined;
+    return this.number(option, value, undefined, (n) => n > 0 && n <= MAX_TIMER_MS, `a number of ms in (0, ${MAX_TIMER_MS}]`);
+  }
+
+  optionalFunction(option: string, value: unknown): unknown {
+    if (value !== undefined && typeof value !== 'function') this.fail(option, value, 'a function');
+    return value;
+  }
+}
