@@ -287,6 +287,12 @@ export class CircuitBreaker {
     else this.onError(permit, error, startedAtMs);
   }
 
+  /** Whether `error` counts as a failure under `isFailure` (false: the breaker ignores it). */
+  countsAsFailure(error: unknown): boolean {
+    const isFailure = this.opts.isFailure;
+    return isFailure === undefined || this.predicate(isFailure, error, 'isFailure');
+  }
+
   /** Returns a permit whose call counts as neither success nor failure (e.g. unsubscribed). */
   releasePermission(permit: number): void {
     this.complete(permit, IGNORED, Number.NaN, undefined);
@@ -423,9 +429,7 @@ export class CircuitBreaker {
   }
 
   private onError(permit: number, error: unknown, startedAt: number): void {
-    const isFailure = this.opts.isFailure;
-    const failed = isFailure === undefined || this.predicate(isFailure, error, 'isFailure');
-    this.complete(permit, failed ? FAILED : IGNORED, startedAt, error);
+    this.complete(permit, this.countsAsFailure(error) ? FAILED : IGNORED, startedAt, error);
   }
 
   /** A predicate that throws counts as "failure": a broken classifier must not hide an outage. */

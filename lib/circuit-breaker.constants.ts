@@ -1,0 +1,7 @@
+/** Metadata key written by @UseCircuitBreaker on the method it wraps. */
+export const USE_CIRCUIT_BREAKER_METADATA = 'nestjs-circuit-breaker:use';
+
+/** DI token of the breaker named `name` (what @InjectCircuitBreaker(name) injects). */
+export function getCircuitBreakerToken(name: string): string {
+  return `nestjs-circuit-breaker:breaker:${name}`;
+}

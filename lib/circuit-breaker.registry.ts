@@ -1,0 +1,223 @@
+import { HttpException, Inject, Injectable, Logger } from '@nestjs/common';
+import type { LoggerService, OnModuleDestroy } from '@nestjs/common';
+import { Subject } from 'rxjs';
+import type { Observable } from 'rxjs';
+import { CircuitBreaker } from './core/circuit-breaker.js';
+import type { StateChangeEvent } from './core/circuit-breaker.js';
+import { CircuitBreakerConfigError } from './core/errors.js';
+import type { CircuitBreakerSettings } from './core/options.js';
+import { resolveOptions } from './core/options.js';
+import { CIRCUIT_BREAKER_MODULE_OPTIONS } from './circuit-breaker.module-definition.js';
+import type { CircuitBreakerModuleOptions } from './interfaces/circuit-breaker-module-options.interface.js';
+
+/** Nest-layer default: a client error (HttpException below 500) is not the dependency failing. */
+export function defaultIsFailure(error: unknown): boolean {
+  return !(error instanceof HttpException && error.getStatus() < 500);
+}
+
+const MODULE_OPTION_KEYS = ['defaults', 'breakers', 'strict', 'errorFactory', 'logger'];
+
+interface Declaration {
+  readonly settings: CircuitBreakerSettings;
+  readonly source: string;
+}
+
+/**
+ * The breakers of one application: those declared by forRoot / forRootAsync / forFeature, and
+ * those built from `defaults` for names declared nowhere (unless `strict`). Inject it to look
+ * breakers up, list them, or reconfigure them at runtime.
+ */
+@Injectable()
+export class CircuitBreakerRegistry implements OnModuleDestroy {
+  private readonly breakers = new Map<string, CircuitBreaker>();
+  private readonly declarations = new Map<string, Declaration>();
+  /** Names built from defaults because something used them before (or without) a declaration. */
+  private readonly undeclared = new Map<string, string>();
+  private readonly changes = new Subject<StateChangeEvent>();
+  private readonly logger: LoggerService | undefined;
+
+  /** Every state change of every breaker of this application. */
+  readonly stateChanges$: Observable<StateChangeEvent> = this.changes.asObservable();
+
+  constructor(@Inject(CIRCUIT_BREAKER_MODULE_OPTIONS) private readonly options: CircuitBreakerModuleOptions) {
+    validateModuleOptions(options);
+    this.logger = options.logger === false ? undefined : (options.logger ?? new Logger('CircuitBreaker'));
+    for (const [name, settings] of Object.entries(options.breakers ?? {})) this.declare(name, settings, 'CircuitBreakerModule.forRoot');
+  }
+
+  get strict(): boolean {
+    return this.options.strict === true;
+  }
+
+  get moduleOptions(): CircuitBreakerModuleOptions {
+    return this.options;
+  }
+
+  /**
+   * Declares a breaker (forRoot, forFeature). The same name declared twice must carry the same
+   * options; a breaker already built from defaults for that name takes the declared options.
+   */
+  declare(name: string, settings: CircuitBreakerSettings, source: string): CircuitBreaker {
+    if (settings === null || typeof settings !== 'object') {
+      throw new CircuitBreakerConfigError(name, 'breakers', settings, 'an object of breaker options');
+    }
+    const previous = this.declarations.get(name);
+    if (previous !== undefined) {
+      if (!sameSettings(previous.settings, settings)) {
+        throw new CircuitBreakerConfigError(
+          name,
+          'breakers',
+          settings,
+          `the same options wherever the name is declared (already declared by ${previous.source} with different options)`,
+        );
+      }
+      return this.breakers.get(name)!;
+    }
+    this.declarations.set(name, { settings, source });
+    const existing = this.breakers.get(name);
+    if (existing !== undefined) {
+      existing.reconfigure(this.merge(settings));
+      this.undeclared.delete(name);
+      return existing;
+    }
+    return this.build(name, settings);
+  }
+
+  /**
+   * The breaker named `name`. A name declared nowhere gets a breaker built from `defaults`
+   * (`strict` mode rejects such names at bootstrap, see `assertDeclared`).
+   */
+  get(name: string, usedBy = 'CircuitBreakerRegistry.get'): CircuitBreaker {
+    const breaker = this.breakers.get(name);
+    if (breaker !== undefined) return breaker;
+    if (typeof name !== 'string' || name.length === 0) {
+      throw new CircuitBreakerConfigError(String(name), 'name', name, 'a non-empty string');
+    }
+    this.undeclared.set(name, usedBy);
+    return this.build(name, {});
+  }
+
+  has(name: string): boolean {
+    return this.breakers.has(name);
+  }
+
+  isDeclared(name: string): boolean {
+    return this.declarations.has(name);
+  }
+
+  getAll(): CircuitBreaker[] {
+    return [...this.breakers.values()];
+  }
+
+  /**
+   * Applies new options to a running breaker, validated first (an invalid value throws and changes
+   * nothing). Throws if no breaker has that name.
+   */
+  reconfigure(name: string, settings: CircuitBreakerSettings): CircuitBreaker {
+    const breaker = this.breakers.get(name);
+    if (breaker === undefined) throw new Error(`Circuit breaker "${name}" does not exist`);
+    breaker.reconfigure(settings);
+    return breaker;
+  }
+
+  /** In strict mode, every name used must be declared by the time the application bootstraps. */
+  assertDeclared(name: string, usedBy: string): void {
+    if (!this.strict || this.declarations.has(name)) return;
+    throw new CircuitBreakerConfigError(
+      name,
+      'name',
+      name,
+      `a breaker declared by CircuitBreakerModule.forRoot, forRootAsync or forFeature (strict mode; used by ${usedBy})`,
+    );
+  }
+
+  /** Drops a breaker built from defaults that this application turned out not to use. */
+  forget(name: string): void {
+    if (this.declarations.has(name)) return;
+    this.breakers.get(name)?.dispose();
+    this.breakers.delete(name);
+    this.undeclared.delete(name);
+  }
+
+  /** Names used without a declaration, with who used them (strict-mode check at bootstrap). */
+  undeclaredNames(): ReadonlyMap<string, string> {
+    return this.undeclared;
+  }
+
+  onModuleDestroy(): void {
+    for (const breaker of this.breakers.values()) breaker.dispose();
+    this.changes.complete();
+  }
+
+  private merge(settings: CircuitBreakerSettings): CircuitBreakerSettings {
+    return { isFailure: defaultIsFailure, ...this.options.defaults, ...settings };
+  }
+
+  private build(name: string, settings: CircuitBreakerSettings): CircuitBreaker {
+    const breaker = new CircuitBreaker({ ...this.merge(settings), name });
+    this.breakers.set(name, breaker);
+    const logger = this.logger;
+    if (logger !== undefined) breaker.onInternalError = (error, where) => logger.error(`${where} threw: ${describe(error)}`);
+    breaker.onStateChange((event) => {
+      if (logger !== undefined) logTransition(logger, breaker, event);
+      this.changes.next(event);
+    });
+    return breaker;
+  }
+}
+
+function logTransition(logger: LoggerService, breaker: CircuitBreaker, event: StateChangeEvent): void {
+  const prefix = `Circuit breaker "${event.name}" ${event.from} -> ${event.to} (${event.reason})`;
+  if (event.to === 'open' || event.to === 'forced_open') {
+    const s = breaker.snapshot();
+    const retry = s.retryAfterMs === undefined ? '' : `; next trial in ${s.retryAfterMs} ms`;
+    logger.warn(`${prefix}: failure rate ${round(s.failureRate)}%, slow-call rate ${round(s.slowCallRate)}% over ${s.calls} calls${retry}`);
+  } else {
+    logger.log(prefix);
+  }
+}
+
+function round(n: number): number {
+  return Math.round(n * 10) / 10;
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+function validateModuleOptions(options: CircuitBreakerModuleOptions): void {
+  if (options === null || typeof options !== 'object') {
+    throw new CircuitBreakerConfigError('(module)', 'CircuitBreakerModule options', options, 'an object');
+  }
+  for (const key of Object.keys(options)) {
+    if (!MODULE_OPTION_KEYS.includes(key)) {
+      throw new CircuitBreakerConfigError('(module)', key, (options as Record<string, unknown>)[key], `absent (known module options: ${MODULE_OPTION_KEYS.join(', ')}, isGlobal)`);
+    }
+  }
+  if (options.strict !== undefined && typeof options.strict !== 'boolean') {
+    throw new CircuitBreakerConfigError('(module)', 'strict', options.strict, 'a boolean');
+  }
+  if (options.errorFactory !== undefined && typeof options.errorFactory !== 'function') {
+    throw new CircuitBreakerConfigError('(module)', 'errorFactory', options.errorFactory, 'a function');
+  }
+  if (options.breakers !== undefined && (options.breakers === null || typeof options.breakers !== 'object' || Array.isArray(options.breakers))) {
+    throw new CircuitBreakerConfigError('(module)', 'breakers', options.breakers, 'an object mapping breaker names to options');
+  }
+  if (options.defaults !== undefined) {
+    if (options.defaults === null || typeof options.defaults !== 'object' || 'name' in options.defaults) {
+      throw new CircuitBreakerConfigError('(defaults)', 'defaults', options.defaults, 'an object of breaker options without a name');
+    }
+    resolveOptions({ ...options.defaults, name: '(defaults)' });
+  }
+}
+
+/** Deep equality where functions (and other objects such as clocks) compare by identity. */
+function sameSettings(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return false;
+  if (Object.getPrototypeOf(a) !== Object.prototype || Object.getPrototypeOf(b) !== Object.prototype) return false;
+  const keysA = Object.keys(a).filter((k) => (a as Record<string, unknown>)[k] !== undefined);
+  const keysB = Object.keys(b).filter((k) => (b as Record<string, unknown>)[k] !== undefined);
+  if (keysA.length !== keysB.length) return false;
+  return keysA.every((k) => sameSettings((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+}

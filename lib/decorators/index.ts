@@ -1,0 +1,3 @@
+export { InjectCircuitBreaker } from './inject-circuit-breaker.decorator.js';
+export { UseCircuitBreaker } from './use-circuit-breaker.decorator.js';
+export type { UseCircuitBreakerMetadata } from './use-circuit-breaker.decorator.js';
