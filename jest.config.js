@@ -5,7 +5,12 @@ export default {
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.spec.ts'],
   extensionsToTreatAsEsm: ['.ts'],
-  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
+  // The sample app imports the package by its public name; tests run it against the sources.
+  moduleNameMapper: {
+    '^nestjs-circuit-breaker$': '<rootDir>/lib/index.ts',
+    '^nestjs-circuit-breaker/(health|prometheus|redis)$': '<rootDir>/lib/$1/index.ts',
+    '^(\\.{1,2}/.*)\\.js$': '$1',
+  },
   transform: {
     '^.+\\.ts$': [
       '@swc/jest',

@@ -15,8 +15,26 @@ type AnyMethod = (this: unknown, ...args: unknown[]) => unknown;
 interface ActiveCall {
   readonly breaker: CircuitBreaker;
   readonly parent: ActiveCall | undefined;
+  /** Set when the breaker has a timeout: aborts when the call times out. */
+  signal: AbortSignal | undefined;
 }
 const activeCalls = new AsyncLocalStorage<ActiveCall>();
+
+/**
+ * The AbortSignal of the @UseCircuitBreaker call in progress in this async context: pass it to
+ * `fetch` or any abortable client so a timed-out call stops its work. Defined only while a
+ * decorated method runs under a breaker that has a `timeoutMs`.
+ *
+ * ```ts
+ * @UseCircuitBreaker('payments')
+ * async price(id: string) {
+ *   const res = await fetch(`${base}/prices/${id}`, { signal: circuitBreakerSignal() });
+ * }
+ * ```
+ */
+export function circuitBreakerSignal(): AbortSignal | undefined {
+  return activeCalls.getStore()?.signal;
+}
 
 function isActive(breaker: CircuitBreaker): boolean {
   for (let call = activeCalls.getStore(); call !== undefined; call = call.parent) {
@@ -55,10 +73,17 @@ export class MethodBinding {
     if (isActive(breaker)) return original.apply(instance, args);
     if (this.shape === 'observable') return this.invokeObservable(instance, original, args);
     let result: unknown;
+    const call: ActiveCall = { breaker, parent: activeCalls.getStore(), signal: undefined };
+    // Declaring the signal parameter only under a timeout: the engine then makes an AbortController.
+    const fn =
+      breaker.options.timeoutMs === undefined
+        ? () => original.apply(instance, args)
+        : (signal?: AbortSignal) => {
+            call.signal = signal;
+            return original.apply(instance, args);
+          };
     try {
-      result = activeCalls.run({ breaker, parent: activeCalls.getStore() }, () =>
-        breaker.run(() => original.apply(instance, args), this.rejectAs),
-      );
+      result = activeCalls.run(call, () => breaker.run(fn, this.rejectAs));
     } catch (error) {
       return this.recover(instance, args, error);
     }
