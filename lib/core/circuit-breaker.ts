@@ -416,7 +416,8 @@ export class CircuitBreaker {
   }
 
   private expire(call: PendingCall, now: number): void {
-    const error = new CircuitBreakerTimeoutError(this.name, this.opts.timeoutMs ?? now - call.startedAt);
+    // The timeout the call ran under (reconfigure may have changed it since).
+    const error = new CircuitBreakerTimeoutError(this.name, call.deadline - call.startedAt);
     if (call.controller !== undefined) call.controller.abort(error);
     this.complete(call.permit, TIMED_OUT, call.startedAt, error, now);
     call.reject(error);
@@ -472,18 +473,24 @@ export class CircuitBreaker {
     if (kind === SUCCESS) {
       this.consecutiveFailures = 0;
       window.record(slow, now);
-      if (window.failures === 0 && slow === 0 && state === CLOSED) return; // nothing can trip
+      // Nothing can trip (the usual closed success): skip the rule evaluation.
+      if (window.failures === 0 && window.slowCalls === 0 && state === CLOSED && this.consecutiveFailures === 0) return;
     } else {
       this.consecutiveFailures++;
       window.record(FAILURE | slow, now);
     }
     const reason = this.tripReason();
     if (state === METRICS_ONLY) {
-      if (reason !== null && !this.wouldTripNow) this.wouldTrips++;
-      this.wouldTripNow = reason !== null;
+      this.updateWouldTrip(reason !== null);
     } else if (reason !== null) {
       this.transition(OPEN, reason, now === now ? now : opts.clock.now());
     }
+  }
+
+  /** metrics_only: a would-be trip is counted each time a trip rule starts to hold. */
+  private updateWouldTrip(holds: boolean): void {
+    if (holds && !this.wouldTripNow) this.wouldTrips++;
+    this.wouldTripNow = holds;
   }
 
   private countTotals(kind: number, slow: number): void {
@@ -658,6 +665,10 @@ export class CircuitBreaker {
         this.openedAt = Number.NaN;
     }
 
+    // metrics_only judges the window it inherits at once; a rule that already holds on entry is
+    // not a new would-be trip (it tripped, or was forced, before), so it is not counted.
+    if (to === METRICS_ONLY) this.wouldTripNow = this.tripReason() !== null;
+
     const listeners = this.stateListeners;
     if (listeners === null) return;
     const event: StateChangeEvent = { name: this.name, from: STATE_NAMES[from]!, to: STATE_NAMES[to]!, at: now, reason };
@@ -723,7 +734,9 @@ export class CircuitBreaker {
         this.permitBase = this.generation * PERMIT_SPAN;
       }
     }
-    if (this.stateCode === OPEN && previous.healthCheck !== next.healthCheck) {
+    const healthChanged =
+      previous.healthCheck?.check !== next.healthCheck?.check || previous.healthCheck?.intervalMs !== next.healthCheck?.intervalMs;
+    if (this.stateCode === OPEN && healthChanged) {
       if (this.healthTimer !== undefined) cancelTimer(previous.clock, this.healthTimer);
       this.healthTimer = undefined;
       this.scheduleHealthPoll(next.clock.now());
@@ -767,6 +780,8 @@ export class CircuitBreaker {
       case FORCED_OPEN:
         return { ...base, openedAt: this.openedAt };
       case METRICS_ONLY:
+        // A time window may have aged the failures out since the last call.
+        this.updateWouldTrip(this.tripReason() !== null);
         return { ...base, wouldTrip: this.wouldTripNow };
       default:
         return base;

@@ -55,10 +55,34 @@ export class DeadlineQueue {
   }
 
   add(call: PendingCall, nowMs: number): void {
-    if (this.tail === null) this.head = call;
-    else this.tail.next = call;
-    this.tail = call;
-    if (this.timer === undefined) this.arm(call.deadline - nowMs);
+    const tail = this.tail;
+    if (tail === null) {
+      this.head = this.tail = call;
+    } else if (call.deadline >= tail.deadline) {
+      tail.next = call; // the usual case: one shared timeoutMs keeps deadlines in order
+      this.tail = call;
+    } else {
+      this.insertOutOfOrder(call); // a shorter timeoutMs after reconfigure(), or a clock that stepped back
+    }
+    if (this.timer === undefined) {
+      this.arm(call.deadline - nowMs);
+    } else if (this.head === call) {
+      cancelTimer(this.clock(), this.timer);
+      this.arm(call.deadline - nowMs);
+    }
+  }
+
+  private insertOutOfOrder(call: PendingCall): void {
+    if (call.deadline < this.head!.deadline) {
+      call.next = this.head;
+      this.head = call;
+      return;
+    }
+    let before = this.head!;
+    while (before.next !== null && before.next.deadline <= call.deadline) before = before.next;
+    call.next = before.next;
+    before.next = call;
+    if (call.next === null) this.tail = call;
   }
 
   /** Stops enforcing deadlines (dispose): pending calls settle with their own promise only. */
