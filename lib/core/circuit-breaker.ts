@@ -312,7 +312,8 @@ export class CircuitBreaker {
         return NOT_PERMITTED;
       case OPEN: {
         const now = this.opts.clock.now();
-        if (this.opts.healthCheck !== undefined) {
+        // A disposed breaker polls no more: it falls back to the open duration.
+        if (this.opts.healthCheck !== undefined && !this.disposed) {
           this.rejectRetryAfterMs = ceilMs(this.nextPollAt - now);
           return NOT_PERMITTED;
         }
@@ -707,6 +708,9 @@ export class CircuitBreaker {
     this.window.clear();
     this.openStreak = 0;
     this.consecutiveFailures = 0;
+    // Calls in flight belong to the window just cleared: make their outcomes stale.
+    this.generation++;
+    this.permitBase = this.generation * PERMIT_SPAN;
   }
 
   /**
@@ -765,7 +769,7 @@ export class CircuitBreaker {
       case OPEN:
         return {
           ...base,
-          retryAfterMs: ceilMs((this.opts.healthCheck !== undefined ? this.nextPollAt : this.openUntil) - now),
+          retryAfterMs: ceilMs((this.opts.healthCheck !== undefined && !this.disposed ? this.nextPollAt : this.openUntil) - now),
           openedAt: this.openedAt,
         };
       case HALF_OPEN:

@@ -1,0 +1,195 @@
+/**
+ * A Terminus health indicator that reports every circuit breaker's state and rates.
+ *
+ * It works with Terminus 11 and 12. Terminus 12 has a third status, `degraded` (HTTP 200, overall
+ * status "degraded"); Terminus 11 has only `up` and `down`. Whether `.degraded()` exists is read at
+ * runtime, never from the installed typings, so one build serves both.
+ */
+import { Inject, Injectable, Optional } from '@nestjs/common';
+import { HealthIndicatorService } from '@nestjs/terminus';
+import type { HealthIndicatorResult } from '@nestjs/terminus';
+import { CircuitBreakerRegistry } from '../circuit-breaker.registry.js';
+import type { CircuitBreakerSnapshot, CircuitState } from '../core/circuit-breaker.js';
+
+/** Options of {@link CircuitBreakerHealthIndicator.isHealthy}. */
+export interface CircuitBreakerHealthOptions {
+  /**
+   * Names of the breakers to report; every breaker of the application when omitted. A name that
+   * no breaker of the application has is reported as `{ status: 'down', state: 'unknown' }`: a
+   * health check that names a breaker the application does not have is misconfigured, and a
+   * misconfigured check should fail where it is deployed rather than report healthy forever.
+   */
+  breakers?: readonly string[];
+  /**
+   * How an `open` or `forced_open` breaker is reported.
+   *
+   * - `'degraded'` (default): `degraded` on Terminus 12 (HTTP 200, overall status "degraded"), `up`
+   *   on Terminus 11. The instance is still healthy: it fails fast on one dependency, and a probe
+   *   that fails on a dependency's outage takes healthy instances out of rotation or restarts them.
+   * - `'down'`: `down` (HTTP 503). For a readiness probe that should shed traffic from an instance
+   *   whose dependency is unavailable; never for a liveness probe.
+   */
+  openAs?: 'degraded' | 'down';
+}
+
+/** What the indicator reports for one breaker (under `details.<key>.breakers.<name>`). */
+export interface CircuitBreakerHealthDetails {
+  status: BreakerHealthStatus;
+  state: CircuitState | 'unknown';
+  /** Percent of the calls in the window, rounded to two decimals. */
+  failureRate?: number;
+  /** Percent of the calls in the window, rounded to two decimals. */
+  slowCallRate?: number;
+  /** Calls in the sliding window (ignored calls excluded). */
+  calls?: number;
+  /** open / half_open: milliseconds until a call may be admitted again, when known. */
+  retryAfterMs?: number;
+}
+
+type BreakerHealthStatus = 'up' | 'degraded' | 'down';
+
+/** The session returned by `HealthIndicatorService.check(key)`, as both Terminus 11 and 12 shape it. */
+interface IndicatorSession {
+  up(data?: Record<string, unknown>): HealthIndicatorResult;
+  down(data?: Record<string, unknown>): HealthIndicatorResult;
+  /** Terminus 12 only. */
+  degraded?: (data?: Record<string, unknown>) => HealthIndicatorResult;
+}
+
+const DEFAULT_KEY = 'circuit_breakers';
+const INTERNAL_ERROR_MESSAGE = 'The circuit breaker health check failed unexpectedly';
+
+export const MISSING_REGISTRY_MESSAGE =
+  'CircuitBreakerHealthModule needs the CircuitBreakerRegistry of CircuitBreakerModule, which this application does not provide. ' +
+  'Import CircuitBreakerModule.forRoot() (or forRootAsync()) in your application module, leaving isGlobal at its default (true).';
+
+/**
+ * Reports the application's circuit breakers to Terminus.
+ *
+ * ```ts
+ * @Get() @HealthCheck()
+ * check() {
+ *   return this.health.check([() => this.breakers.isHealthy()]);
+ * }
+ * ```
+ *
+ * | state | reported |
+ * |---|---|
+ * | closed, disabled, metrics_only | up |
+ * | half_open | degraded (up on Terminus 11) |
+ * | open, forced_open | degraded (up on Terminus 11); down with `openAs: 'down'` |
+ * | open, open duration over (next call is a trial) | degraded (up on Terminus 11) |
+ * | name not found (`breakers` option) | down, `state: 'unknown'` |
+ *
+ * The key is `down` if any breaker is down, else `degraded` if any is degraded, else `up`. Details
+ * carry state, rates, window size and retry time, never an error message. It never throws.
+ */
+@Injectable()
+export class CircuitBreakerHealthIndicator {
+  private readonly registry: CircuitBreakerRegistry;
+
+  constructor(
+    private readonly healthIndicatorService: HealthIndicatorService,
+    @Optional() @Inject(CircuitBreakerRegistry) registry: CircuitBreakerRegistry | undefined,
+  ) {
+    // Fails bootstrap (module compilation) rather than the first health check.
+    if (registry === undefined || registry === null) throw new Error(MISSING_REGISTRY_MESSAGE);
+    this.registry = registry;
+  }
+
+  /**
+   * The health of the breakers under `key` (default `'circuit_breakers'`):
+   * `{ [key]: { status, breakers: { [name]: CircuitBreakerHealthDetails } } }`.
+   */
+  isHealthy<const Key extends string = typeof DEFAULT_KEY>(
+    key: Key = DEFAULT_KEY as Key,
+    options: CircuitBreakerHealthOptions = {},
+  ): HealthIndicatorResult<Key> {
+    let session: IndicatorSession | undefined;
+    try {
+      session = this.healthIndicatorService.check(key) as unknown as IndicatorSession;
+      const openAs = options?.openAs ?? 'degraded';
+      if (openAs !== 'degraded' && openAs !== 'down') {
+        return session.down({ message: `Invalid openAs option: expected 'degraded' or 'down'` }) as HealthIndicatorResult<Key>;
+      }
+      const names = options?.breakers;
+      if (names !== undefined && !Array.isArray(names)) {
+        return session.down({ message: 'Invalid breakers option: expected an array of breaker names' }) as HealthIndicatorResult<Key>;
+      }
+      const canDegrade = typeof session.degraded === 'function';
+      // no prototype: a breaker may be named "__proto__"
+      const breakers = Object.create(null) as Record<string, CircuitBreakerHealthDetails>;
+      if (names === undefined) {
+        for (const breaker of this.registry.getAll()) breakers[breaker.name] = describe(breaker.snapshot(), openAs, canDegrade);
+      } else {
+        for (const name of names) {
+          // has() before get(): get() would build a breaker for an unknown name.
+          breakers[String(name)] = this.registry.has(name)
+            ? describe(this.registry.get(name).snapshot(), openAs, canDegrade)
+            : { status: 'down', state: 'unknown' };
+        }
+      }
+      const data = { breakers };
+      const overall = worst(Object.values(breakers));
+      if (overall === 'down') return session.down(data) as HealthIndicatorResult<Key>;
+      if (overall === 'degraded' && session.degraded !== undefined) return session.degraded(data) as HealthIndicatorResult<Key>;
+      return session.up(data) as HealthIndicatorResult<Key>;
+    } catch {
+      // Terminus answers 500 for an indicator that throws; report down instead, without the error's text.
+      return internalError(key, session);
+    }
+  }
+}
+
+function describe(snapshot: CircuitBreakerSnapshot, openAs: 'degraded' | 'down', canDegrade: boolean): CircuitBreakerHealthDetails {
+  const details: CircuitBreakerHealthDetails = {
+    status: statusOf(snapshot, openAs, canDegrade),
+    state: snapshot.state,
+    failureRate: round(snapshot.failureRate),
+    slowCallRate: round(snapshot.slowCallRate),
+    calls: snapshot.calls,
+  };
+  if (snapshot.retryAfterMs !== undefined) details.retryAfterMs = snapshot.retryAfterMs;
+  return details;
+}
+
+function statusOf(snapshot: CircuitBreakerSnapshot, openAs: 'degraded' | 'down', canDegrade: boolean): BreakerHealthStatus {
+  switch (snapshot.state) {
+    case 'open':
+      // Open moves to half_open lazily, on the next call. Once the open duration is over the next
+      // call is a trial: reporting down then would keep a readiness-gated instance out of rotation,
+      // so no call would ever come to close the circuit again.
+      if (openAs === 'down' && snapshot.retryAfterMs !== 0) return 'down';
+      return canDegrade ? 'degraded' : 'up';
+    case 'forced_open':
+      if (openAs === 'down') return 'down';
+      return canDegrade ? 'degraded' : 'up';
+    case 'half_open':
+      return canDegrade ? 'degraded' : 'up';
+    default:
+      // closed, disabled, metrics_only: calls go through
+      return 'up';
+  }
+}
+
+function worst(entries: readonly CircuitBreakerHealthDetails[]): BreakerHealthStatus {
+  let result: BreakerHealthStatus = 'up';
+  for (const entry of entries) {
+    if (entry.status === 'down') return 'down';
+    if (entry.status === 'degraded') result = 'degraded';
+  }
+  return result;
+}
+
+function round(percent: number): number {
+  return Math.round(percent * 100) / 100;
+}
+
+function internalError<Key extends string>(key: Key, session: IndicatorSession | undefined): HealthIndicatorResult<Key> {
+  try {
+    if (session !== undefined) return session.down({ message: INTERNAL_ERROR_MESSAGE }) as HealthIndicatorResult<Key>;
+  } catch {
+    // fall through to a hand-built result of the same shape
+  }
+  return { [key]: { status: 'down', message: INTERNAL_ERROR_MESSAGE } } as unknown as HealthIndicatorResult<Key>;
+}

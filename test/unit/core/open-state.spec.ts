@@ -1,0 +1,108 @@
+import { describe, expect, it, jest } from '@jest/globals';
+import { CircuitOpenError } from '../../../lib/index.js';
+import { failSync, setup, thrownBy, track } from './helpers.js';
+
+const tripping = { consecutiveFailureThreshold: 1, openDurationMs: 1000 } as const;
+
+describe('closed -> open', () => {
+  it('opens with the reason of the rule that tripped, at the clock time', () => {
+    const { breaker, clock, events } = setup(tripping);
+    clock.advance(1234);
+    failSync(breaker);
+    expect(breaker.state).toBe('open');
+    expect(events).toEqual([{ name: 'payments', from: 'closed', to: 'open', at: 1234, reason: 'consecutive_failures' }]);
+    expect(breaker.snapshot().openedAt).toBe(1234);
+    expect(breaker.totals().openings).toBe(1);
+  });
+
+  it('arms no timer to leave open (recovery is lazy)', () => {
+    const { breaker, clock } = setup(tripping);
+    failSync(breaker);
+    expect(clock.pendingTimers).toBe(0);
+  });
+});
+
+describe('open', () => {
+  it('rejects with CircuitOpenError carrying breakerName and retryAfterMs, without calling fn', () => {
+    const { breaker } = setup(tripping);
+    failSync(breaker);
+    const fn = jest.fn(() => 'never');
+    const error = thrownBy(() => breaker.execute(fn));
+    expect(error).toBeInstanceOf(CircuitOpenError);
+    expect(error).toMatchObject({ name: 'CircuitOpenError', breakerName: 'payments', retryAfterMs: 1000 });
+    expect((error as Error).message).toContain('payments');
+    expect(fn).not.toHaveBeenCalled();
+  });
+
+  it('retryAfterMs decreases as the clock advances', () => {
+    const { breaker, clock } = setup(tripping);
+    failSync(breaker);
+    const retryAfter = (): number | undefined => (thrownBy(() => breaker.execute(() => 1)) as CircuitOpenError).retryAfterMs;
+    expect(retryAfter()).toBe(1000);
+    clock.advance(250);
+    expect(retryAfter()).toBe(750);
+    clock.advance(749);
+    expect(retryAfter()).toBe(1);
+    expect(breaker.snapshot().retryAfterMs).toBe(1);
+  });
+
+  it('counts rejected calls as not permitted', () => {
+    const { breaker } = setup(tripping);
+    failSync(breaker);
+    for (let i = 0; i < 3; i++) thrownBy(() => breaker.execute(() => 1));
+    expect(breaker.snapshot().notPermittedCalls).toBe(3);
+    expect(breaker.totals()).toMatchObject({ notPermittedCalls: 3, failedCalls: 1, successfulCalls: 0 });
+  });
+
+  it('rejects an async fn with a rejected promise and never calls it', async () => {
+    const { breaker } = setup(tripping);
+    failSync(breaker);
+    let called = false;
+    const result = breaker.execute(async () => {
+      called = true;
+    });
+    expect(result).toBeInstanceOf(Promise);
+    await expect(result).rejects.toBeInstanceOf(CircuitOpenError);
+    expect(called).toBe(false);
+  });
+
+  it('the rejection carries no stack frames (fast fail)', () => {
+    const { breaker } = setup(tripping);
+    failSync(breaker);
+    const error = thrownBy(() => breaker.execute(() => 1)) as Error;
+    expect(error.stack ?? '').not.toContain('    at ');
+  });
+});
+
+describe('open -> half_open', () => {
+  it('still rejects 1 ms before openDurationMs', () => {
+    const { breaker, clock } = setup(tripping);
+    failSync(breaker);
+    clock.advance(999);
+    expect(() => breaker.execute(() => 1)).toThrow(CircuitOpenError);
+    expect(breaker.state).toBe('open');
+  });
+
+  it('stays open until the next call after openDurationMs, which moves it to half_open and is admitted', () => {
+    const { breaker, clock, events } = setup(tripping);
+    failSync(breaker);
+    clock.advance(5000);
+    expect(breaker.state).toBe('open'); // lazy: nothing happens without a call
+    const trial = track(breaker.execute(() => new Promise<string>(() => undefined)));
+    expect(trial.status).toBe('pending');
+    expect(breaker.state).toBe('half_open');
+    expect(events.map((e) => [e.from, e.to, e.reason, e.at])).toEqual([
+      ['closed', 'open', 'consecutive_failures', 0],
+      ['open', 'half_open', 'open_duration_elapsed', 5000],
+    ]);
+    expect(breaker.snapshot()).toMatchObject({ openedAt: 0, halfOpenCallsInFlight: 1 });
+  });
+
+  it('the admitted call runs fn', () => {
+    const { breaker, clock } = setup(tripping);
+    failSync(breaker);
+    clock.advance(1000);
+    expect(breaker.execute(() => 'trial')).toBe('trial');
+    expect(breaker.state).toBe('closed');
+  });
+});

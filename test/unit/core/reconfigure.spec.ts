@@ -1,0 +1,145 @@
+import { describe, expect, it, jest } from '@jest/globals';
+import { CircuitBreakerConfigError } from '../../../lib/index.js';
+import type { CircuitBreakerSettings } from '../../../lib/index.js';
+import { failSync, flush, pendingCall, setup, succeedSync } from './helpers.js';
+
+describe('reconfigure()', () => {
+  it.each<[string, CircuitBreakerSettings, string, unknown]>([
+    ['a bad threshold', { failureRateThreshold: 0 }, 'failureRateThreshold', 0],
+    ['a bad window', { slidingWindow: { type: 'count', size: 0 } }, 'slidingWindow.size', 0],
+    ['an unknown key', { retries: 3 } as unknown as CircuitBreakerSettings, 'retries', 3],
+    ['minimumCalls above the current window size', { minimumCalls: 11 }, 'minimumCalls', 11],
+  ])('%s throws CircuitBreakerConfigError and changes nothing', (_label, settings, option, value) => {
+    const { breaker } = setup({ slidingWindow: { type: 'count', size: 10 }, minimumCalls: 5 });
+    failSync(breaker, 3);
+    const before = breaker.options;
+    let error: unknown;
+    try {
+      breaker.reconfigure(settings);
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(CircuitBreakerConfigError);
+    expect(error).toMatchObject({ breakerName: 'payments', option, value });
+    expect(breaker.options).toBe(before);
+    expect(breaker.snapshot()).toMatchObject({ calls: 3, failures: 3 });
+    failSync(breaker, 2); // the old options still apply: trips at minimumCalls 5
+    expect(breaker.state).toBe('open');
+  });
+
+  it('a new failureRateThreshold applies to the next trip decision, without a restart', () => {
+    const { breaker } = setup({ minimumCalls: 4, failureRateThreshold: 75 });
+    succeedSync(breaker, 2);
+    failSync(breaker, 2); // 50% < 75%
+    expect(breaker.state).toBe('closed');
+    breaker.reconfigure({ failureRateThreshold: 50 });
+    expect(breaker.options.failureRateThreshold).toBe(50);
+    expect(breaker.state).toBe('closed'); // nothing happens until the next call
+    succeedSync(breaker); // 2 of 5 = 40%
+    expect(breaker.state).toBe('closed');
+    failSync(breaker); // 3 of 6 = 50%
+    expect(breaker.state).toBe('open');
+  });
+
+  it('merges with the options given before', () => {
+    const { breaker } = setup({ minimumCalls: 4, openDurationMs: 2000 });
+    breaker.reconfigure({ failureRateThreshold: 60 });
+    expect(breaker.options).toMatchObject({ minimumCalls: 4, openDurationMs: 2000, failureRateThreshold: 60, name: 'payments' });
+  });
+
+  it('an explicit undefined returns an option to its default', () => {
+    const { breaker } = setup({ consecutiveFailureThreshold: 2, minimumCalls: 100 });
+    breaker.reconfigure({ consecutiveFailureThreshold: undefined });
+    expect(breaker.options.consecutiveFailureThreshold).toBeUndefined();
+    failSync(breaker, 5);
+    expect(breaker.state).toBe('closed');
+  });
+
+  it('the probe timeout default follows a new openDurationMs', () => {
+    const { breaker } = setup({ openDurationMs: 1000 });
+    breaker.reconfigure({ openDurationMs: 4000 });
+    expect(breaker.options.halfOpenProbeTimeoutMs).toBe(4000);
+  });
+
+  it('keeps the window when its shape is unchanged', () => {
+    const { breaker } = setup({ slidingWindow: { type: 'count', size: 10 }, minimumCalls: 10 });
+    failSync(breaker, 3);
+    breaker.reconfigure({ slidingWindow: { type: 'count', size: 10 }, failureRateThreshold: 90 });
+    expect(breaker.snapshot()).toMatchObject({ calls: 3, failures: 3 });
+    breaker.reconfigure({ minimumCalls: 5 });
+    expect(breaker.snapshot()).toMatchObject({ calls: 3, failures: 3 });
+  });
+
+  it.each<[string, CircuitBreakerSettings]>([
+    ['a new count size', { slidingWindow: { type: 'count', size: 20 } }],
+    ['a switch to a time window', { slidingWindow: { type: 'time', durationMs: 10_000 } }],
+  ])('rebuilds the window (empty) for %s', (_label, settings) => {
+    const { breaker } = setup({ slidingWindow: { type: 'count', size: 10 }, minimumCalls: 10 });
+    failSync(breaker, 3);
+    breaker.reconfigure(settings);
+    expect(breaker.snapshot()).toMatchObject({ calls: 0, failures: 0 });
+  });
+
+  it('rebuilds a time window when its buckets change, keeps it when nothing changes', () => {
+    const { breaker } = setup({ slidingWindow: { type: 'time', durationMs: 10_000, buckets: 10 } });
+    failSync(breaker, 3);
+    breaker.reconfigure({ slidingWindow: { type: 'time', durationMs: 10_000, buckets: 10 } });
+    expect(breaker.snapshot().calls).toBe(3);
+    breaker.reconfigure({ slidingWindow: { type: 'time', durationMs: 10_000, buckets: 5 } });
+    expect(breaker.snapshot().calls).toBe(0);
+  });
+
+  it('a new timeoutMs applies to calls started afterwards', async () => {
+    const { breaker, clock } = setup({ timeoutMs: 100 });
+    const before = pendingCall(breaker); // deadline 100
+    breaker.reconfigure({ timeoutMs: 500 });
+    const after = pendingCall(breaker); // deadline 500
+    clock.advance(100);
+    await flush();
+    expect(before.call.status).toBe('rejected');
+    expect(after.call.status).toBe('pending');
+    clock.advance(400);
+    await flush();
+    expect(after.call.status).toBe('rejected');
+  });
+
+  it('a new halfOpenMaxCalls in half_open makes the in-flight trials stale and admits trials afresh', async () => {
+    const { breaker, clock } = setup({ consecutiveFailureThreshold: 1, openDurationMs: 1000 });
+    failSync(breaker);
+    clock.advance(1000);
+    const old = pendingCall(breaker);
+    breaker.reconfigure({ halfOpenMaxCalls: 2 });
+    const a = pendingCall(breaker);
+    const b = pendingCall(breaker);
+    expect(breaker.snapshot().halfOpenCallsInFlight).toBe(2);
+    old.deferred.resolve('stale');
+    await old.call.done;
+    expect(breaker.state).toBe('half_open');
+    a.deferred.resolve('a');
+    b.deferred.resolve('b');
+    await Promise.all([a.call.done, b.call.done]);
+    expect(breaker.state).toBe('closed');
+  });
+
+  it('adding a healthCheck while open starts polling', () => {
+    const { breaker, clock } = setup({ consecutiveFailureThreshold: 1, openDurationMs: 10_000 });
+    failSync(breaker);
+    const check = jest.fn(() => true);
+    breaker.reconfigure({ healthCheck: { check, intervalMs: 100 } });
+    clock.advance(100);
+    expect(check).toHaveBeenCalledTimes(1);
+    expect(breaker.state).toBe('half_open');
+  });
+
+  // Regression (fixed in 6b1aadf): any reconfigure() while open re-armed the poll timer (the
+  // healthCheck objects were compared by identity), pushing the next poll back by intervalMs.
+  it('an unrelated reconfigure while open does not postpone the next health poll', () => {
+    const check = jest.fn(() => false);
+    const { breaker, clock } = setup({ consecutiveFailureThreshold: 1, healthCheck: { check, intervalMs: 1000 } });
+    failSync(breaker); // next poll at 1000
+    clock.advance(900);
+    breaker.reconfigure({ failureRateThreshold: 60 });
+    clock.advance(100); // t = 1000
+    expect(check).toHaveBeenCalledTimes(1);
+  });
+});
