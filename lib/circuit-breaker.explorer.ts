@@ -40,17 +40,24 @@ export class CircuitBreakerExplorer implements OnModuleInit {
     if (instance === null || typeof instance !== 'object') return;
     const prototype = Object.getPrototypeOf(instance) as object | null;
     if (prototype === null || prototype === Object.prototype) return;
-    const isStatic = wrapper.isDependencyTreeStatic();
+    const bindings = new Map<string, MethodBinding>();
     for (const method of this.scanner.getAllMethodNames(prototype)) {
       const fn = (prototype as Record<string, unknown>)[method];
       if (typeof fn !== 'function') continue;
       const metadata = Reflect.getMetadata(USE_CIRCUIT_BREAKER_METADATA, fn) as UseCircuitBreakerMetadata | undefined;
       if (metadata === undefined) continue;
-      const type = instance.constructor;
-      const binding = this.createBinding(metadata, type.name, method, prototype);
-      if (isStatic) bindInstance(instance, method, binding);
-      else bindClass(type, method, binding);
+      bindings.set(method, this.createBinding(metadata, instance.constructor.name, method, prototype));
     }
+    if (bindings.size === 0) return;
+    if (wrapper.isDependencyTreeStatic()) {
+      for (const [method, binding] of bindings) bindInstance(instance, method, binding);
+      return;
+    }
+    // Request-scoped / transient: Nest builds instances later, per context. Bind each one as Nest
+    // stores it in its per-context host, so it gets this application's breakers even when another
+    // application in the process uses the same class; the class binding is a last resort.
+    for (const [method, binding] of bindings) bindClass(instance.constructor, method, binding);
+    bindPerContextInstances(wrapper, bindings);
   }
 
   private createBinding(metadata: UseCircuitBreakerMetadata, className: string, method: string, prototype: object): MethodBinding {
@@ -108,4 +115,33 @@ export class CircuitBreakerExplorer implements OnModuleInit {
       else this.registry.forget(name);
     }
   }
+}
+
+type InstanceHost = { instance: unknown };
+
+function bindPerContextInstances(wrapper: InstanceWrapper, bindings: ReadonlyMap<string, MethodBinding>): void {
+  const bind = (value: unknown): void => {
+    if (value === null || typeof value !== 'object') return;
+    for (const [method, binding] of bindings) bindInstance(value, method, binding);
+  };
+  const hosts = new WeakSet<object>();
+  const getInstanceByContextId = wrapper.getInstanceByContextId.bind(wrapper);
+  wrapper.getInstanceByContextId = ((...args: Parameters<typeof getInstanceByContextId>) => {
+    const host = getInstanceByContextId(...args) as unknown as InstanceHost | undefined;
+    if (host !== undefined && host !== null && !hosts.has(host)) {
+      hosts.add(host);
+      let value = host.instance;
+      bind(value);
+      Object.defineProperty(host, 'instance', {
+        configurable: true,
+        enumerable: true,
+        get: () => value,
+        set: (next: unknown) => {
+          value = next;
+          bind(next);
+        },
+      });
+    }
+    return host;
+  }) as typeof wrapper.getInstanceByContextId;
 }
