@@ -169,7 +169,7 @@ export class CircuitBreaker {
   private disposed = false;
 
   // half_open: start time of each trial slot (NaN = free)
-  private trialStartedAt: Float64Array;
+  private trialStartedAt: number[];
   private trialsInFlight = 0;
   private trialSuccesses = 0;
   private probeTimer: unknown = undefined;
@@ -179,9 +179,17 @@ export class CircuitBreaker {
   private nextPollAt = 0;
   private pollSeq = 0;
 
-  private readonly deadlines: DeadlineQueue;
+  private deadlines: DeadlineQueue | null = null;
   /** retryAfterMs of the rejection being built (set by acquire when it returns NOT_PERMITTED). */
   private rejectRetryAfterMs: number | undefined = undefined;
+  /** Open fast-fail: the last rejection, reused while generation and retryAfterMs are unchanged. */
+  private lastRejection: CircuitOpenError | null = null;
+  private lastRejected: Promise<never> | null = null;
+  private lastRejectionGeneration = -1;
+  /** Reactions recording the outcome of a native promise for one permit (rebuilt when the permit changes). */
+  private reactionPermit = NOT_PERMITTED;
+  private onFulfilled: (value: unknown) => unknown = identity;
+  private onRejected: (error: unknown) => never = rethrow;
 
   private stateListeners: StateChangeListener[] | null = null;
   private callListeners: CallListener[] | null = null;
@@ -203,11 +211,7 @@ export class CircuitBreaker {
     this.given = { ...options };
     this.name = this.opts.name;
     this.window = createWindow(this.opts.slidingWindow);
-    this.trialStartedAt = new Float64Array(this.opts.halfOpenMaxCalls).fill(Number.NaN);
-    this.deadlines = new DeadlineQueue(
-      () => this.opts.clock,
-      (call, now) => this.expire(call, now),
-    );
+    this.trialStartedAt = new Array<number>(this.opts.halfOpenMaxCalls).fill(Number.NaN);
   }
 
   get state(): CircuitState {
@@ -259,6 +263,13 @@ export class CircuitBreaker {
     }
     if (isThenable(result)) {
       this.sawPromise = true;
+      if (startedAt !== startedAt && result instanceof Promise) {
+        // No clock needed: record through reactions made once per permit (no closure, no async frame
+        // per call). The returned promise settles after the outcome is recorded, and a failure still
+        // rejects it, so a caller that ignores it still gets Node's unhandled-rejection report.
+        if (this.reactionPermit !== permit) this.makeReactions(permit);
+        return result.then(this.onFulfilled, this.onRejected) as T;
+      }
       return this.follow(result, permit, startedAt) as T;
     }
     this.onResult(permit, result, startedAt);
@@ -349,19 +360,40 @@ export class CircuitBreaker {
   private reject(fn: unknown, rejectAs: RejectAs): unknown {
     const error = this.rejection();
     if (rejectAs === RejectAs.Promise || (rejectAs === RejectAs.Auto && (this.sawPromise || fn instanceof AsyncFunction))) {
-      return Promise.reject(error);
+      // One rejected promise per error: Node's unhandled-rejection bookkeeping runs once, not per call.
+      if (this.lastRejected === null) this.lastRejected = Promise.reject(error);
+      return this.lastRejected;
     }
     throw error;
   }
 
   private rejection(): CircuitOpenError {
     this.notPermittedCalls++;
-    const error = CircuitOpenError.withoutStack(this.name, this.rejectRetryAfterMs);
+    const retryAfterMs = this.rejectRetryAfterMs;
+    let error = this.lastRejection;
+    if (error === null || this.lastRejectionGeneration !== this.generation || error.retryAfterMs !== retryAfterMs) {
+      error = CircuitOpenError.withoutStack(this.name, retryAfterMs);
+      this.lastRejection = error;
+      this.lastRejectionGeneration = this.generation;
+      this.lastRejected = null;
+    }
     if (this.callListeners !== null) this.emitCall('not_permitted', false, undefined, error, false);
     return error;
   }
 
   // ---------------------------------------------------------------- calls
+
+  private makeReactions(permit: number): void {
+    this.reactionPermit = permit;
+    this.onFulfilled = (value) => {
+      this.onResult(permit, value, Number.NaN);
+      return value;
+    };
+    this.onRejected = (error) => {
+      this.onError(permit, error, Number.NaN);
+      throw error;
+    };
+  }
 
   private async follow(promise: Thenable, permit: number, startedAt: number): Promise<unknown> {
     let value: unknown;
@@ -394,26 +426,31 @@ export class CircuitBreaker {
     this.sawPromise = true;
     const call = new PendingCall(permit, startedAt, startedAt + this.opts.timeoutMs!, controller);
     const promise = promiseFor(call);
-    if (!this.disposed) this.deadlines.add(call, startedAt);
-    this.settleTimed(call, result);
+    if (!this.disposed) {
+      const queue = (this.deadlines ??= new DeadlineQueue(
+        () => this.opts.clock,
+        (expired, now) => this.expire(expired, now),
+      ));
+      queue.add(call, startedAt);
+    }
+    result.then(
+      (value) => this.settledInTime(call, value, false),
+      (error) => this.settledInTime(call, error, true),
+    );
     return promise as T;
   }
 
-  private async settleTimed(call: PendingCall, promise: Thenable): Promise<void> {
-    let value: unknown;
-    try {
-      value = await promise;
-    } catch (error) {
-      if (call.done) return; // timed out first: the late outcome is ignored
-      call.done = true;
-      this.onError(call.permit, error, call.startedAt);
-      call.reject(error);
-      return;
-    }
-    if (call.done) return;
+  private settledInTime(call: PendingCall, outcome: unknown, failed: boolean): void {
+    if (call.done) return; // timed out first: the late outcome is ignored
     call.done = true;
-    this.onResult(call.permit, value, call.startedAt);
-    call.resolve(value);
+    this.deadlines?.remove(call);
+    if (failed) {
+      this.onError(call.permit, outcome, call.startedAt);
+      call.reject(outcome);
+    } else {
+      this.onResult(call.permit, outcome, call.startedAt);
+      call.resolve(outcome);
+    }
   }
 
   private expire(call: PendingCall, now: number): void {
@@ -729,7 +766,7 @@ export class CircuitBreaker {
     this.opts = next;
     if (!sameWindow(previous.slidingWindow, next.slidingWindow)) this.window = createWindow(next.slidingWindow);
     if (previous.halfOpenMaxCalls !== next.halfOpenMaxCalls) {
-      this.trialStartedAt = new Float64Array(next.halfOpenMaxCalls).fill(Number.NaN);
+      this.trialStartedAt = new Array<number>(next.halfOpenMaxCalls).fill(Number.NaN);
       this.trialsInFlight = 0;
       this.trialSuccesses = 0;
       if (this.stateCode === HALF_OPEN) {
@@ -841,11 +878,19 @@ export class CircuitBreaker {
   dispose(): void {
     this.disposed = true;
     const clock = this.opts.clock;
-    this.deadlines.stop();
+    this.deadlines?.stop();
     if (this.probeTimer !== undefined) cancelTimer(clock, this.probeTimer);
     if (this.healthTimer !== undefined) cancelTimer(clock, this.healthTimer);
     this.probeTimer = this.healthTimer = undefined;
   }
+}
+
+function identity(value: unknown): unknown {
+  return value;
+}
+
+function rethrow(error: unknown): never {
+  throw error;
 }
 
 function ceilMs(ms: number): number {

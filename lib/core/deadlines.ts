@@ -10,6 +10,7 @@ import { cancelTimer, scheduleTimer } from './clock.js';
 /** One call that returned a promise while a timeout applies. */
 export class PendingCall {
   next: PendingCall | null = null;
+  prev: PendingCall | null = null;
   /** Settled by its own promise or by the deadline: whichever came first wins, the other is ignored. */
   done = false;
   resolve!: (value: unknown) => void;
@@ -42,6 +43,8 @@ export class DeadlineQueue {
   private head: PendingCall | null = null;
   private tail: PendingCall | null = null;
   private timer: unknown = undefined;
+  /** The deadline the timer is armed for (it may be earlier than the head's once calls settled in time). */
+  private armedFor = Number.POSITIVE_INFINITY;
   private readonly fire = (): void => this.onTimer();
 
   constructor(
@@ -60,44 +63,69 @@ export class DeadlineQueue {
       this.head = this.tail = call;
     } else if (call.deadline >= tail.deadline) {
       tail.next = call; // the usual case: one shared timeoutMs keeps deadlines in order
+      call.prev = tail;
       this.tail = call;
     } else {
       this.insertOutOfOrder(call); // a shorter timeoutMs after reconfigure(), or a clock that stepped back
     }
     if (this.timer === undefined) {
-      this.arm(call.deadline - nowMs);
-    } else if (this.head === call) {
+      this.arm(call.deadline, nowMs);
+    } else if (call.deadline < this.armedFor) {
       cancelTimer(this.clock(), this.timer);
-      this.arm(call.deadline - nowMs);
+      this.arm(call.deadline, nowMs);
     }
   }
 
   private insertOutOfOrder(call: PendingCall): void {
     if (call.deadline < this.head!.deadline) {
       call.next = this.head;
+      this.head!.prev = call;
       this.head = call;
       return;
     }
     let before = this.head!;
     while (before.next !== null && before.next.deadline <= call.deadline) before = before.next;
     call.next = before.next;
+    call.prev = before;
+    if (call.next !== null) call.next.prev = call;
     before.next = call;
     if (call.next === null) this.tail = call;
+  }
+
+  /**
+   * A call settled in time leaves the queue at once (O(1)), so the queue holds only calls in flight.
+   * The timer stays armed for the old deadline; when it fires it re-arms for the then head.
+   */
+  remove(call: PendingCall): void {
+    if (this.head === null) return; // stopped (dispose) or empty
+    const prev = call.prev;
+    const next = call.next;
+    if (prev === null) {
+      if (this.head !== call) return; // not queued (expired already, or added after stop)
+      this.head = next;
+    } else prev.next = next;
+    if (next === null) this.tail = prev;
+    else next.prev = prev;
+    call.prev = call.next = null;
   }
 
   /** Stops enforcing deadlines (dispose): pending calls settle with their own promise only. */
   stop(): void {
     if (this.timer !== undefined) cancelTimer(this.clock(), this.timer);
     this.timer = undefined;
+    this.armedFor = Number.POSITIVE_INFINITY;
     this.head = this.tail = null;
   }
 
-  private arm(delayMs: number): void {
+  private arm(deadline: number, nowMs: number): void {
+    this.armedFor = deadline;
+    const delayMs = deadline - nowMs;
     this.timer = scheduleTimer(this.clock(), this.fire, delayMs > 0 ? delayMs : 0);
   }
 
   private onTimer(): void {
     this.timer = undefined;
+    this.armedFor = Number.POSITIVE_INFINITY;
     const now = this.clock().now();
     let call = this.head;
     while (call !== null && (call.done || call.deadline <= now)) {
@@ -105,12 +133,13 @@ export class DeadlineQueue {
       call.next = null;
       this.head = next;
       if (next === null) this.tail = null;
+      else next.prev = null;
       if (!call.done) {
         call.done = true;
         this.onExpired(call, now);
       }
       call = this.head;
     }
-    if (this.head !== null && this.timer === undefined) this.arm(this.head.deadline - now);
+    if (this.head !== null && this.timer === undefined) this.arm(this.head.deadline, now);
   }
 }

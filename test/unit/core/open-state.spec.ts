@@ -1,5 +1,5 @@
 import { describe, expect, it, jest } from '@jest/globals';
-import { CircuitOpenError } from '../../../lib/index.js';
+import { CircuitBreaker, CircuitOpenError, ManualClock } from '../../../lib/index.js';
 import { failSync, setup, thrownBy, track } from './helpers.js';
 
 const tripping = { consecutiveFailureThreshold: 1, openDurationMs: 1000 } as const;
@@ -104,5 +104,22 @@ describe('open -> half_open', () => {
     clock.advance(1000);
     expect(breaker.execute(() => 'trial')).toBe('trial');
     expect(breaker.state).toBe('closed');
+  });
+});
+
+describe('open fast-fail reuse', () => {
+  it('rejections in the same millisecond share one error; a later one carries the new retryAfterMs', async () => {
+    const clock = new ManualClock();
+    const breaker = new CircuitBreaker({ name: 'reuse', clock, minimumCalls: 1, openDurationMs: 1_000 });
+    await expect(breaker.execute(async () => Promise.reject(new Error('down')))).rejects.toThrow('down');
+    const first = await breaker.execute(async () => 1).catch((error: unknown) => error);
+    const second = await breaker.execute(async () => 1).catch((error: unknown) => error);
+    expect(second).toBe(first);
+    expect((first as CircuitOpenError).retryAfterMs).toBe(1_000);
+    clock.advance(250);
+    const later = await breaker.execute(async () => 1).catch((error: unknown) => error);
+    expect(later).not.toBe(first);
+    expect((later as CircuitOpenError).retryAfterMs).toBe(750);
+    expect(breaker.totals().notPermittedCalls).toBe(3);
   });
 });
