@@ -1,0 +1,93 @@
+import 'reflect-metadata';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { Controller } from '@nestjs/common';
+import { ClientProxyFactory, MessagePattern, Payload, Transport } from '@nestjs/microservices';
+import type { ClientProxy, MicroserviceOptions } from '@nestjs/microservices';
+import { Test } from '@nestjs/testing';
+import { firstValueFrom } from 'rxjs';
+import { CircuitBreakerInterceptor, CircuitBreakerModule, CircuitBreakerRegistry, ManualClock, UseCircuitBreaker } from '../../lib/index.js';
+import { Apps, errorOf, tripFast } from './helpers.js';
+
+interface QuoteRequest {
+  symbol: string;
+  fail?: boolean;
+}
+
+@Controller()
+class QuoteRpcController {
+  calls = 0;
+
+  @MessagePattern('quote')
+  @UseCircuitBreaker('rpc-quotes')
+  async quote(@Payload() data: QuoteRequest): Promise<{ symbol: string; price: number }> {
+    this.calls++;
+    if (data.fail === true) throw new Error('exchange down');
+    return { symbol: data.symbol, price: 101 };
+  }
+}
+
+/** A free loopback port: the OS picks one, we release it for the microservice. */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
+  return port;
+}
+
+describe('RPC (TCP microservice on loopback)', () => {
+  const apps = new Apps();
+  let client: ClientProxy | undefined;
+
+  beforeAll(() => CircuitBreakerInterceptor.ready());
+
+  afterEach(async () => {
+    await client?.close();
+    client = undefined;
+    await apps.closeAll();
+  });
+
+  async function setup() {
+    const clock = new ManualClock();
+    const moduleRef = await Test.createTestingModule({
+      imports: [CircuitBreakerModule.forRoot({ logger: false, defaults: { clock }, breakers: { 'rpc-quotes': tripFast({ minimumCalls: 3, openDurationMs: 4_200 }) } })],
+      controllers: [QuoteRpcController],
+    }).compile();
+    const app = apps.track(moduleRef.createNestApplication({ logger: false }));
+    const port = await freePort();
+    app.connectMicroservice<MicroserviceOptions>({ transport: Transport.TCP, options: { host: '127.0.0.1', port } }, { inheritAppConfig: true });
+    await app.startAllMicroservices();
+    await app.init();
+    client = ClientProxyFactory.create({ transport: Transport.TCP, options: { host: '127.0.0.1', port } });
+    await client.connect();
+    return { app, clock, client, registry: app.get(CircuitBreakerRegistry), controller: app.get(QuoteRpcController) };
+  }
+
+  it('a message handler is protected: failures trip it, then the client receives an error carrying breaker and retryAfterMs', async () => {
+    const { clock, client, registry, controller } = await setup();
+    await expect(firstValueFrom(client.send('quote', { symbol: 'ACME' }))).resolves.toEqual({ symbol: 'ACME', price: 101 });
+
+    for (let i = 0; i < 2; i++) {
+      const failure = await errorOf(firstValueFrom(client.send('quote', { symbol: 'ACME', fail: true })));
+      expect(failure).toMatchObject({ status: 'error' });
+    }
+    expect(registry.get('rpc-quotes').state).toBe('open');
+    expect(controller.calls).toBe(3);
+
+    clock.advance(200);
+    const open = await errorOf(firstValueFrom(client.send('quote', { symbol: 'ACME' })));
+    expect(open).toEqual({
+      status: 'circuit_open',
+      message: expect.stringContaining('rpc-quotes'),
+      breaker: 'rpc-quotes',
+      retryAfterMs: 4_000,
+    });
+    expect(controller.calls).toBe(3);
+
+    clock.advance(4_000);
+    await expect(firstValueFrom(client.send('quote', { symbol: 'ACME' }))).resolves.toEqual({ symbol: 'ACME', price: 101 });
+    expect(registry.get('rpc-quotes').state).toBe('closed');
+  });
+});
