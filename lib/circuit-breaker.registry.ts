@@ -1,9 +1,8 @@
 import { HttpException, Inject, Injectable, Logger } from '@nestjs/common';
 import type { LoggerService, OnModuleDestroy } from '@nestjs/common';
-import { Subject } from 'rxjs';
-import type { Observable } from 'rxjs';
+import { Observable, Subject } from 'rxjs';
 import { CircuitBreaker } from './core/circuit-breaker.js';
-import type { StateChangeEvent } from './core/circuit-breaker.js';
+import type { CallEvent, StateChangeEvent } from './core/circuit-breaker.js';
 import { CircuitBreakerConfigError } from './core/errors.js';
 import type { CircuitBreakerSettings } from './core/options.js';
 import { resolveOptions } from './core/options.js';
@@ -34,10 +33,29 @@ export class CircuitBreakerRegistry implements OnModuleDestroy {
   /** Names built from defaults because something used them before (or without) a declaration. */
   private readonly undeclared = new Map<string, string>();
   private readonly changes = new Subject<StateChangeEvent>();
+  private readonly callEvents = new Subject<CallEvent>();
+  /** The onCall unsubscribe function of each breaker, while `calls$` has subscribers. */
+  private callDetachers: Map<CircuitBreaker, () => void> | null = null;
+  private callSubscribers = 0;
   private readonly logger: LoggerService | undefined;
 
   /** Every state change of every breaker of this application. */
   readonly stateChanges$: Observable<StateChangeEvent> = this.changes.asObservable();
+
+  /**
+   * Every call event (`breaker.onCall`) of every breaker of this application, including breakers
+   * created later. Per-call events cost nothing while nobody listens, so this stream attaches to
+   * the breakers only while it has at least one subscriber and detaches when the last one leaves.
+   * Events are delivered synchronously, before the call settles: keep subscribers cheap.
+   */
+  readonly calls$: Observable<CallEvent> = new Observable<CallEvent>((subscriber) => {
+    const subscription = this.callEvents.subscribe(subscriber);
+    if (this.callSubscribers++ === 0) this.attachCallListeners();
+    return () => {
+      subscription.unsubscribe();
+      if (--this.callSubscribers === 0) this.detachCallListeners();
+    };
+  });
 
   constructor(@Inject(CIRCUIT_BREAKER_MODULE_OPTIONS) private readonly options: CircuitBreakerModuleOptions) {
     validateModuleOptions(options);
@@ -134,7 +152,12 @@ export class CircuitBreakerRegistry implements OnModuleDestroy {
   /** Drops a breaker built from defaults that this application turned out not to use. */
   forget(name: string): void {
     if (this.declarations.has(name)) return;
-    this.breakers.get(name)?.dispose();
+    const breaker = this.breakers.get(name);
+    if (breaker !== undefined) {
+      this.callDetachers?.get(breaker)?.();
+      this.callDetachers?.delete(breaker);
+    }
+    breaker?.dispose();
     this.breakers.delete(name);
     this.undeclared.delete(name);
   }
@@ -147,6 +170,23 @@ export class CircuitBreakerRegistry implements OnModuleDestroy {
   onModuleDestroy(): void {
     for (const breaker of this.breakers.values()) breaker.dispose();
     this.changes.complete();
+    this.callEvents.complete();
+    this.detachCallListeners();
+  }
+
+  private attachCallListeners(): void {
+    this.callDetachers = new Map();
+    for (const breaker of this.breakers.values()) this.attachCallListener(breaker);
+  }
+
+  private attachCallListener(breaker: CircuitBreaker): void {
+    this.callDetachers?.set(breaker, breaker.onCall((event) => this.callEvents.next(event)));
+  }
+
+  private detachCallListeners(): void {
+    const detachers = this.callDetachers;
+    this.callDetachers = null;
+    if (detachers !== null) for (const detach of detachers.values()) detach();
   }
 
   private merge(settings: CircuitBreakerSettings): CircuitBreakerSettings {
@@ -162,6 +202,7 @@ export class CircuitBreakerRegistry implements OnModuleDestroy {
       if (logger !== undefined) logTransition(logger, breaker, event);
       this.changes.next(event);
     });
+    if (this.callDetachers !== null) this.attachCallListener(breaker);
     return breaker;
   }
 }

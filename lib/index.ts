@@ -11,3 +11,7 @@ export type {
   CircuitBreakerModuleOptions,
   UseCircuitBreakerOptions,
 } from './interfaces/circuit-breaker-module-options.interface.js';
+export { CircuitBreakerAdminModule, CIRCUIT_BREAKER_ADMIN_OPTIONS } from './admin/circuit-breaker-admin.module.js';
+export type { CircuitBreakerAdminOptions } from './admin/circuit-breaker-admin.module.js';
+export { CircuitBreakerAdminController, RECONFIGURABLE_OVER_HTTP } from './admin/circuit-breaker-admin.controller.js';
+export type { CircuitBreakerAdminError } from './admin/circuit-breaker-admin.controller.js';

@@ -2,11 +2,13 @@ import { Module } from '@nestjs/common';
 import type { DynamicModule } from '@nestjs/common';
 import { APP_INTERCEPTOR } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
-import { CircuitBreakerInterceptor, CircuitBreakerModule } from 'nestjs-circuit-breaker';
+import { CircuitBreakerAdminModule, CircuitBreakerInterceptor, CircuitBreakerModule } from 'nestjs-circuit-breaker';
 import type { Clock } from 'nestjs-circuit-breaker';
 import { CircuitBreakerHealthModule } from 'nestjs-circuit-breaker/health';
+import { ApiKeyGuard } from './admin/api-key.guard.js';
 import { ChaosController } from './chaos/chaos.controller.js';
 import { HealthController } from './health/health.controller.js';
+import { MetricsModule } from './metrics/metrics.module.js';
 import { OrdersController } from './orders/orders.controller.js';
 import { PaymentsClient } from './payments/payments.client.js';
 import { PaymentsDownstream } from './payments/payments-downstream.js';
@@ -40,6 +42,10 @@ export class AppModule {
         }),
         TerminusModule,
         CircuitBreakerHealthModule,
+        // GET /metrics: Prometheus text of the app's own registry
+        MetricsModule.forRoot(),
+        // /admin/circuit-breakers: snapshots and manual control, behind an API key (x-api-key)
+        CircuitBreakerAdminModule.register({ path: 'admin/circuit-breakers', guards: [ApiKeyGuard] }),
       ],
       controllers: [OrdersController, ChaosController, HealthController],
       providers: [

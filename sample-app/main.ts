@@ -28,6 +28,8 @@ async function bootstrap(): Promise<void> {
       `  GET  ${url}/health               breaker states (open = degraded, HTTP 200)`,
       `  GET  ${url}/health/ready         readiness (open = down, HTTP 503)`,
       `  POST ${url}/chaos/payments       {"mode":"ok"|"fail"|"slow"|"flaky","percent":50}`,
+      `  GET  ${url}/metrics              Prometheus metrics of the breakers`,
+      `  GET  ${url}/admin/circuit-breakers  manual control (header x-api-key: $ADMIN_API_KEY, default change-me)`,
       `Payments dependency on ${payments}`,
       '',
     ].join('\n'),

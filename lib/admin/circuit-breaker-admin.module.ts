@@ -1,0 +1,52 @@
+import { Controller, Module, UseGuards } from '@nestjs/common';
+import type { CanActivate, DynamicModule, ModuleMetadata, Type } from '@nestjs/common';
+import { CircuitBreakerAdminController as BaseController } from './circuit-breaker-admin.controller.js';
+
+/** Options of {@link CircuitBreakerAdminModule.register}. */
+export interface CircuitBreakerAdminOptions {
+  /** Where the routes are mounted. Default `'circuit-breakers'`. The app's global prefix applies too. */
+  path?: string;
+  /**
+   * Guards applied to every admin route (`@UseGuards` on the controller), e.g. your API-key or
+   * role guard. Guards the application registers globally (`APP_GUARD`) apply as well.
+   */
+  guards?: (Type<CanActivate> | CanActivate)[];
+  /** Modules that provide what the guards inject (e.g. your ConfigModule). */
+  imports?: ModuleMetadata['imports'];
+}
+
+export const CIRCUIT_BREAKER_ADMIN_OPTIONS = Symbol('CIRCUIT_BREAKER_ADMIN_OPTIONS');
+
+/**
+ * Mounts the admin HTTP API ({@link BaseController | CircuitBreakerAdminController}). Off unless imported. It can
+ * switch breakers open or off for the whole application: always protect it with `guards` (or a
+ * global guard) and do not expose it publicly.
+ *
+ * ```ts
+ * CircuitBreakerAdminModule.register({ path: 'admin/circuit-breakers', guards: [AdminGuard] })
+ * ```
+ */
+@Module({})
+export class CircuitBreakerAdminModule {
+  static register(options: CircuitBreakerAdminOptions = {}): DynamicModule {
+    const path = options.path ?? 'circuit-breakers';
+    if (typeof path !== 'string') {
+      throw new Error(`CircuitBreakerAdminModule: option "path" must be a string, got ${typeof path}`);
+    }
+    const guards = options.guards ?? [];
+    if (!Array.isArray(guards) || guards.some((g) => g === null || (typeof g !== 'function' && typeof (g as CanActivate).canActivate !== 'function'))) {
+      throw new Error('CircuitBreakerAdminModule: option "guards" must be an array of guard classes or instances (CanActivate)');
+    }
+    // A subclass per registration carries its own path and guards; the routes are inherited.
+    const AdminController = class CircuitBreakerAdminController extends BaseController {};
+    Controller(path)(AdminController);
+    if (guards.length > 0) UseGuards(...guards)(AdminController);
+    return {
+      module: CircuitBreakerAdminModule,
+      imports: options.imports ?? [],
+      controllers: [AdminController],
+      // Also makes each registration's module metadata distinct (Nest deduplicates identical dynamic modules).
+      providers: [{ provide: CIRCUIT_BREAKER_ADMIN_OPTIONS, useValue: { ...options, path } }],
+    };
+  }
+}
