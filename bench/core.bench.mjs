@@ -121,6 +121,29 @@ async function s1Cockatiel(n) {
   for (let i = 0; i < n; i++) await b.execute(succeed);
 }
 
+// (1e) events: a breaker whose onCall listener came and went must cost what one that never had one
+// costs (DESIGN.md: events cost nothing when nobody listens); (1l) with a listener, for reference.
+const eventsOff = ours();
+eventsOff.onStateChange(() => {});
+eventsOff.onCall(() => {})();
+const eventsOn = ours();
+let callEvents = 0;
+eventsOn.onCall(() => {
+  callEvents++;
+});
+async function s1eNever(n) {
+  const b = c1.ours;
+  for (let i = 0; i < n; i++) await b.execute(succeed);
+}
+async function s1eUnsubscribed(n) {
+  const b = eventsOff;
+  for (let i = 0; i < n; i++) await b.execute(succeed);
+}
+async function s1eListening(n) {
+  const b = eventsOn;
+  for (let i = 0; i < n; i++) await b.execute(succeed);
+}
+
 // (1t) closed, success, per-call timeout 1000 ms
 const c1t = {
   ours: ours({ timeoutMs: TIMEOUT_MS }),
@@ -352,6 +375,20 @@ const SCENARIOS = [
     budget: { maxRatio: 2, beatPeers: true },
   },
   {
+    id: 'events-off',
+    title: '(1e) closed, onCall listener unsubscribed',
+    baselineName: 'ours, never had a listener',
+    run: { baseline: s1eNever, ours: s1eUnsubscribed, opossum: s1Opossum, cockatiel: s1Cockatiel },
+    budget: { maxRatio: 1.15 },
+  },
+  {
+    id: 'events-on',
+    title: '(1l) closed, one onCall listener',
+    baselineName: 'ours, never had a listener',
+    run: { baseline: s1eNever, ours: s1eListening, opossum: s1Opossum, cockatiel: s1Cockatiel },
+    budget: null,
+  },
+  {
     id: 'closed-timeout',
     title: '(1t) closed, success, timeout 1000 ms',
     baselineName: 'bare await fn()',
@@ -442,6 +479,7 @@ function median(values) {
 
 function assertState() {
   // The closed scenarios must stay closed and the open one open, or the numbers mean nothing.
+  if (eventsOff.state !== 'closed' || eventsOn.state !== 'closed') throw new Error('events breakers left closed');
   const closed = [c1, c1t, c3, c3t, c4, c4t];
   for (const c of closed) {
     if (c.ours.state !== 'closed') throw new Error(`ours left closed: ${c.ours.state}`);

@@ -23,27 +23,8 @@ import type { LoggerService } from '@nestjs/common';
 import { CircuitBreakerRegistry } from '../circuit-breaker.registry.js';
 import type { CircuitBreaker, CircuitBreakerSnapshot } from '../core/circuit-breaker.js';
 import { CircuitBreakerConfigError } from '../core/errors.js';
+import { SETTING_KEYS } from '../core/options.js';
 import type { CircuitBreakerSettings } from '../core/options.js';
-
-/**
- * Options that `POST /:name/reconfigure` accepts: those whose values JSON can express. `null` removes
- * an option from the breaker's options, so the engine's built-in default applies (not
- * `CircuitBreakerModule` `defaults`).
- */
-export const RECONFIGURABLE_OVER_HTTP: readonly (keyof CircuitBreakerSettings)[] = [
-  'slidingWindow',
-  'failureRateThreshold',
-  'slowCallDurationMs',
-  'slowCallRateThreshold',
-  'minimumCalls',
-  'minimumFailures',
-  'consecutiveFailureThreshold',
-  'timeoutMs',
-  'openDurationMs',
-  'openDurationBackoff',
-  'halfOpenMaxCalls',
-  'halfOpenProbeTimeoutMs',
-];
 
 /** Options that exist but hold functions or objects with behaviour: settable in code only. */
 const CODE_ONLY: Readonly<Record<string, string>> = {
@@ -53,6 +34,13 @@ const CODE_ONLY: Readonly<Record<string, string>> = {
   clock: 'it takes an object with methods',
   name: 'a breaker cannot be renamed',
 };
+
+/**
+ * Options that `POST /:name/reconfigure` accepts: those whose values JSON can express. `null` removes
+ * an option from the breaker's options, so the engine's built-in default applies (not
+ * `CircuitBreakerModule` `defaults`).
+ */
+export const RECONFIGURABLE_OVER_HTTP: readonly (keyof CircuitBreakerSettings)[] = SETTING_KEYS.filter((key) => !Object.hasOwn(CODE_ONLY, key));
 
 export const MISSING_REGISTRY_MESSAGE =
   'CircuitBreakerAdminModule needs the CircuitBreakerRegistry of CircuitBreakerModule, which this application does not provide. ' +

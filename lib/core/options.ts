@@ -118,8 +118,8 @@ export const DEFAULTS = {
 /** setTimeout's largest delay; a longer one fires at once. */
 export const MAX_TIMER_MS = 2_147_483_647;
 
-const KNOWN_KEYS: ReadonlySet<string> = new Set([
-  'name',
+/** Every option a breaker has besides its name, in documentation order. */
+export const SETTING_KEYS: readonly (keyof CircuitBreakerSettings)[] = [
   'slidingWindow',
   'failureRateThreshold',
   'slowCallDurationMs',
@@ -136,7 +136,9 @@ const KNOWN_KEYS: ReadonlySet<string> = new Set([
   'isFailure',
   'isResultFailure',
   'clock',
-]);
+];
+
+const KNOWN_KEYS: ReadonlySet<string> = new Set(['name', ...SETTING_KEYS]);
 
 /**
  * Applies defaults and checks every option. Throws {@link CircuitBreakerConfigError} naming the

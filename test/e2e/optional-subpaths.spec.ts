@@ -1,0 +1,86 @@
+import 'reflect-metadata';
+import { readFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from '@jest/globals';
+
+// Terminus and prom-client are optional peers: only their subpaths may reach them, and an
+// application that imports the root entry must never load them.
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+interface PackageJson {
+  exports: Record<string, unknown>;
+  peerDependencies: Record<string, string>;
+  peerDependenciesMeta?: Record<string, { optional?: boolean }>;
+}
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as PackageJson;
+
+/** Every lib file an entry loads, following relative imports and re-exports. */
+function importGraph(entry: string): Map<string, string[]> {
+  const graph = new Map<string, string[]>();
+  const pending = [entry];
+  while (pending.length > 0) {
+    const file = pending.pop()!;
+    if (graph.has(file)) continue;
+    const source = readFileSync(file, 'utf8');
+    const specifiers = [...source.matchAll(/(?:^|\n)\s*(?:import|export)\s[^'"]*?['"]([^'"]+)['"]/g)].map((m) => m[1]!);
+    graph.set(file, specifiers);
+    for (const specifier of specifiers) {
+      if (specifier.startsWith('.')) pending.push(resolve(dirname(file), specifier.replace(/\.js$/, '.ts')));
+    }
+  }
+  return graph;
+}
+
+const subpaths = [
+  {
+    subpath: 'health',
+    peer: '@nestjs/terminus',
+    range: '^11.0.0 || ^12.0.0',
+    load: () => import('../../lib/health/index.js'),
+    exportsNames: ['CircuitBreakerHealthIndicator', 'CircuitBreakerHealthModule'],
+  },
+  {
+    subpath: 'prometheus',
+    peer: 'prom-client',
+    range: '^15.0.0',
+    load: () => import('../../lib/prometheus/index.js'),
+    exportsNames: [
+      'CIRCUIT_BREAKER_METRIC_NAMES',
+      'CIRCUIT_BREAKER_PROMETHEUS_OPTIONS',
+      'CircuitBreakerMetrics',
+      'CircuitBreakerPrometheusModule',
+      'DEFAULT_OPEN_DURATION_BUCKETS',
+    ],
+  },
+];
+
+describe.each(subpaths)('the nestjs-circuit-breaker/$subpath subpath', ({ subpath, peer, range, load, exportsNames }) => {
+  it('is exported with the same import/require conditions as the root entry', () => {
+    const rootEntry = JSON.stringify(pkg.exports['.']);
+    expect(JSON.parse(rootEntry.replaceAll('/index.', `/${subpath}/index.`))).toEqual(pkg.exports[`./${subpath}`]);
+    expect(pkg.exports[`./${subpath}`]).toEqual({
+      import: { types: `./dist/esm/${subpath}/index.d.ts`, default: `./dist/esm/${subpath}/index.js` },
+      require: { types: `./dist/cjs/${subpath}/index.d.ts`, default: `./dist/cjs/${subpath}/index.js` },
+    });
+  });
+
+  it(`declares ${peer} as an optional peer dependency`, () => {
+    expect(pkg.peerDependencies[peer]).toBe(range);
+    expect(pkg.peerDependenciesMeta?.[peer]).toEqual({ optional: true });
+  });
+
+  it(`is not reachable from the root entry, which never imports ${peer}`, () => {
+    const graph = importGraph(join(root, 'lib/index.ts'));
+    const files = [...graph.keys()].map((file) => relative(root, file));
+    const specifiers = [...graph.values()].flat();
+
+    expect(files).toContain('lib/circuit-breaker.registry.ts'); // the walk does follow the imports
+    expect(files.filter((file) => file.startsWith(`lib/${subpath}/`))).toEqual([]);
+    expect(specifiers.filter((specifier) => specifier.startsWith(peer))).toEqual([]);
+  });
+
+  it('exports exactly its public names', async () => {
+    expect(Object.keys(await load()).sort()).toEqual(exportsNames);
+  });
+});
