@@ -6,7 +6,6 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { Observable, from, isObservable, of } from 'rxjs';
 import type { Subscriber } from 'rxjs';
 import { CircuitBreaker, RejectAs } from './core/circuit-breaker.js';
-import { cancelTimer, scheduleTimer } from './core/clock.js';
 import { CircuitBreakerTimeoutError, CircuitOpenError } from './core/errors.js';
 
 type AnyMethod = (this: unknown, ...args: unknown[]) => unknown;
@@ -117,12 +116,8 @@ export class MethodBinding {
       const startedAt = breaker.now();
       let settled = false;
       let last: unknown;
-      let timer: unknown;
-      const clock = breaker.options.clock;
-      const stopTimer = (): void => {
-        if (timer !== undefined) cancelTimer(clock, timer);
-        timer = undefined;
-      };
+      // The deadline runs on a breaker-owned timer, so dispose() (app.close()) clears it.
+      let stopTimer = (): void => {};
       let source: unknown;
       try {
         source = original.apply(instance, args);
@@ -136,10 +131,8 @@ export class MethodBinding {
       const timeoutMs = breaker.options.timeoutMs;
       let inner: { unsubscribe(): void } | undefined;
       if (timeoutMs !== undefined) {
-        timer = scheduleTimer(
-          clock,
+        stopTimer = breaker.schedule(
           () => {
-            timer = undefined;
             if (settled) return;
             settled = true;
             inner?.unsubscribe();

@@ -167,6 +167,10 @@ export class CircuitBreaker {
   /** Set once any call returned a thenable: open rejections then come as rejected promises. */
   private sawPromise = false;
   private disposed = false;
+  /** isFailure's answer per error object (see countsAsFailure). */
+  private classified: WeakMap<object, boolean> | null = null;
+  /** Timers armed through schedule(), cleared by dispose(). */
+  private ownedTimers: Set<unknown> | null = null;
 
   // half_open: start time of each trial slot (NaN = free)
   private trialStartedAt: number[];
@@ -261,7 +265,7 @@ export class CircuitBreaker {
       this.onError(permit, error, startedAt);
       throw error;
     }
-    if (isThenable(result)) {
+    if (isThenableOrThrows(result, this, permit, startedAt)) {
       this.sawPromise = true;
       if (startedAt !== startedAt && result instanceof Promise) {
         // No clock needed: record through reactions made once per permit (no closure, no async frame
@@ -301,7 +305,39 @@ export class CircuitBreaker {
   /** Whether `error` counts as a failure under `isFailure` (false: the breaker ignores it). */
   countsAsFailure(error: unknown): boolean {
     const isFailure = this.opts.isFailure;
-    return isFailure === undefined || this.predicate(isFailure, error, 'isFailure');
+    if (isFailure === undefined) return true;
+    // An error object is classified once (the Nest layer asks again to decide on a fallback): a
+    // predicate runs, and a throwing one is reported, once per error.
+    if (error === null || (typeof error !== 'object' && typeof error !== 'function')) return this.predicate(isFailure, error, 'isFailure');
+    const classified = (this.classified ??= new WeakMap());
+    let failed = classified.get(error);
+    if (failed === undefined) {
+      failed = this.predicate(isFailure, error, 'isFailure');
+      classified.set(error, failed);
+    }
+    return failed;
+  }
+
+  /**
+   * Runs `callback` after `delayMs` on the breaker's clock, on a timer that `dispose()` clears
+   * (the Nest layer times Observable calls with it). Returns a function that cancels it. A disposed
+   * breaker arms no timer.
+   * @internal
+   */
+  schedule(callback: () => void, delayMs: number): () => void {
+    if (this.disposed) return noop;
+    const clock = this.opts.clock;
+    const timers = (this.ownedTimers ??= new Set());
+    let handle: unknown;
+    const fire = (): void => {
+      timers.delete(handle);
+      callback();
+    };
+    handle = scheduleTimer(clock, fire, delayMs);
+    timers.add(handle);
+    return () => {
+      if (timers.delete(handle)) cancelTimer(clock, handle);
+    };
   }
 
   /** Returns a permit whose call counts as neither success nor failure (e.g. unsubscribed). */
@@ -418,7 +454,7 @@ export class CircuitBreaker {
       this.onError(permit, error, startedAt);
       throw error;
     }
-    if (!isThenable(result)) {
+    if (!isThenableOrThrows(result, this, permit, startedAt)) {
       // A sync function cannot be interrupted; it is recorded like any other call.
       this.onResult(permit, result, startedAt);
       return result;
@@ -433,10 +469,15 @@ export class CircuitBreaker {
       ));
       queue.add(call, startedAt);
     }
-    result.then(
-      (value) => this.settledInTime(call, value, false),
-      (error) => this.settledInTime(call, error, true),
-    );
+    try {
+      result.then(
+        (value) => this.settledInTime(call, value, false),
+        (error) => this.settledInTime(call, error, true),
+      );
+    } catch (error) {
+      // A thenable whose then() throws: the call failed now, not at its deadline.
+      this.settledInTime(call, error, true);
+    }
     return promise as T;
   }
 
@@ -764,6 +805,7 @@ export class CircuitBreaker {
     const previous = this.opts;
     this.given = merged;
     this.opts = next;
+    if (previous.isFailure !== next.isFailure) this.classified = null;
     if (!sameWindow(previous.slidingWindow, next.slidingWindow)) this.window = createWindow(next.slidingWindow);
     if (previous.halfOpenMaxCalls !== next.halfOpenMaxCalls) {
       this.trialStartedAt = new Array<number>(next.halfOpenMaxCalls).fill(Number.NaN);
@@ -879,9 +921,26 @@ export class CircuitBreaker {
     this.disposed = true;
     const clock = this.opts.clock;
     this.deadlines?.stop();
+    if (this.ownedTimers !== null) for (const handle of this.ownedTimers) cancelTimer(clock, handle);
+    this.ownedTimers = null;
     if (this.probeTimer !== undefined) cancelTimer(clock, this.probeTimer);
     if (this.healthTimer !== undefined) cancelTimer(clock, this.healthTimer);
     this.probeTimer = this.healthTimer = undefined;
+  }
+}
+
+function noop(): void {}
+
+/**
+ * isThenable, for a value whose `then` getter may throw: such a value failed the call, which is
+ * recorded before the error is rethrown to the caller.
+ */
+function isThenableOrThrows(value: unknown, breaker: CircuitBreaker, permit: number, startedAt: number): value is Thenable {
+  try {
+    return isThenable(value);
+  } catch (error) {
+    breaker.recordFailure(permit, error, startedAt);
+    throw error;
   }
 }
 

@@ -1,4 +1,5 @@
 import { describe, expect, it, jest } from '@jest/globals';
+import { CircuitBreaker, ManualClock } from '../../../lib/index.js';
 import { IgnoredError, failSync, ignoreIgnoredError, setup, succeedSync, thrownBy } from './helpers.js';
 
 function ignoredSync(breaker: ReturnType<typeof setup>['breaker'], count = 1): unknown {
@@ -174,5 +175,31 @@ describe('predicates that throw', () => {
     } finally {
       warn.mockRestore();
     }
+  });
+});
+
+describe('isFailure runs once per error object', () => {
+  it('asking again (as the Nest layer does for a fallback) does not run the predicate twice; reconfigure forgets the answers', () => {
+    const clock = new ManualClock();
+    let runs = 0;
+    const breaker = new CircuitBreaker({
+      name: 'classify-once',
+      clock,
+      minimumCalls: 100,
+      isFailure: () => {
+        runs++;
+        return true;
+      },
+    });
+    const error = new Error('down');
+    expect(() =>
+      breaker.execute(() => {
+        throw error;
+      }),
+    ).toThrow(error);
+    expect(breaker.countsAsFailure(error)).toBe(true);
+    expect(runs).toBe(1);
+    breaker.reconfigure({ isFailure: () => false });
+    expect(breaker.countsAsFailure(error)).toBe(false);
   });
 });
