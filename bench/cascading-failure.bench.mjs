@@ -25,10 +25,9 @@
 // reset) before each run, and in-flight calls are given time to drain between runs.
 //
 // Knobs: BENCH_ROUNDS (2), BENCH_SECONDS (20), BENCH_CONNECTIONS (50), SLOW_MS (2000).
-import { fork, execFileSync } from 'node:child_process';
-import { openSync, closeSync, readFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { AppProcess, fmtInt, machineInfo, percentile, sleep } from './harness.mjs';
 import { fileURLToPath } from 'node:url';
 
 const SELF = fileURLToPath(import.meta.url);
@@ -88,79 +87,6 @@ async function runApp() {
 }
 
 // ------------------------------------------------------------------------------------ driver side
-
-function machineInfo() {
-  const git = (args) => {
-    try {
-      return execFileSync('git', args, { cwd: new URL('..', import.meta.url), encoding: 'utf8' }).trim();
-    } catch {
-      return 'unknown';
-    }
-  };
-  const dirty = git(['status', '--porcelain', '--untracked-files=no']);
-  return {
-    date: new Date().toUTCString(),
-    nproc: cpus().length,
-    cpu: cpus()[0]?.model ?? 'unknown',
-    memGB: Math.round(totalmem() / 2 ** 30),
-    node: process.version,
-    commit: git(['rev-parse', '--short', 'HEAD']) + (dirty && dirty !== 'unknown' ? ' (+ uncommitted changes)' : ''),
-  };
-}
-
-const fmtInt = (n) => Math.round(n).toLocaleString('en-US');
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-const percentile = (xs, p) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? NaN : s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)];
-};
-
-class AppProcess {
-  constructor() {
-    this.logPath = join(tmpdir(), `bench-cascading-failure-${process.pid}.log`);
-    this.transitions = [];
-    this.pending = new Map();
-    this.nextId = 1;
-  }
-
-  start() {
-    const log = openSync(this.logPath, 'w');
-    this.child = fork(SELF, ['--app'], { stdio: ['ignore', log, log, 'ipc'] });
-    closeSync(log);
-    return new Promise((resolve, reject) => {
-      this.child.once('exit', (code) => reject(new Error(`app exited early (${code}); see ${this.logPath}`)));
-      this.child.on('message', (m) => {
-        if (m.event === 'ready') {
-          this.child.removeAllListeners('exit');
-          this.port = m.port;
-          resolve(this);
-        } else if (m.event === 'transition') {
-          this.transitions.push(m);
-        } else if (m.id !== undefined) {
-          this.pending.get(m.id)?.(m.result);
-          this.pending.delete(m.id);
-        }
-      });
-    });
-  }
-
-  call(cmd, extra = {}) {
-    const id = this.nextId++;
-    return new Promise((resolve) => {
-      this.pending.set(id, resolve);
-      this.child.send({ id, cmd, ...extra });
-    });
-  }
-
-  async stop() {
-    if (!this.child || this.child.exitCode !== null) return;
-    const exited = new Promise((resolve) => this.child.once('exit', resolve));
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), 10_000);
-    await Promise.race([this.call('close'), exited]);
-    await exited;
-    clearTimeout(timer);
-  }
-}
 
 const PAIR = [
   { method: 'GET', path: '/orders/42/quote' },
@@ -237,7 +163,7 @@ async function main() {
   console.log(`# Cascading failure: payments slow (${SLOW_MS} ms per answer); ${CONNECTIONS} connections, ${SECONDS} s per run, ${ROUNDS} rounds`);
   console.log(`${machine.date} | nproc ${machine.nproc} | ${machine.cpu} | ${machine.memGB} GB | node ${machine.node} | commit ${machine.commit}`);
 
-  const app = await new AppProcess().start();
+  const app = await new AppProcess(SELF, 'cascading-failure').start();
   console.log(`app on 127.0.0.1:${app.port} (log: ${app.logPath})`);
   const variants = ['breaker', 'timeout-only', 'none'];
   const runs = [];

@@ -17,8 +17,9 @@
 //
 // Knobs: BENCH_ROUNDS (6), BENCH_SECONDS (5), BENCH_CONNECTIONS (50), BENCH_WARMUP_SECONDS (3),
 // BENCH_ONLY=plain,decorated,... (variant ids).
-import { fork, execFileSync } from 'node:child_process';
-import { cpus, loadavg, totalmem } from 'node:os';
+import { fork } from 'node:child_process';
+import { loadavg } from 'node:os';
+import { fmtInt, machineInfo, median } from './harness.mjs';
 import { fileURLToPath } from 'node:url';
 
 const SELF = fileURLToPath(import.meta.url);
@@ -127,31 +128,6 @@ async function runServer(options) {
 
 // ------------------------------------------------------------------------------------ driver side
 
-function machineInfo() {
-  const git = (args) => {
-    try {
-      return execFileSync('git', args, { cwd: new URL('..', import.meta.url), encoding: 'utf8' }).trim();
-    } catch {
-      return 'unknown';
-    }
-  };
-  const dirty = git(['status', '--porcelain', '--untracked-files=no']);
-  return {
-    date: new Date().toUTCString(),
-    nproc: cpus().length,
-    cpu: cpus()[0]?.model ?? 'unknown',
-    memGB: Math.round(totalmem() / 2 ** 30),
-    node: process.version,
-    commit: git(['rev-parse', '--short', 'HEAD']) + (dirty && dirty !== 'unknown' ? ' (+ uncommitted changes)' : ''),
-  };
-}
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
-const fmtInt = (n) => Math.round(n).toLocaleString('en-US');
 const fmtMs = (n) => `${n.toFixed(n < 10 ? 2 : 1)} ms`;
 const pct = (x) => `${(x * 100).toFixed(1)}%`;
 

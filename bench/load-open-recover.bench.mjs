@@ -28,10 +28,9 @@
 //
 // Knobs: BENCH_CONNECTIONS (50), MEM_REQUESTS (1000000), MEM_BUDGET_S (140), MEM_CHUNK (25000),
 // RECOVER_SECONDS (10).
-import { fork, execFileSync } from 'node:child_process';
-import { openSync, closeSync, readFileSync } from 'node:fs';
-import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { AppProcess, fmtInt, machineInfo, median, sleep } from './harness.mjs';
 import { fileURLToPath } from 'node:url';
 
 const SELF = fileURLToPath(import.meta.url);
@@ -104,78 +103,7 @@ async function runApp() {
 
 // ------------------------------------------------------------------------------------ driver side
 
-function machineInfo() {
-  const git = (args) => {
-    try {
-      return execFileSync('git', args, { cwd: new URL('..', import.meta.url), encoding: 'utf8' }).trim();
-    } catch {
-      return 'unknown';
-    }
-  };
-  const dirty = git(['status', '--porcelain', '--untracked-files=no']);
-  return {
-    date: new Date().toUTCString(),
-    nproc: cpus().length,
-    cpu: cpus()[0]?.model ?? 'unknown',
-    memGB: Math.round(totalmem() / 2 ** 30),
-    node: process.version,
-    commit: git(['rev-parse', '--short', 'HEAD']) + (dirty && dirty !== 'unknown' ? ' (+ uncommitted changes)' : ''),
-  };
-}
-
-const fmtInt = (n) => Math.round(n).toLocaleString('en-US');
 const MB = (bytes) => `${(bytes / 2 ** 20).toFixed(1)} MB`;
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** The app in a child process, with a small request/response protocol over IPC. */
-class AppProcess {
-  constructor() {
-    this.logPath = join(tmpdir(), `bench-load-open-recover-${process.pid}.log`);
-    this.transitions = [];
-    this.pending = new Map();
-    this.nextId = 1;
-    this.onTransition = null;
-  }
-
-  start() {
-    const log = openSync(this.logPath, 'w');
-    this.child = fork(SELF, ['--app'], { execArgv: ['--expose-gc'], stdio: ['ignore', log, log, 'ipc'] });
-    closeSync(log);
-    return new Promise((resolve, reject) => {
-      this.child.once('exit', (code) => reject(new Error(`app exited early (${code}); see ${this.logPath}`)));
-      this.child.on('message', (m) => {
-        if (m.event === 'ready') {
-          this.child.removeAllListeners('exit');
-          this.port = m.port;
-          resolve(this);
-        } else if (m.event === 'transition') {
-          this.transitions.push(m);
-          this.onTransition?.(m);
-        } else if (m.id !== undefined) {
-          this.pending.get(m.id)?.(m.result);
-          this.pending.delete(m.id);
-        }
-      });
-    });
-  }
-
-  call(cmd, extra = {}) {
-    const id = this.nextId++;
-    return new Promise((resolve) => {
-      this.pending.set(id, resolve);
-      this.child.send({ id, cmd, ...extra });
-    });
-  }
-
-  async stop() {
-    if (!this.child || this.child.exitCode !== null) return;
-    const exited = new Promise((resolve) => this.child.once('exit', resolve));
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), 10_000);
-    await Promise.race([this.call('close'), exited]);
-    await exited;
-    clearTimeout(timer);
-  }
-}
 
 const PAIR = [
   { method: 'GET', path: '/orders/42/quote' },
@@ -243,7 +171,7 @@ async function main() {
   console.log(`# Sample app under load: payments outage -> open -> recovery (autocannon, ${CONNECTIONS} connections, GET quote + POST pay alternating)`);
   console.log(`${machine.date} | nproc ${machine.nproc} | ${machine.cpu} | ${machine.memGB} GB | node ${machine.node} | commit ${machine.commit}`);
 
-  const app = await new AppProcess().start();
+  const app = await new AppProcess(SELF, 'load-open-recover', { execArgv: ['--expose-gc'] }).start();
   console.log(`app on 127.0.0.1:${app.port} (log: ${app.logPath})`);
   const rows = [];
   const checks = [];
@@ -425,12 +353,6 @@ async function main() {
     const log = readFileSync(app.logPath, 'utf8').split('\n');
     console.log(`app log: ${log.length - 1} lines, ${log.filter((l) => l.includes('ERROR')).length} with ERROR (${app.logPath})`);
   }
-}
-
-function median(xs) {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 if (process.argv[2] === '--app') {
