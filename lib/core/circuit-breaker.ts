@@ -246,9 +246,9 @@ export class CircuitBreaker {
   }
 
   /**
-   * {@link execute} with the rejection shape fixed by the caller (the Nest layer knows a method's
-   * shape from its metadata).
-   * @internal
+   * {@link execute} with the rejection shape fixed by the caller: `RejectAs.Throw` keeps a sync
+   * function sync on a breaker that has seen promises, `RejectAs.Promise` always rejects. The Nest
+   * layer uses it with the shape it reads from a method's metadata.
    */
   run<T>(fn: (signal?: AbortSignal) => T, rejectAs: RejectAs): T {
     if (typeof fn !== 'function') {
