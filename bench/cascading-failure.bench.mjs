@@ -25,9 +25,8 @@
 // reset) before each run, and in-flight calls are given time to drain between runs.
 //
 // Knobs: BENCH_ROUNDS (2), BENCH_SECONDS (20), BENCH_CONNECTIONS (50), SLOW_MS (2000).
-import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { AppProcess, fmtInt, machineInfo, percentile, sleep } from './harness.mjs';
+import { AppProcess, runAsDriverOrChild, fmtInt, machineInfo, percentile, sleep } from './harness.mjs';
 import { fileURLToPath } from 'node:url';
 
 const SELF = fileURLToPath(import.meta.url);
@@ -224,19 +223,8 @@ async function main() {
     console.log(`load average at start ${load0.map((x) => x.toFixed(2)).join(' ')}, at end ${load1.map((x) => x.toFixed(2)).join(' ')}; total ${((Date.now() - t0) / 1000).toFixed(0)} s`);
   } finally {
     await app.stop();
-    const log = readFileSync(app.logPath, 'utf8').split('\n');
-    console.log(`app log: ${log.length - 1} lines, ${log.filter((l) => l.includes('ERROR')).length} with ERROR (${app.logPath})`);
+    console.log(app.logSummary());
   }
 }
 
-if (process.argv[2] === '--app') {
-  runApp().catch((error) => {
-    console.error(error);
-    process.exit(1);
-  });
-} else {
-  main().catch((error) => {
-    console.error(error);
-    process.exitCode = 1;
-  });
-}
+runAsDriverOrChild('--app', runApp, main);

@@ -1,7 +1,7 @@
 // Shared by the load benches: the app under test in a child process (so the driver's own work does
 // not compete inside it), the machine facts a result table needs, and small number helpers.
 import { execFileSync, fork } from 'node:child_process';
-import { closeSync, openSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 
@@ -85,6 +85,12 @@ export class AppProcess {
     });
   }
 
+  /** One line on what the app logged (its errors are the first thing to check after a run). */
+  logSummary() {
+    const log = readFileSync(this.logPath, 'utf8').split('\n');
+    return `app log: ${log.length - 1} lines, ${log.filter((l) => l.includes('ERROR')).length} with ERROR (${this.logPath})`;
+  }
+
   async stop() {
     if (!this.child || this.child.exitCode !== null) return;
     const exited = new Promise((resolve) => this.child.once('exit', resolve));
@@ -92,5 +98,23 @@ export class AppProcess {
     await Promise.race([this.call('close'), exited]);
     await exited;
     clearTimeout(timer);
+  }
+}
+
+/**
+ * The same script is the driver and, started with `flag`, the child: run the one that applies; a
+ * child that fails exits at once, a driver that fails sets the exit code.
+ */
+export function runAsDriverOrChild(flag, child, driver) {
+  if (process.argv[2] === flag) {
+    child().catch((error) => {
+      console.error(error);
+      process.exit(1);
+    });
+  } else {
+    driver().catch((error) => {
+      console.error(error);
+      process.exitCode = 1;
+    });
   }
 }

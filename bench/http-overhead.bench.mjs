@@ -19,7 +19,7 @@
 // BENCH_ONLY=plain,decorated,... (variant ids).
 import { fork } from 'node:child_process';
 import { loadavg } from 'node:os';
-import { fmtInt, machineInfo, median } from './harness.mjs';
+import { fmtInt, machineInfo, median, runAsDriverOrChild } from './harness.mjs';
 import { fileURLToPath } from 'node:url';
 
 const SELF = fileURLToPath(import.meta.url);
@@ -273,14 +273,4 @@ async function main() {
   }
 }
 
-if (process.argv[2] === '--server') {
-  runServer(JSON.parse(process.argv[3] ?? '{}')).catch((error) => {
-    console.error(error);
-    process.exit(1);
-  });
-} else {
-  main().catch((error) => {
-    console.error(error);
-    process.exitCode = 1;
-  });
-}
+runAsDriverOrChild('--server', () => runServer(JSON.parse(process.argv[3] ?? '{}')), main);

@@ -28,9 +28,8 @@
 //
 // Knobs: BENCH_CONNECTIONS (50), MEM_REQUESTS (1000000), MEM_BUDGET_S (140), MEM_CHUNK (25000),
 // RECOVER_SECONDS (10).
-import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { AppProcess, fmtInt, machineInfo, median, sleep } from './harness.mjs';
+import { AppProcess, runAsDriverOrChild, fmtInt, machineInfo, median, sleep } from './harness.mjs';
 import { fileURLToPath } from 'node:url';
 
 const SELF = fileURLToPath(import.meta.url);
@@ -350,19 +349,8 @@ async function main() {
     if (checks.some((line) => line.startsWith('FAIL'))) process.exitCode = 1;
   } finally {
     await app.stop();
-    const log = readFileSync(app.logPath, 'utf8').split('\n');
-    console.log(`app log: ${log.length - 1} lines, ${log.filter((l) => l.includes('ERROR')).length} with ERROR (${app.logPath})`);
+    console.log(app.logSummary());
   }
 }
 
-if (process.argv[2] === '--app') {
-  runApp().catch((error) => {
-    console.error(error);
-    process.exit(1);
-  });
-} else {
-  main().catch((error) => {
-    console.error(error);
-    process.exitCode = 1;
-  });
-}
+runAsDriverOrChild('--app', runApp, main);

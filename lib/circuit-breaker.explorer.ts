@@ -4,7 +4,7 @@ import { PROPERTY_DEPS_METADATA, SELF_DECLARED_DEPS_METADATA } from '@nestjs/com
 import { DiscoveryService, MetadataScanner } from '@nestjs/core';
 import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper.js';
 import { CircuitBreakerConfigError } from './core/errors.js';
-import { USE_CIRCUIT_BREAKER_METADATA, getCircuitBreakerToken } from './circuit-breaker.constants.js';
+import { INJECTED_BY, USE_CIRCUIT_BREAKER_METADATA, getCircuitBreakerToken } from './circuit-breaker.constants.js';
 import { CircuitBreakerRegistry } from './circuit-breaker.registry.js';
 import type { UseCircuitBreakerMetadata } from './decorators/use-circuit-breaker.decorator.js';
 import { MethodBinding, bindClass, bindInstance } from './method-binding.js';
@@ -69,7 +69,7 @@ export class CircuitBreakerExplorer implements OnModuleInit {
     } else {
       name = site; // options registered under that name if any, else defaults; never a strict error
     }
-    const breaker = this.registry.has(name) ? this.registry.get(name) : this.registry.get(name, `@UseCircuitBreaker on ${site}`);
+    const breaker = this.registry.get(name, `@UseCircuitBreaker on ${site}`);
     return new MethodBinding(breaker, this.shapeOf(metadata, prototype, method), this.fallbackOf(metadata, name, className, prototype));
   }
 
@@ -110,7 +110,7 @@ export class CircuitBreakerExplorer implements OnModuleInit {
    */
   private checkUndeclared(injectedTokens: Set<unknown>): void {
     for (const [name, usedBy] of [...this.registry.undeclaredNames()]) {
-      if (usedBy !== '@InjectCircuitBreaker') continue;
+      if (usedBy !== INJECTED_BY) continue;
       if (injectedTokens.has(getCircuitBreakerToken(name))) this.registry.assertDeclared(name, `@InjectCircuitBreaker('${name}')`);
       else this.registry.forget(name);
     }

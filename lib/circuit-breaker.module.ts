@@ -2,7 +2,7 @@ import { Module } from '@nestjs/common';
 import type { DynamicModule, FactoryProvider } from '@nestjs/common';
 import { DiscoveryModule } from '@nestjs/core';
 import type { CircuitBreakerSettings } from './core/options.js';
-import { getCircuitBreakerToken } from './circuit-breaker.constants.js';
+import { INJECTED_BY, getCircuitBreakerToken } from './circuit-breaker.constants.js';
 import { CircuitBreakerExplorer } from './circuit-breaker.explorer.js';
 import { CircuitBreakerInterceptor } from './circuit-breaker.interceptor.js';
 import { ASYNC_OPTIONS_TYPE, CIRCUIT_BREAKER_MODULE_OPTIONS, ConfigurableModuleClass, OPTIONS_TYPE } from './circuit-breaker.module-definition.js';
@@ -55,8 +55,7 @@ export class CircuitBreakerModule extends ConfigurableModuleClass {
 function breakerProvider(name: string, after: string[] = []): FactoryProvider {
   return {
     provide: getCircuitBreakerToken(name),
-    useFactory: (registry: CircuitBreakerRegistry) =>
-      registry.has(name) ? registry.get(name) : registry.get(name, '@InjectCircuitBreaker'),
+    useFactory: (registry: CircuitBreakerRegistry) => registry.get(name, INJECTED_BY),
     inject: [CircuitBreakerRegistry, ...after],
   };
 }

@@ -1,8 +1,10 @@
 /**
  * Per-call timeouts without a timer per call. All calls of one breaker share one `timeoutMs`, so
  * their deadlines arrive in the order the calls started: a FIFO of pending calls and one timer armed
- * for the head is enough. A call that settles in time is only marked done; it leaves the queue when it
- * reaches the head, so the timer is re-armed at most once per expiry, not once per call.
+ * for the head is enough. A call that settles in time unlinks itself in O(1) (the list is doubly
+ * linked), so the queue holds only calls in flight; the timer stays armed for the deadline it was set
+ * for and, when it fires, re-arms for the head of that moment: at most once per expiry, never once
+ * per call.
  */
 import type { Clock } from './clock.js';
 import { cancelTimer, scheduleTimer } from './clock.js';
@@ -127,17 +129,16 @@ export class DeadlineQueue {
     this.timer = undefined;
     this.armedFor = Number.POSITIVE_INFINITY;
     const now = this.clock().now();
+    // Every queued call is in flight (settled ones unlinked themselves): expire those that are due.
     let call = this.head;
-    while (call !== null && (call.done || call.deadline <= now)) {
+    while (call !== null && call.deadline <= now) {
       const next = call.next;
       call.next = null;
       this.head = next;
       if (next === null) this.tail = null;
       else next.prev = null;
-      if (!call.done) {
-        call.done = true;
-        this.onExpired(call, now);
-      }
+      call.done = true;
+      this.onExpired(call, now);
       call = this.head;
     }
     if (this.head !== null && this.timer === undefined) this.arm(this.head.deadline, now);
