@@ -6,6 +6,7 @@ import type { CallEvent, StateChangeEvent } from './core/circuit-breaker.js';
 import { CircuitBreakerConfigError } from './core/errors.js';
 import type { CircuitBreakerSettings } from './core/options.js';
 import { resolveOptions } from './core/options.js';
+import { defaultStoreLogger } from './core/store.js';
 import { CIRCUIT_BREAKER_MODULE_OPTIONS } from './circuit-breaker.module-definition.js';
 import type { CircuitBreakerModuleOptions } from './interfaces/circuit-breaker-module-options.interface.js';
 
@@ -198,6 +199,11 @@ export class CircuitBreakerRegistry implements OnModuleDestroy {
     this.breakers.set(name, breaker);
     const logger = this.logger;
     if (logger !== undefined) breaker.onInternalError = (error, where) => logger.error(`${where} threw: ${describe(error)}`);
+    // A store still on its default sink reports its outages through the app's logger instead.
+    const store = breaker.options.store;
+    if (logger !== undefined && store !== undefined && store.logger === defaultStoreLogger) {
+      store.logger = { warn: (message) => logger.warn(message), log: (message) => logger.log(message) };
+    }
     breaker.onStateChange((event) => {
       if (logger !== undefined) logTransition(logger, breaker, event);
       this.changes.next(event);

@@ -5,9 +5,10 @@ import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
 const entries = {
-  'nestjs-circuit-breaker': ['CircuitBreaker', 'CircuitBreakerModule', 'UseCircuitBreaker', 'InjectCircuitBreaker', 'CircuitBreakerRegistry', 'CircuitBreakerInterceptor', 'CircuitBreakerAdminModule', 'ManualClock'],
+  'nestjs-circuit-breaker': ['CircuitBreaker', 'CircuitBreakerModule', 'UseCircuitBreaker', 'InjectCircuitBreaker', 'CircuitBreakerRegistry', 'CircuitBreakerInterceptor', 'CircuitBreakerAdminModule', 'ManualClock', 'InMemoryCircuitBreakerStore'],
   'nestjs-circuit-breaker/health': ['CircuitBreakerHealthModule', 'CircuitBreakerHealthIndicator'],
   'nestjs-circuit-breaker/prometheus': ['CircuitBreakerPrometheusModule'],
+  'nestjs-circuit-breaker/redis': ['RedisCircuitBreakerStore'],
 };
 
 let failed = false;

@@ -15,11 +15,14 @@
 import type { Clock } from './clock.js';
 import { cancelTimer, scheduleTimer } from './clock.js';
 import { DeadlineQueue, PendingCall, promiseFor } from './deadlines.js';
-import { CircuitBreakerTimeoutError, CircuitOpenError } from './errors.js';
+import { CircuitBreakerConfigError, CircuitBreakerTimeoutError, CircuitOpenError } from './errors.js';
 import type { CircuitBreakerOptions, CircuitBreakerSettings, ResolvedOptions } from './options.js';
 import { resolveOptions } from './options.js';
+import type { LinkedBreaker, StoreLink } from './shared-link.js';
+import { joinStore } from './shared-link.js';
 import type { SlidingWindow } from './sliding-window.js';
 import { FAILURE, SLOW, createWindow } from './sliding-window.js';
+import type { SharedState, WindowCounts } from './store.js';
 
 export type CircuitState = 'closed' | 'open' | 'half_open' | 'forced_open' | 'disabled' | 'metrics_only';
 
@@ -42,7 +45,9 @@ export type TransitionReason =
   | 'forced_open'
   | 'disabled'
   | 'metrics_only'
-  | 'reset';
+  | 'reset'
+  /** another instance changed the state shared through the breaker's store */
+  | 'shared_state';
 
 export interface StateChangeEvent {
   readonly name: string;
@@ -90,6 +95,11 @@ export interface CircuitBreakerSnapshot {
   readonly halfOpenCallsInFlight?: number;
   /** metrics_only only: a trip rule holds right now. */
   readonly wouldTrip?: boolean;
+  /**
+   * Breakers with a `store` only: `shared` while the store answers, `local_fallback` while it does
+   * not (the breaker then acts on its own state alone).
+   */
+  readonly store?: 'shared' | 'local_fallback';
 }
 
 /** Cumulative counters since creation (never reset: they back Prometheus counters). */
@@ -103,6 +113,8 @@ export interface CircuitBreakerTotals {
   readonly openings: number;
   /** metrics_only: how often a trip rule started to hold. */
   readonly wouldTrips: number;
+  /** Breakers with a `store`: how often the store failed and the breaker fell back to local state. */
+  readonly storeFallbacks: number;
 }
 
 export type StateChangeListener = (event: StateChangeEvent) => void;
@@ -149,7 +161,7 @@ function isThenable(value: unknown): value is Thenable {
  * const receipt = await breaker.execute(() => client.charge(order));
  * ```
  */
-export class CircuitBreaker {
+export class CircuitBreaker implements LinkedBreaker {
   readonly name: string;
   private opts: ResolvedOptions;
   private given: CircuitBreakerOptions;
@@ -195,6 +207,11 @@ export class CircuitBreaker {
   private onFulfilled: (value: unknown) => unknown = identity;
   private onRejected: (error: unknown) => never = rethrow;
 
+  /** The store this breaker shares its state through (null: local only, the default). */
+  private link: StoreLink | null = null;
+  /** A peer's open state being applied (its times replace the ones the transition would compute). */
+  private adopted: SharedState | null = null;
+
   private stateListeners: StateChangeListener[] | null = null;
   private callListeners: CallListener[] | null = null;
 
@@ -216,6 +233,7 @@ export class CircuitBreaker {
     this.name = this.opts.name;
     this.window = createWindow(this.opts.slidingWindow);
     this.trialStartedAt = new Array<number>(this.opts.halfOpenMaxCalls).fill(Number.NaN);
+    if (this.opts.store !== undefined) this.link = joinStore(this.opts.store, this);
   }
 
   get state(): CircuitState {
@@ -383,6 +401,12 @@ export class CircuitBreaker {
     if (this.trialsInFlight < slots.length) {
       for (let slot = 0; slot < slots.length; slot++) {
         if (slots[slot] !== slots[slot]) {
+          // Shared: a trial also needs one of the fleet's permits (claimed ahead, never awaited here).
+          const link = this.link;
+          if (link !== null && link.active && !link.takeGrant(slot, now)) {
+            this.rejectRetryAfterMs = link.retryAfterMs(now);
+            return NOT_PERMITTED;
+          }
           slots[slot] = now;
           if (this.trialsInFlight++ === 0) this.armProbeTimer(now);
           return this.permitBase + slot + 1;
@@ -549,6 +573,7 @@ export class CircuitBreaker {
 
     const window = this.window;
     if (window.usesTime && now !== now) now = opts.clock.now();
+    if (this.link !== null) this.link.count(kind === SUCCESS ? 0 : 1, slow === 0 ? 0 : 1);
     if (kind === SUCCESS) {
       this.consecutiveFailures = 0;
       window.record(slow, now);
@@ -582,19 +607,19 @@ export class CircuitBreaker {
 
   private tripReason(): TransitionReason | null {
     const opts = this.opts;
-    const window = this.window;
-    const calls = window.calls;
-    if (calls >= opts.minimumCalls) {
-      if (window.failures >= opts.minimumFailures && window.failures * 100 >= opts.failureRateThreshold * calls) {
-        return 'failure_rate';
-      }
-      if (opts.slowCallDurationMs !== undefined && window.slowCalls * 100 >= opts.slowCallRateThreshold * calls) {
-        return 'slow_call_rate';
-      }
-    }
+    const reason = this.rateTripReason(this.window);
+    if (reason !== null) return reason;
     if (opts.consecutiveFailureThreshold !== undefined && this.consecutiveFailures >= opts.consecutiveFailureThreshold) {
       return 'consecutive_failures';
     }
+    return null;
+  }
+
+  private rateTripReason({ calls, failures, slowCalls }: WindowCounts): TransitionReason | null {
+    const opts = this.opts;
+    if (calls < opts.minimumCalls) return null;
+    if (failures >= opts.minimumFailures && failures * 100 >= opts.failureRateThreshold * calls) return 'failure_rate';
+    if (opts.slowCallDurationMs !== undefined && slowCalls * 100 >= opts.slowCallRateThreshold * calls) return 'slow_call_rate';
     return null;
   }
 
@@ -605,6 +630,10 @@ export class CircuitBreaker {
     if (slot < 0 || slot >= slots.length || slots[slot] !== slots[slot]) return;
     slots[slot] = Number.NaN;
     this.trialsInFlight--;
+    if (this.link !== null) {
+      if (kind === SUCCESS && slow === 0) this.link.trialSucceeded(slot);
+      else this.link.trialEnded(slot);
+    }
     if (kind === IGNORED) return; // the permit goes back; the trial did not count
     const at = now === now ? now : this.opts.clock.now();
     if (kind !== SUCCESS) {
@@ -718,19 +747,27 @@ export class CircuitBreaker {
     this.wouldTripNow = false;
 
     switch (to) {
-      case OPEN:
+      case OPEN: {
         this.openings++;
-        this.openStreak++;
-        this.openedAt = now;
-        this.openUntil = now + this.openDuration(this.openStreak);
+        const adopted = this.adopted;
+        if (adopted !== null) {
+          this.openStreak = adopted.openStreak;
+          this.openedAt = adopted.openedAt;
+          this.openUntil = adopted.openUntil;
+        } else {
+          this.openStreak++;
+          this.openedAt = now;
+          this.openUntil = now + this.openDuration(this.openStreak);
+        }
         this.consecutiveFailures = 0;
         this.scheduleHealthPoll(now);
         break;
+      }
       case HALF_OPEN:
         this.trialSuccesses = 0;
         break;
       case CLOSED:
-        if (from === HALF_OPEN || reason === 'reset') {
+        if (from === HALF_OPEN || reason === 'reset' || reason === 'shared_state') {
           this.window.clear();
           this.openStreak = 0;
         }
@@ -747,6 +784,7 @@ export class CircuitBreaker {
     // metrics_only judges the window it inherits at once; a rule that already holds on entry is
     // not a new would-be trip (it tripped, or was forced, before), so it is not counted.
     if (to === METRICS_ONLY) this.wouldTripNow = this.tripReason() !== null;
+    if (this.link !== null && this.adopted === null && reason !== 'shared_state') this.link.transitioned(reason);
 
     const listeners = this.stateListeners;
     if (listeners === null) return;
@@ -789,6 +827,43 @@ export class CircuitBreaker {
     // Calls in flight belong to the window just cleared: make their outcomes stale.
     this.generation++;
     this.permitBase = this.generation * PERMIT_SPAN;
+    this.link?.transitioned('reset');
+  }
+
+  // ---------------------------------------------------------------- shared state (see shared-link.ts)
+
+  /** Applies a state the fleet agreed on. @internal */
+  adoptShared(shared: SharedState): void {
+    const to = SHARED_CODES[shared.state];
+    if (to === undefined) return;
+    if (to === OPEN && (this.stateCode === OPEN || this.stateCode === HALF_OPEN) && this.openedAt === shared.openedAt) {
+      // The same opening (ours, confirmed): take the fleet's times, no new transition.
+      this.openUntil = shared.openUntil;
+      this.openStreak = shared.openStreak;
+      return;
+    }
+    if (to === this.stateCode && to !== OPEN) return;
+    const now = this.opts.clock.now();
+    this.adopted = to === OPEN ? shared : null;
+    try {
+      this.transition(to, 'shared_state', now);
+    } finally {
+      this.adopted = null;
+    }
+  }
+
+  /** Trips a closed breaker when a rate rule holds on the fleet's window. @internal */
+  judgeFleet(counts: WindowCounts, nowMs: number): void {
+    if (this.stateCode !== CLOSED) return;
+    const reason = this.rateTripReason(counts);
+    if (reason !== null) this.transition(OPEN, reason, Math.max(nowMs, this.opts.clock.now()));
+  }
+
+  /** The local state as the fleet stores it (half_open is an open circuit whose trials have begun). @internal */
+  sharedView(): Omit<SharedState, 'version'> {
+    const code = this.stateCode;
+    const state = code === HALF_OPEN ? 'open' : (STATE_NAMES[code] as SharedState['state']);
+    return { state, openedAt: this.openedAt, openUntil: code === OPEN || code === HALF_OPEN ? this.openUntil : 0, openStreak: this.openStreak };
   }
 
   /**
@@ -803,6 +878,9 @@ export class CircuitBreaker {
     }
     const next = resolveOptions(merged);
     const previous = this.opts;
+    if (next.store !== previous.store) {
+      throw new CircuitBreakerConfigError(this.name, 'store', settings.store, 'the store the breaker was created with (a store cannot change at runtime)');
+    }
     this.given = merged;
     this.opts = next;
     if (previous.isFailure !== next.isFailure) this.classified = null;
@@ -829,6 +907,10 @@ export class CircuitBreaker {
   // ---------------------------------------------------------------- observation
 
   snapshot(): CircuitBreakerSnapshot {
+    return this.withStore(this.localSnapshot());
+  }
+
+  private localSnapshot(): CircuitBreakerSnapshot {
     const now = this.opts.clock.now();
     const window = this.window;
     window.advance(now);
@@ -871,6 +953,10 @@ export class CircuitBreaker {
     }
   }
 
+  private withStore(base: CircuitBreakerSnapshot): CircuitBreakerSnapshot {
+    return this.link === null ? base : { ...base, store: this.link.active ? 'shared' : 'local_fallback' };
+  }
+
   totals(): CircuitBreakerTotals {
     return {
       successfulCalls: this.successfulCalls,
@@ -881,6 +967,7 @@ export class CircuitBreaker {
       slowCalls: this.slowCallsTotal,
       openings: this.openings,
       wouldTrips: this.wouldTrips,
+      storeFallbacks: this.link === null ? 0 : this.link.fallbacks,
     };
   }
 
@@ -926,8 +1013,11 @@ export class CircuitBreaker {
     if (this.probeTimer !== undefined) cancelTimer(clock, this.probeTimer);
     if (this.healthTimer !== undefined) cancelTimer(clock, this.healthTimer);
     this.probeTimer = this.healthTimer = undefined;
+    this.link?.leave();
   }
 }
+
+const SHARED_CODES: Readonly<Record<string, number>> = { closed: CLOSED, open: OPEN, forced_open: FORCED_OPEN, disabled: DISABLED, metrics_only: METRICS_ONLY };
 
 function noop(): void {}
 

@@ -25,3 +25,18 @@ export type {
   SlidingWindowOptions,
   TimeWindowOptions,
 } from './options.js';
+export { InMemoryCircuitBreakerStore, COUNT_WINDOW_BUCKET_MS, COUNT_WINDOW_HORIZON_BUCKETS, STORE_DEFAULTS, resolveStoreOptions } from './store.js';
+export type {
+  CircuitBreakerStore,
+  FleetWindowSpec,
+  SharedCircuitState,
+  SharedState,
+  StoreLogger,
+  StoreOptions,
+  SyncReply,
+  SyncRequest,
+  TransitionRequest,
+  TrialReply,
+  TrialRequest,
+  WindowCounts,
+} from './store.js';

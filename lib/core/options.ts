@@ -1,4 +1,5 @@
 import type { Clock } from './clock.js';
+import type { CircuitBreakerStore } from './store.js';
 import { monotonicClock } from './clock.js';
 import { CircuitBreakerConfigError } from './errors.js';
 
@@ -72,6 +73,12 @@ export interface CircuitBreakerSettings {
   isResultFailure?: (result: unknown) => boolean;
   /** Time source (and optionally timers). Default: monotonic clock, global unref'd timers. */
   clock?: Clock;
+  /**
+   * Shares this breaker's state with the breakers of the same name that use the same store (other
+   * instances of the service, through `RedisCircuitBreakerStore`). Default: none, the breaker keeps
+   * its state to itself. Fixed at creation.
+   */
+  store?: CircuitBreakerStore;
 }
 
 export interface CircuitBreakerOptions extends CircuitBreakerSettings {
@@ -98,6 +105,7 @@ export interface ResolvedOptions {
   readonly isFailure: ((error: unknown) => boolean) | undefined;
   readonly isResultFailure: ((result: unknown) => boolean) | undefined;
   readonly clock: Clock;
+  readonly store: CircuitBreakerStore | undefined;
 }
 
 export const DEFAULTS = {
@@ -136,6 +144,7 @@ export const SETTING_KEYS: readonly (keyof CircuitBreakerSettings)[] = [
   'isFailure',
   'isResultFailure',
   'clock',
+  'store',
 ];
 
 const KNOWN_KEYS: ReadonlySet<string> = new Set(['name', ...SETTING_KEYS]);
@@ -193,6 +202,7 @@ export function resolveOptions(options: CircuitBreakerOptions): ResolvedOptions 
   const isFailure = v.optionalFunction('isFailure', options.isFailure) as ResolvedOptions['isFailure'];
   const isResultFailure = v.optionalFunction('isResultFailure', options.isResultFailure) as ResolvedOptions['isResultFailure'];
   const clock = resolveClock(v, options.clock);
+  const store = resolveStore(v, options.store);
 
   return {
     name,
@@ -212,7 +222,20 @@ export function resolveOptions(options: CircuitBreakerOptions): ResolvedOptions 
     isFailure,
     isResultFailure,
     clock,
+    store,
   };
+}
+
+const STORE_METHODS = ['sync', 'transition', 'acquireTrial', 'completeTrial', 'subscribe', 'ping', 'release'] as const;
+
+function resolveStore(v: Validator, store: CircuitBreakerStore | undefined): CircuitBreakerStore | undefined {
+  if (store === undefined) return undefined;
+  const missing =
+    store === null || typeof store !== 'object' ? 'an object' : STORE_METHODS.find((m) => typeof (store as unknown as Record<string, unknown>)[m] !== 'function');
+  if (missing !== undefined) {
+    return v.fail('store', store, `a CircuitBreakerStore (InMemoryCircuitBreakerStore, RedisCircuitBreakerStore.fromClient(...) or .fromUrl(...)); ${missing === 'an object' ? 'got no object' : `it has no ${missing}() method`}`);
+  }
+  return store;
 }
 
 function resolveWindow(v: Validator, window: SlidingWindowOptions | undefined): ResolvedOptions['slidingWindow'] {

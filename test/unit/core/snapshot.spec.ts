@@ -120,6 +120,7 @@ describe('totals()', () => {
       slowCalls: 1, // the 200 ms success (the timeout lasted 50 ms < slowCallDurationMs)
       openings: 1,
       wouldTrips: 1,
+      storeFallbacks: 0, // no store
     });
   });
 });

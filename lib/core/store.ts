@@ -1,0 +1,317 @@
+/**
+ * The seam through which breakers of the same name share their state across instances (the way
+ * @nestjs/throttler has ThrottlerStorage). A store only offers a few atomic primitives; the
+ * coordination (when to sync, what to adopt, falling back to the local breaker) is the same for
+ * every store and lives in shared-link.ts.
+ *
+ * Without a store a breaker keeps everything in its own fields: that is the default, and it costs
+ * nothing. {@link InMemoryCircuitBreakerStore} shares state between breakers of one process (tests,
+ * several apps in one process); `RedisCircuitBreakerStore` (subpath `nestjs-circuit-breaker/redis`)
+ * shares it across a fleet.
+ */
+import type { Clock } from './clock.js';
+import { monotonicClock } from './clock.js';
+
+/** The states a fleet shares. half_open is an instance's own view of an `open` circuit whose open duration has elapsed. */
+export type SharedCircuitState = 'closed' | 'open' | 'forced_open' | 'disabled' | 'metrics_only';
+
+export const SHARED_STATES: readonly SharedCircuitState[] = ['closed', 'open', 'forced_open', 'disabled', 'metrics_only'];
+
+/** One breaker's state as the store holds it. Times are epoch milliseconds. */
+export interface SharedState {
+  /** Bumped by every accepted transition; 0 means nothing is stored yet. */
+  readonly version: number;
+  readonly state: SharedCircuitState;
+  /** When the current opening began (NaN when not open). */
+  readonly openedAt: number;
+  /** open: the earliest time a trial may start. */
+  readonly openUntil: number;
+  /** Openings since the last close (the backoff's k). */
+  readonly openStreak: number;
+}
+
+/** How the fleet's window is kept: time slices of `bucketMs`, the newest `buckets` of them summed. */
+export interface FleetWindowSpec {
+  readonly bucketMs: number;
+  readonly buckets: number;
+  /** Count windows: stop summing (newest first) once this many calls are covered; 0 for time windows. */
+  readonly countLimit: number;
+}
+
+export interface WindowCounts {
+  readonly calls: number;
+  readonly failures: number;
+  readonly slowCalls: number;
+}
+
+export interface SyncRequest {
+  readonly name: string;
+  readonly nowMs: number;
+  /** Calls this instance completed since its last sync, added to the slice of `nowMs`. */
+  readonly delta: WindowCounts;
+  readonly window: FleetWindowSpec;
+}
+
+export interface SyncReply extends WindowCounts {
+  /** The stored state; undefined when nothing valid is stored (never written, or corrupted). */
+  readonly state: SharedState | undefined;
+  /** The stored state or window could not be read (it is ignored, and overwritten by the next transition). */
+  readonly corrupt: boolean;
+}
+
+export interface TransitionRequest {
+  readonly name: string;
+  /** Applied only if the stored version is still this one (or the stored state is missing or corrupt). */
+  readonly expectedVersion: number;
+  readonly next: Omit<SharedState, 'version'>;
+  /** Start the fleet's window afresh (a close after trials, a reset). */
+  readonly clearWindow: boolean;
+}
+
+export interface TrialRequest {
+  readonly name: string;
+  /** The opening the trial belongs to. */
+  readonly version: number;
+  /** Identifies the permit (instance and sequence); released by {@link CircuitBreakerStore.completeTrial}. */
+  readonly token: string;
+  readonly maxCalls: number;
+  readonly nowMs: number;
+  /** The permit frees itself at this time if never completed (a crashed instance cannot hold it). */
+  readonly expiresAtMs: number;
+  /** Health-check recovery: the open duration is not a condition. */
+  readonly ignoreOpenUntil: boolean;
+}
+
+export interface TrialReply {
+  readonly granted: boolean;
+  /** Not granted: when a permit may be free again (epoch ms). */
+  readonly retryAtMs: number;
+  readonly state: SharedState | undefined;
+}
+
+/** Where a store reports its outages. The Nest module passes its Logger. */
+export interface StoreLogger {
+  warn(message: string): void;
+  log(message: string): void;
+}
+
+/**
+ * A place breakers of the same name share their state. Every method may reject or hang: the
+ * breaker never waits on it (calls are admitted from local state), gives up after
+ * `commandTimeoutMs` and carries on locally until {@link ping} succeeds again.
+ */
+export interface CircuitBreakerStore {
+  /** How often an instance sends its window deltas and reads the fleet's window (ms). */
+  readonly syncIntervalMs: number;
+  /** A store operation not answered by then counts as a failure of the store (ms). */
+  readonly commandTimeoutMs: number;
+  /** Time source for the sync ticker (tests pass a ManualClock). */
+  readonly clock: Clock;
+  logger: StoreLogger;
+  /** Adds each request's delta and answers the fleet's window and the stored state, in order. */
+  sync(requests: readonly SyncRequest[]): Promise<readonly SyncReply[]>;
+  /** Compare-and-set on the version; answers the state in force afterwards (ours if accepted). */
+  transition(request: TransitionRequest): Promise<SharedState | undefined>;
+  /** Takes one of the fleet's half-open permits for the opening `version`, atomically. */
+  acquireTrial(request: TrialRequest): Promise<TrialReply>;
+  /** A trial succeeded: frees its permit and counts it; the last needed success closes the circuit. */
+  completeTrial(name: string, version: number, token: string, maxCalls: number): Promise<SharedState | undefined>;
+  /** Peers' accepted transitions, as they happen. Returns the unsubscribe function. */
+  subscribe(listener: (name: string, state: SharedState) => void): () => void;
+  /** Resolves when the store answers. */
+  ping(): Promise<void>;
+  /** Called when the last breaker using the store is disposed: release connections and timers. */
+  release(): Promise<void>;
+}
+
+/** Options every store takes. */
+export interface StoreOptions {
+  /** How often each instance sends its window deltas and reads the fleet's window, in ms. Default 200. */
+  syncIntervalMs?: number;
+  /** A store operation not answered in this many ms counts as a store outage. Default 250. */
+  commandTimeoutMs?: number;
+  /** Where outages and recoveries are reported. Default: `process.emitWarning` for warnings, nothing for recoveries. */
+  logger?: StoreLogger;
+  /** Time source for the sync ticker and the stored times. Default: the monotonic epoch clock. */
+  clock?: Clock;
+}
+
+export const STORE_DEFAULTS = { syncIntervalMs: 200, commandTimeoutMs: 250 } as const;
+
+/** A count window's fleet slices: 1 s each, summed back at most 60 s. */
+export const COUNT_WINDOW_BUCKET_MS = 1_000;
+export const COUNT_WINDOW_HORIZON_BUCKETS = 60;
+
+export const defaultStoreLogger: StoreLogger = {
+  warn: (message) => process.emitWarning(message, { code: 'CIRCUIT_BREAKER_STORE' }),
+  log: () => {},
+};
+
+/** Validates the options every store shares; `store` names the store in errors. */
+export function resolveStoreOptions(store: string, options: StoreOptions = {}): Required<StoreOptions> {
+  const check = (option: keyof StoreOptions, value: unknown, fallback: number): number => {
+    if (value === undefined) return fallback;
+    if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > 60_000) {
+      throw new TypeError(`${store}: option "${option}" must be a number of ms in (0, 60000], got ${String(value)}`);
+    }
+    return value;
+  };
+  const logger = options.logger ?? defaultStoreLogger;
+  if (typeof logger?.warn !== 'function' || typeof logger.log !== 'function') {
+    throw new TypeError(`${store}: option "logger" must have warn(message) and log(message) methods`);
+  }
+  const clock = options.clock ?? monotonicClock;
+  if (typeof clock?.now !== 'function') throw new TypeError(`${store}: option "clock" must have a now() method`);
+  return {
+    syncIntervalMs: check('syncIntervalMs', options.syncIntervalMs, STORE_DEFAULTS.syncIntervalMs),
+    commandTimeoutMs: check('commandTimeoutMs', options.commandTimeoutMs, STORE_DEFAULTS.commandTimeoutMs),
+    logger,
+    clock,
+  };
+}
+
+/** The slice number of `nowMs` and the slices a window sums, newest first. */
+export function fleetSlice(spec: FleetWindowSpec, nowMs: number): number {
+  return Math.floor(nowMs / spec.bucketMs);
+}
+
+interface MemoryEntry {
+  state: SharedState | undefined;
+  /** Bumped when the fleet's window starts afresh; slices of older epochs are not summed. */
+  windowEpoch: number;
+  slices: Map<string, { calls: number; failures: number; slowCalls: number }>;
+  permits: Map<string, number>;
+  trialSuccesses: number;
+}
+
+/**
+ * Shares breaker state between breakers of the same name in one process, with the same semantics as
+ * the Redis store (compare-and-set transitions, fleet window, fleet-wide half-open permits) and
+ * peers notified on a later microtask, like a pub/sub message. Use it in tests of fleet behaviour
+ * and to share breakers between several Nest apps in one process.
+ */
+export class InMemoryCircuitBreakerStore implements CircuitBreakerStore {
+  readonly syncIntervalMs: number;
+  readonly commandTimeoutMs: number;
+  readonly clock: Clock;
+  logger: StoreLogger;
+  private readonly entries = new Map<string, MemoryEntry>();
+  private listeners: ((name: string, state: SharedState) => void)[] = [];
+
+  constructor(options: StoreOptions = {}) {
+    const resolved = resolveStoreOptions('InMemoryCircuitBreakerStore', options);
+    this.syncIntervalMs = resolved.syncIntervalMs;
+    this.commandTimeoutMs = resolved.commandTimeoutMs;
+    this.clock = resolved.clock;
+    this.logger = resolved.logger;
+  }
+
+  /** The stored state of a breaker (for tests and diagnostics). */
+  peek(name: string): SharedState | undefined {
+    return this.entries.get(name)?.state;
+  }
+
+  async sync(requests: readonly SyncRequest[]): Promise<readonly SyncReply[]> {
+    return requests.map((request) => {
+      const entry = this.entry(request.name);
+      const { window, delta, nowMs } = request;
+      const slice = fleetSlice(window, nowMs);
+      if (delta.calls > 0) {
+        const key = `${entry.windowEpoch}:${slice}`;
+        const counts = entry.slices.get(key) ?? { calls: 0, failures: 0, slowCalls: 0 };
+        counts.calls += delta.calls;
+        counts.failures += delta.failures;
+        counts.slowCalls += delta.slowCalls;
+        entry.slices.set(key, counts);
+      }
+      let calls = 0;
+      let failures = 0;
+      let slowCalls = 0;
+      for (let i = 0; i < window.buckets; i++) {
+        const counts = entry.slices.get(`${entry.windowEpoch}:${slice - i}`);
+        if (counts !== undefined) {
+          calls += counts.calls;
+          failures += counts.failures;
+          slowCalls += counts.slowCalls;
+        }
+        if (window.countLimit > 0 && calls >= window.countLimit) break;
+      }
+      // Slices older than any window reads are dropped (Redis lets them expire).
+      for (const key of entry.slices.keys()) {
+        const [epoch, at] = key.split(':').map(Number);
+        if (epoch !== entry.windowEpoch || at! <= slice - window.buckets) entry.slices.delete(key);
+      }
+      return { state: entry.state, corrupt: false, calls, failures, slowCalls };
+    });
+  }
+
+  async transition(request: TransitionRequest): Promise<SharedState | undefined> {
+    const entry = this.entry(request.name);
+    const current = entry.state;
+    if (current !== undefined && current.version !== request.expectedVersion) return current;
+    const next: SharedState = { ...request.next, version: Math.max(current?.version ?? 0, request.expectedVersion) + 1 };
+    this.store(request.name, entry, next, request.clearWindow);
+    return next;
+  }
+
+  async acquireTrial(request: TrialRequest): Promise<TrialReply> {
+    const entry = this.entry(request.name);
+    const state = entry.state;
+    if (state === undefined || state.version !== request.version || state.state !== 'open') {
+      return { granted: false, retryAtMs: request.nowMs, state };
+    }
+    if (!request.ignoreOpenUntil && request.nowMs < state.openUntil) return { granted: false, retryAtMs: state.openUntil, state };
+    let earliest = Number.POSITIVE_INFINITY;
+    for (const [token, expiresAt] of entry.permits) {
+      if (expiresAt <= request.nowMs) entry.permits.delete(token);
+      else earliest = Math.min(earliest, expiresAt);
+    }
+    if (entry.permits.size >= request.maxCalls) return { granted: false, retryAtMs: earliest, state };
+    entry.permits.set(request.token, request.expiresAtMs);
+    return { granted: true, retryAtMs: request.nowMs, state };
+  }
+
+  async completeTrial(name: string, version: number, token: string, maxCalls: number): Promise<SharedState | undefined> {
+    const entry = this.entry(name);
+    const state = entry.state;
+    if (state === undefined || state.version !== version || !entry.permits.delete(token)) return state;
+    if (++entry.trialSuccesses < maxCalls) return state;
+    const closed: SharedState = { version: state.version + 1, state: 'closed', openedAt: Number.NaN, openUntil: 0, openStreak: 0 };
+    this.store(name, entry, closed, true);
+    return closed;
+  }
+
+  subscribe(listener: (name: string, state: SharedState) => void): () => void {
+    this.listeners = [...this.listeners, listener];
+    return () => {
+      this.listeners = this.listeners.filter((l) => l !== listener);
+    };
+  }
+
+  async ping(): Promise<void> {}
+
+  async release(): Promise<void> {}
+
+  private entry(name: string): MemoryEntry {
+    let entry = this.entries.get(name);
+    if (entry === undefined) {
+      entry = { state: undefined, windowEpoch: 0, slices: new Map(), permits: new Map(), trialSuccesses: 0 };
+      this.entries.set(name, entry);
+    }
+    return entry;
+  }
+
+  private store(name: string, entry: MemoryEntry, state: SharedState, clearWindow: boolean): void {
+    entry.state = state;
+    entry.permits.clear();
+    entry.trialSuccesses = 0;
+    if (clearWindow) {
+      entry.windowEpoch++;
+      entry.slices.clear();
+    }
+    const listeners = this.listeners;
+    queueMicrotask(() => {
+      for (const listener of listeners) listener(name, state);
+    });
+  }
+}

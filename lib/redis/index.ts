@@ -1,0 +1,2 @@
+export { RedisCircuitBreakerStore } from './redis-circuit-breaker.store.js';
+export type { RedisStoreOptions } from './redis-circuit-breaker.store.js';

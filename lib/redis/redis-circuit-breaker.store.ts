@@ -1,0 +1,308 @@
+/**
+ * Shares breaker state across a fleet through Redis: a versioned state key per breaker, changes
+ * announced on one pub/sub channel, the window as per-slice counters, half-open permits in a sorted
+ * set with expiry. Every atomic step is a Lua script (redis-scripts.ts).
+ *
+ * Nothing here runs on a call's path: the breaker counts locally and its store link (core) calls
+ * these methods from a ticker or after a transition, with a timeout, and never waits on them.
+ */
+import { createHash } from 'node:crypto';
+import type { ChainableCommander, Redis, RedisOptions } from 'ioredis';
+import { Redis as RedisClient } from 'ioredis';
+import type {
+  CircuitBreakerStore,
+  Clock,
+  SharedState,
+  StoreLogger,
+  StoreOptions,
+  SyncReply,
+  SyncRequest,
+  TransitionRequest,
+  TrialReply,
+  TrialRequest,
+} from '../core/index.js';
+import { resolveStoreOptions } from '../core/index.js';
+import { ACQUIRE_TRIAL_SCRIPT, COMPLETE_TRIAL_SCRIPT, SYNC_SCRIPT, TRANSITION_SCRIPT } from './redis-scripts.js';
+
+export interface RedisStoreOptions extends StoreOptions {
+  /** Prepended to every key and to the pub/sub channel. Default `'circuit-breaker:'`. */
+  keyPrefix?: string;
+}
+
+/** Extra time a window slice is kept past the longest window that reads it, in ms. */
+const SLICE_TTL_MARGIN_MS = 5_000;
+
+interface Script {
+  readonly source: string;
+  readonly sha: string;
+}
+
+function script(source: string): Script {
+  return { source, sha: createHash('sha1').update(source).digest('hex') };
+}
+
+const SYNC = script(SYNC_SCRIPT);
+const TRANSITION = script(TRANSITION_SCRIPT);
+const ACQUIRE_TRIAL = script(ACQUIRE_TRIAL_SCRIPT);
+const COMPLETE_TRIAL = script(COMPLETE_TRIAL_SCRIPT);
+const SHARED_STATES = new Set(['closed', 'open', 'forced_open', 'disabled', 'metrics_only']);
+
+/**
+ * A {@link CircuitBreakerStore} on Redis (ioredis). Pass it as the `store` option of a breaker, or in
+ * the module's `defaults` for every breaker:
+ *
+ * ```ts
+ * CircuitBreakerModule.forRoot({ defaults: { store: RedisCircuitBreakerStore.fromUrl(process.env.REDIS_URL!) } })
+ * ```
+ */
+export class RedisCircuitBreakerStore implements CircuitBreakerStore {
+  readonly syncIntervalMs: number;
+  readonly commandTimeoutMs: number;
+  readonly clock: Clock;
+  logger: StoreLogger;
+  readonly keyPrefix: string;
+  private readonly channel: string;
+  private commands: Redis | null;
+  private subscriber: Redis | null = null;
+  private listeners: ((name: string, state: SharedState) => void)[] = [];
+  private garbageWarned = false;
+
+  /**
+   * A store on a client you own (its lifetime stays yours; the store adds one duplicate connection
+   * for pub/sub and closes only that one). Give the client a short `commandTimeout` and
+   * `enableOfflineQueue: false` if it serves nothing else; the store times its commands out anyway.
+   */
+  static fromClient(client: Redis, options: RedisStoreOptions = {}): RedisCircuitBreakerStore {
+    const methods = ['duplicate', 'evalsha', 'eval', 'pipeline', 'ping'] as const;
+    const missing = client === null || typeof client !== 'object' ? 'an object' : methods.find((m) => typeof client[m] !== 'function');
+    if (missing !== undefined) {
+      throw new TypeError(`RedisCircuitBreakerStore.fromClient: expected an ioredis client, got ${client === null ? 'null' : typeof client}${missing === 'an object' ? '' : ` without ${missing}()`}`);
+    }
+    return new RedisCircuitBreakerStore(() => client, false, options);
+  }
+
+  /**
+   * A store that opens its own connections to `url` (`redis://[:password@]host:port[/db]`), with no
+   * offline queue and short timeouts, and closes them when the last breaker using it is disposed.
+   */
+  static fromUrl(url: string, options: RedisStoreOptions & { redisOptions?: RedisOptions } = {}): RedisCircuitBreakerStore {
+    if (typeof url !== 'string' || !/^rediss?:\/\//.test(url)) {
+      throw new TypeError(`RedisCircuitBreakerStore.fromUrl: expected a redis:// or rediss:// URL, got ${JSON.stringify(url)}`);
+    }
+    const { redisOptions, ...storeOptions } = options;
+    const resolved = resolveStoreOptions('RedisCircuitBreakerStore', storeOptions);
+    const connect = (): Redis => {
+      const client = new RedisClient(url, {
+        enableOfflineQueue: false,
+        maxRetriesPerRequest: 0,
+        commandTimeout: resolved.commandTimeoutMs,
+        connectTimeout: Math.max(1_000, resolved.commandTimeoutMs),
+        retryStrategy: (attempt: number) => Math.min(attempt * 100, 2_000),
+        ...redisOptions,
+      });
+      return client;
+    };
+    return new RedisCircuitBreakerStore(connect, true, storeOptions);
+  }
+
+  private constructor(
+    private readonly connect: () => Redis,
+    private readonly ownsClient: boolean,
+    options: RedisStoreOptions,
+  ) {
+    const resolved = resolveStoreOptions('RedisCircuitBreakerStore', options);
+    this.syncIntervalMs = resolved.syncIntervalMs;
+    this.commandTimeoutMs = resolved.commandTimeoutMs;
+    this.clock = resolved.clock;
+    this.logger = resolved.logger;
+    const keyPrefix = options.keyPrefix ?? 'circuit-breaker:';
+    if (typeof keyPrefix !== 'string' || keyPrefix.length === 0 || /[\s{}]/.test(keyPrefix)) {
+      throw new TypeError(`RedisCircuitBreakerStore: option "keyPrefix" must be a non-empty string without spaces or braces, got ${JSON.stringify(keyPrefix)}`);
+    }
+    this.keyPrefix = keyPrefix;
+    this.channel = `${keyPrefix}transitions`;
+    this.commands = ownsClient ? null : connect();
+  }
+
+  /** Key of a breaker's state hash (names are URI-encoded: any name is a safe key and message field). */
+  stateKey(name: string): string {
+    return `${this.base(name)}:state`;
+  }
+
+  async sync(requests: readonly SyncRequest[]): Promise<readonly SyncReply[]> {
+    const replies = await this.run(
+      requests.map((request) => {
+        const { window, delta, nowMs } = request;
+        const ttlMs = Math.ceil(window.bucketMs * (window.buckets + 1)) + SLICE_TTL_MARGIN_MS;
+        return {
+          script: SYNC,
+          keys: [this.stateKey(request.name), `${this.base(request.name)}:w:`],
+          args: [window.bucketMs, window.buckets, window.countLimit, nowMs, delta.calls, delta.failures, delta.slowCalls, ttlMs],
+        };
+      }),
+    );
+    return replies.map((reply) => {
+      const strings = reply as string[];
+      const parsed = this.parseState(strings);
+      return {
+        state: parsed,
+        corrupt: strings[5] === '1' || (parsed === undefined && strings[0] !== ''),
+        calls: Number(strings[6]),
+        failures: Number(strings[7]),
+        slowCalls: Number(strings[8]),
+      };
+    });
+  }
+
+  async transition(request: TransitionRequest): Promise<SharedState | undefined> {
+    const { name, expectedVersion, next, clearWindow } = request;
+    const [reply] = await this.run([
+      {
+        script: TRANSITION,
+        keys: [this.stateKey(name), this.permitsKey(name)],
+        args: [this.channel, encodeURIComponent(name), expectedVersion, next.state, time(next.openedAt), time(next.openUntil), next.openStreak, clearWindow ? '1' : '0'],
+      },
+    ]);
+    return this.parseState(reply as string[]);
+  }
+
+  async acquireTrial(request: TrialRequest): Promise<TrialReply> {
+    const { name } = request;
+    const [reply] = await this.run([
+      {
+        script: ACQUIRE_TRIAL,
+        keys: [this.stateKey(name), this.permitsKey(name)],
+        args: [request.version, request.token, request.maxCalls, request.nowMs, request.expiresAtMs, request.ignoreOpenUntil ? '1' : '0'],
+      },
+    ]);
+    const strings = reply as string[];
+    return { granted: strings[0] === '1', retryAtMs: Number(strings[1]), state: this.parseState(strings.slice(2)) };
+  }
+
+  async completeTrial(name: string, version: number, token: string, maxCalls: number): Promise<SharedState | undefined> {
+    const [reply] = await this.run([
+      {
+        script: COMPLETE_TRIAL,
+        keys: [this.stateKey(name), this.permitsKey(name)],
+        args: [this.channel, encodeURIComponent(name), version, token, maxCalls],
+      },
+    ]);
+    return this.parseState(reply as string[]);
+  }
+
+  subscribe(listener: (name: string, state: SharedState) => void): () => void {
+    this.listeners = [...this.listeners, listener];
+    if (this.subscriber === null) this.openSubscriber();
+    return () => {
+      this.listeners = this.listeners.filter((l) => l !== listener);
+    };
+  }
+
+  async ping(): Promise<void> {
+    await this.client().ping();
+  }
+
+  /** Closes the connections the store opened (never a client given to {@link fromClient}). */
+  async release(): Promise<void> {
+    const subscriber = this.subscriber;
+    this.subscriber = null;
+    subscriber?.disconnect();
+    if (this.ownsClient && this.commands !== null) {
+      this.commands.disconnect();
+      this.commands = null;
+    }
+  }
+
+  private base(name: string): string {
+    return `${this.keyPrefix}{${encodeURIComponent(name)}}`;
+  }
+
+  private permitsKey(name: string): string {
+    return `${this.base(name)}:permits`;
+  }
+
+  private client(): Redis {
+    if (this.commands === null) {
+      this.commands = this.connect();
+      this.commands.on('error', () => {}); // outages are reported by the breakers' link, once
+    }
+    return this.commands;
+  }
+
+  private openSubscriber(): void {
+    const subscriber = this.client().duplicate({ enableOfflineQueue: true, commandTimeout: undefined });
+    subscriber.on('error', () => {});
+    subscriber.on('message', (channel: string, message: string) => {
+      if (channel !== this.channel) return;
+      const parsed = this.parseMessage(message);
+      if (parsed === undefined) return;
+      for (const listener of this.listeners) listener(parsed.name, parsed.state);
+    });
+    // Re-subscribes by itself after a reconnect (ioredis autoResubscribe).
+    subscriber.subscribe(this.channel).catch(() => {});
+    this.subscriber = subscriber;
+  }
+
+  /** Runs scripts in one pipeline (one round trip); loads them once if the server lost them. */
+  private async run(calls: { script: Script; keys: string[]; args: (string | number)[] }[]): Promise<unknown[]> {
+    const attempt = async (): Promise<{ results: unknown[]; missing: boolean }> => {
+      const pipeline: ChainableCommander = this.client().pipeline();
+      for (const call of calls) pipeline.evalsha(call.script.sha, call.keys.length, ...call.keys, ...call.args.map(String));
+      const answers = (await pipeline.exec()) ?? [];
+      let missing = false;
+      const results = answers.map(([error, result]) => {
+        if (error !== null) {
+          if (String(error.message).startsWith('NOSCRIPT')) missing = true;
+          else throw error;
+        }
+        return result;
+      });
+      return { results, missing };
+    };
+    let outcome = await attempt();
+    if (outcome.missing) {
+      const client = this.client();
+      for (const source of new Set(calls.map((call) => call.script.source))) await client.script('LOAD', source);
+      outcome = await attempt();
+      if (outcome.missing) throw new Error('Redis lost the circuit breaker scripts twice in a row');
+    }
+    return outcome.results;
+  }
+
+  private parseState(strings: readonly string[] | null | undefined): SharedState | undefined {
+    if (!Array.isArray(strings) || strings[0] === '' || strings[0] === undefined) return undefined;
+    const version = Number(strings[0]);
+    const state = strings[1] as SharedState['state'];
+    const openedAt = strings[2] === '' ? Number.NaN : Number(strings[2]);
+    const openUntil = Number(strings[3]);
+    const openStreak = Number(strings[4]);
+    if (!Number.isSafeInteger(version) || version < 1 || !SHARED_STATES.has(state) || !Number.isFinite(openUntil) || !Number.isSafeInteger(openStreak)) {
+      return undefined;
+    }
+    return { version, state, openedAt, openUntil, openStreak };
+  }
+
+  private parseMessage(message: string): { name: string; state: SharedState } | undefined {
+    const fields = typeof message === 'string' ? message.split('\n') : [];
+    let name: string | undefined;
+    try {
+      name = fields.length === 6 ? decodeURIComponent(fields[0]!) : undefined;
+    } catch {
+      name = undefined;
+    }
+    const state = name === undefined ? undefined : this.parseState(fields.slice(1));
+    if (name === undefined || state === undefined) {
+      if (!this.garbageWarned) {
+        this.garbageWarned = true;
+        this.logger.warn(`circuit breaker store: ignoring an unreadable message on channel "${this.channel}": ${JSON.stringify(String(message).slice(0, 80))}`);
+      }
+      return undefined;
+    }
+    return { name, state };
+  }
+}
+
+/** A time for the state hash: '' for NaN (not open). */
+function time(ms: number): string {
+  return Number.isFinite(ms) ? String(ms) : '';
+}

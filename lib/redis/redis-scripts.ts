@@ -1,0 +1,136 @@
+/**
+ * Server-side scripts of the Redis store: each runs atomically, so a compare-and-set transition, a
+ * half-open permit and a window delta never race with another instance's.
+ *
+ * Keys of one breaker share a hash tag (`prefix{name}:...`). A state hash holds
+ *   v = version, s = state, oa = openedAt ('' when not open), ou = openUntil, k = open streak,
+ *   e = window epoch (bumped when the fleet's window starts afresh), t = trial successes.
+ * Window slices are hashes `prefix{name}:w:<epoch>:<slice>` with c / f / s counters; they expire.
+ * Unreadable data (wrong type, non-numbers, unknown state) is reported as corrupt and treated as
+ * absent; the next transition overwrites it.
+ *
+ * Replies are arrays of strings (Lua numbers would be truncated to integers by Redis).
+ */
+
+const READ_STATE = `
+local function failed(r) return type(r) == 'table' and r.err ~= nil end
+local VALID = { closed = true, open = true, forced_open = true, disabled = true, metrics_only = true }
+local function read_state(key)
+  local r = redis.pcall('HMGET', key, 'v', 's', 'oa', 'ou', 'k', 'e', 't')
+  if failed(r) then return nil, true end
+  if not r[1] and not r[2] then return nil, false end
+  local v, ou, k, e, t = tonumber(r[1]), tonumber(r[4]), tonumber(r[5]), tonumber(r[6]), tonumber(r[7])
+  if not v or v < 1 or v ~= math.floor(v) or not ou or not k or not e or not t or not VALID[r[2]] then return nil, true end
+  if r[3] ~= '' and not tonumber(r[3]) then return nil, true end
+  return { v = v, s = r[2], oa = r[3], ou = r[4], k = r[5], e = e, t = t }, false
+end
+local function pack(st)
+  if not st then return { '', '', '', '', '' } end
+  return { tostring(st.v), st.s, st.oa, st.ou, st.k }
+end
+local function write_state(key, permits, channel, name, v, s, oa, ou, k, e, corrupt)
+  if corrupt then redis.call('DEL', key) end
+  redis.call('HSET', key, 'v', v, 's', s, 'oa', oa, 'ou', ou, 'k', k, 'e', e, 't', 0)
+  redis.pcall('DEL', permits)
+  redis.call('PUBLISH', channel, name .. '\\n' .. v .. '\\n' .. s .. '\\n' .. oa .. '\\n' .. ou .. '\\n' .. k)
+  return { tostring(v), s, oa, ou, k }
+end
+`;
+
+/**
+ * KEYS: state, window slice prefix. ARGV: bucketMs, buckets, countLimit, nowMs, calls, failures,
+ * slowCalls, sliceTtlMs. Reply: state (5 strings), corrupt flag, calls, failures, slowCalls.
+ */
+export const SYNC_SCRIPT = `${READ_STATE}
+local st, corrupt = read_state(KEYS[1])
+local epoch = st and st.e or 0
+local bucket_ms, buckets, limit, now = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local slice = math.floor(now / bucket_ms)
+local prefix = KEYS[2] .. epoch .. ':'
+local dc, df, ds = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
+if dc > 0 then
+  local key = prefix .. string.format('%d', slice)
+  local r = redis.pcall('HINCRBY', key, 'c', dc)
+  if failed(r) then
+    corrupt = true
+    redis.call('DEL', key)
+    redis.call('HINCRBY', key, 'c', dc)
+  end
+  if df > 0 then redis.call('HINCRBY', key, 'f', df) end
+  if ds > 0 then redis.call('HINCRBY', key, 's', ds) end
+  redis.call('PEXPIRE', key, ARGV[8])
+end
+local c, f, s = 0, 0, 0
+for i = 0, buckets - 1 do
+  local r = redis.pcall('HMGET', prefix .. string.format('%d', slice - i), 'c', 'f', 's')
+  if failed(r) then
+    corrupt = true
+  elseif r[1] or r[2] or r[3] then
+    local a, b, d = tonumber(r[1] or '0'), tonumber(r[2] or '0'), tonumber(r[3] or '0')
+    if a and b and d and a >= 0 and b >= 0 and d >= 0 then
+      c, f, s = c + a, f + b, s + d
+    else
+      corrupt = true
+    end
+  end
+  if limit > 0 and c >= limit then break end
+end
+local reply = pack(st)
+reply[6] = corrupt and '1' or '0'
+reply[7], reply[8], reply[9] = tostring(c), tostring(f), tostring(s)
+return reply
+`;
+
+/**
+ * KEYS: state, permits. ARGV: channel, encoded name, expectedVersion, state, openedAt, openUntil,
+ * openStreak, clearWindow ('1'/'0'). Reply: the state in force afterwards.
+ */
+export const TRANSITION_SCRIPT = `${READ_STATE}
+local st, corrupt = read_state(KEYS[1])
+local expected = tonumber(ARGV[3])
+if st and st.v ~= expected then return pack(st) end
+local base = st and st.v or 0
+if expected > base then base = expected end
+local epoch = st and st.e or 0
+if ARGV[8] == '1' then epoch = epoch + 1 end
+return write_state(KEYS[1], KEYS[2], ARGV[1], ARGV[2], base + 1, ARGV[4], ARGV[5], ARGV[6], ARGV[7], epoch, corrupt)
+`;
+
+/**
+ * KEYS: state, permits. ARGV: version, token, maxCalls, nowMs, expiresAtMs, ignoreOpenUntil.
+ * Reply: granted ('1'/'0'), retryAtMs, then the state.
+ */
+export const ACQUIRE_TRIAL_SCRIPT = `${READ_STATE}
+local st = read_state(KEYS[1])
+local now = tonumber(ARGV[4])
+local function answer(granted, retry_at)
+  local reply = pack(st)
+  table.insert(reply, 1, retry_at)
+  table.insert(reply, 1, granted)
+  return reply
+end
+if not st or st.v ~= tonumber(ARGV[1]) or st.s ~= 'open' then return answer('0', ARGV[4]) end
+if ARGV[6] ~= '1' and now < tonumber(st.ou) then return answer('0', st.ou) end
+if failed(redis.pcall('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[4])) then redis.call('DEL', KEYS[2]) end
+if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[3]) then
+  local first = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+  return answer('0', first[2])
+end
+redis.call('ZADD', KEYS[2], ARGV[5], ARGV[2])
+redis.call('PEXPIRE', KEYS[2], math.max(1, math.ceil(tonumber(ARGV[5]) - now)) + 1000)
+return answer('1', ARGV[4])
+`;
+
+/**
+ * KEYS: state, permits. ARGV: channel, encoded name, version, token, maxCalls.
+ * Reply: the state in force afterwards (closed when this was the last success needed).
+ */
+export const COMPLETE_TRIAL_SCRIPT = `${READ_STATE}
+local st = read_state(KEYS[1])
+if not st or st.v ~= tonumber(ARGV[3]) then return pack(st) end
+local removed = redis.pcall('ZREM', KEYS[2], ARGV[4])
+if removed ~= 1 then return pack(st) end
+local t = redis.call('HINCRBY', KEYS[1], 't', 1)
+if t < tonumber(ARGV[5]) then return pack(st) end
+return write_state(KEYS[1], KEYS[2], ARGV[1], ARGV[2], st.v + 1, 'closed', '', '0', '0', st.e + 1, false)
+`;
