@@ -9,7 +9,7 @@ import { Inject, Injectable, Optional } from '@nestjs/common';
 import { HealthIndicatorService } from '@nestjs/terminus';
 import type { HealthIndicatorResult } from '@nestjs/terminus';
 import { CircuitBreakerRegistry } from '../circuit-breaker.registry.js';
-import type { CircuitBreakerSnapshot, CircuitState } from '../core/circuit-breaker.js';
+import type { CircuitBreaker, CircuitBreakerSnapshot, CircuitState } from '../core/circuit-breaker.js';
 
 /** Options of {@link CircuitBreakerHealthIndicator.isHealthy}. */
 export interface CircuitBreakerHealthOptions {
@@ -44,6 +44,13 @@ export interface CircuitBreakerHealthDetails {
   calls?: number;
   /** open / half_open: milliseconds until a call may be admitted again, when known. */
   retryAfterMs?: number;
+  /**
+   * Breakers with a store: `shared` while the store answers, `local_fallback` while it does not
+   * (the breaker still protects, on its own state). A store outage does not change `status`.
+   */
+  store?: 'shared' | 'local_fallback';
+  /** Breakers with a store: times the store failed since the breaker was created. */
+  storeFallbacks?: number;
 }
 
 type BreakerHealthStatus = 'up' | 'degraded' | 'down';
@@ -120,12 +127,12 @@ export class CircuitBreakerHealthIndicator {
       // no prototype: a breaker may be named "__proto__"
       const breakers = Object.create(null) as Record<string, CircuitBreakerHealthDetails>;
       if (names === undefined) {
-        for (const breaker of this.registry.getAll()) breakers[breaker.name] = describe(breaker.snapshot(), openAs, canDegrade);
+        for (const breaker of this.registry.getAll()) breakers[breaker.name] = report(breaker, openAs, canDegrade);
       } else {
         for (const name of names) {
           // has() before get(): get() would build a breaker for an unknown name.
           breakers[String(name)] = this.registry.has(name)
-            ? describe(this.registry.get(name).snapshot(), openAs, canDegrade)
+            ? report(this.registry.get(name), openAs, canDegrade)
             : { status: 'down', state: 'unknown' };
         }
       }
@@ -141,7 +148,11 @@ export class CircuitBreakerHealthIndicator {
   }
 }
 
-function describe(snapshot: CircuitBreakerSnapshot, openAs: 'degraded' | 'down', canDegrade: boolean): CircuitBreakerHealthDetails {
+function report(breaker: CircuitBreaker, openAs: 'degraded' | 'down', canDegrade: boolean): CircuitBreakerHealthDetails {
+  return describe(breaker.snapshot(), breaker.totals().storeFallbacks, openAs, canDegrade);
+}
+
+function describe(snapshot: CircuitBreakerSnapshot, storeFallbacks: number, openAs: 'degraded' | 'down', canDegrade: boolean): CircuitBreakerHealthDetails {
   const details: CircuitBreakerHealthDetails = {
     status: statusOf(snapshot, openAs, canDegrade),
     state: snapshot.state,
@@ -150,6 +161,10 @@ function describe(snapshot: CircuitBreakerSnapshot, openAs: 'degraded' | 'down',
     calls: snapshot.calls,
   };
   if (snapshot.retryAfterMs !== undefined) details.retryAfterMs = snapshot.retryAfterMs;
+  if (snapshot.store !== undefined) {
+    details.store = snapshot.store;
+    details.storeFallbacks = storeFallbacks;
+  }
   return details;
 }
 

@@ -37,4 +37,6 @@ export const CIRCUIT_BREAKER_METRIC_NAMES = {
   openDuration: 'circuit_breaker_open_duration_seconds',
   retryAfter: 'circuit_breaker_retry_after_seconds',
   wouldTrips: 'circuit_breaker_would_trips_total',
+  storeFallbacks: 'circuit_breaker_store_fallbacks_total',
+  storeShared: 'circuit_breaker_store_shared',
 } as const;

@@ -222,6 +222,33 @@ export class CircuitBreakerMetrics implements OnModuleInit, OnModuleDestroy {
       },
     });
 
+    // Breakers with a store only (nestjs-circuit-breaker/redis): outages of the shared state.
+    const storeFallbacks = new Counter({
+      name: this.metricName('storeFallbacks'),
+      help: 'Breakers with a store: times the store failed and the breaker fell back to its local state.',
+      labelNames: ['name'] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const breaker of breakers.getAll()) {
+          if (breaker.options.store !== undefined) this.inc({ name: breaker.name }, breaker.totals().storeFallbacks);
+        }
+      },
+    });
+
+    const storeShared = new Gauge({
+      name: this.metricName('storeShared'),
+      help: 'Breakers with a store: 1 while the state is shared through the store, 0 while the breaker runs on local state (store unreachable).',
+      labelNames: ['name'] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const breaker of breakers.getAll()) {
+          if (breaker.options.store !== undefined) this.set({ name: breaker.name }, breaker.snapshot().store === 'shared' ? 1 : 0);
+        }
+      },
+    });
+
     // Updated as transitions happen (not at scrape time): a transition is an event, not a level.
     this.transitions = new Counter({
       name: this.metricName('transitions'),
@@ -247,7 +274,7 @@ export class CircuitBreakerMetrics implements OnModuleInit, OnModuleDestroy {
       },
     });
 
-    this.metrics = [state, calls, slowCalls, failureRate, slowCallRate, openings, retryAfter, wouldTrips, this.transitions, this.openDuration];
+    this.metrics = [state, calls, slowCalls, failureRate, slowCallRate, openings, retryAfter, wouldTrips, storeFallbacks, storeShared, this.transitions, this.openDuration];
 
     // Breakers already open when the application starts (forced open by a provider's onModuleInit,
     // say): their opening began at `openedAt`.
