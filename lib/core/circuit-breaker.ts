@@ -836,8 +836,10 @@ export class CircuitBreaker implements LinkedBreaker {
   adoptShared(shared: SharedState): void {
     const to = SHARED_CODES[shared.state];
     if (to === undefined) return;
-    if (to === OPEN && (this.stateCode === OPEN || this.stateCode === HALF_OPEN) && this.openedAt === shared.openedAt) {
-      // The same opening (ours, confirmed): take the fleet's times, no new transition.
+    if (to === OPEN && (this.stateCode === OPEN || (this.stateCode === HALF_OPEN && this.openedAt === shared.openedAt))) {
+      // Already open here (two instances tripped at once, or our own opening confirmed): one
+      // opening, not two. Take the fleet's times without a transition.
+      this.openedAt = shared.openedAt;
       this.openUntil = shared.openUntil;
       this.openStreak = shared.openStreak;
       return;

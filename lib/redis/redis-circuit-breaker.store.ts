@@ -199,7 +199,7 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
   }
 
   async ping(): Promise<void> {
-    await this.client().ping();
+    await (await this.ready()).ping();
   }
 
   /** Closes the connections the store opened (never a client given to {@link fromClient}). */
@@ -229,6 +229,28 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
     return this.commands;
   }
 
+  /**
+   * The command client, once its first connection is up: a store's own client has no offline
+   * queue, so a command sent while it is still connecting would fail and look like an outage.
+   * Only the first connection is awaited (bounded by commandTimeoutMs); a reconnecting client fails
+   * fast, which is the point.
+   */
+  private async ready(): Promise<Redis> {
+    const client = this.client();
+    if (client.status !== 'connecting' && client.status !== 'connect') return client;
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        client.off('ready', done);
+        resolve();
+      };
+      const timer = setTimeout(done, this.commandTimeoutMs);
+      timer.unref();
+      client.once('ready', done);
+    });
+    return client;
+  }
+
   private openSubscriber(): void {
     const subscriber = this.client().duplicate({ enableOfflineQueue: true, commandTimeout: undefined });
     subscriber.on('error', () => {});
@@ -246,7 +268,7 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
   /** Runs scripts in one pipeline (one round trip); loads them once if the server lost them. */
   private async run(calls: { script: Script; keys: string[]; args: (string | number)[] }[]): Promise<unknown[]> {
     const attempt = async (): Promise<{ results: unknown[]; missing: boolean }> => {
-      const pipeline: ChainableCommander = this.client().pipeline();
+      const pipeline: ChainableCommander = (await this.ready()).pipeline();
       for (const call of calls) pipeline.evalsha(call.script.sha, call.keys.length, ...call.keys, ...call.args.map(String));
       const answers = (await pipeline.exec()) ?? [];
       let missing = false;

@@ -109,6 +109,19 @@ describe('breakers sharing a store', () => {
     dispose();
   });
 
+  it('two instances tripping at once agree on one opening: the first write wins, no open -> open', async () => {
+    const { breakers: [a, b], clock, events, dispose } = fleet(2);
+    fail(a!, 4);
+    clock.advance(5); // no await: a's write has not answered yet, nothing has reached b
+    fail(b!, 4); // b trips on its own 5 ms later; its write then loses to a's
+    await settle();
+    expect(b!.snapshot().openedAt).toBe(a!.snapshot().openedAt);
+    expect(b!.snapshot().retryAfterMs).toBe(a!.snapshot().retryAfterMs);
+    for (const seen of events) expect(seen.map((e) => `${e.from}->${e.to}`)).toEqual(['closed->open']);
+    expect([a!.totals().openings, b!.totals().openings]).toEqual([1, 1]);
+    dispose();
+  });
+
   it('trips on the fleet window when no instance alone reaches the gates', async () => {
     const { breakers: [a, b, c], clock, events, dispose } = fleet(3, { minimumCalls: 10 });
     for (const breaker of [a!, b!]) {
