@@ -4,7 +4,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from '@jest/globals';
 
-// Terminus and prom-client are optional peers: only their subpaths may reach them, and an
+// Terminus, prom-client and ioredis are optional peers: only their subpaths may reach them, and an
 // application that imports the root entry must never load them.
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -52,6 +52,13 @@ const subpaths = [
       'CircuitBreakerPrometheusModule',
       'DEFAULT_OPEN_DURATION_BUCKETS',
     ],
+  },
+  {
+    subpath: 'redis',
+    peer: 'ioredis',
+    range: '^5.0.0 || ^6.0.0',
+    load: () => import('../../lib/redis/index.js'),
+    exportsNames: ['RedisCircuitBreakerStore'],
   },
 ];
 
