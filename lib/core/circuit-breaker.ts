@@ -632,7 +632,7 @@ export class CircuitBreaker implements LinkedBreaker {
     this.trialsInFlight--;
     if (this.link !== null) {
       if (kind === SUCCESS && slow === 0) this.link.trialSucceeded(slot);
-      else this.link.trialEnded(slot);
+      else this.link.trialEnded(slot, kind === IGNORED);
     }
     if (kind === IGNORED) return; // the permit goes back; the trial did not count
     const at = now === now ? now : this.opts.clock.now();
@@ -750,6 +750,7 @@ export class CircuitBreaker implements LinkedBreaker {
       case OPEN: {
         this.openings++;
         const adopted = this.adopted;
+        this.adopted = null; // a listener's own transition below is this instance's, not the fleet's
         if (adopted !== null) {
           this.openStreak = adopted.openStreak;
           this.openedAt = adopted.openedAt;
@@ -784,7 +785,7 @@ export class CircuitBreaker implements LinkedBreaker {
     // metrics_only judges the window it inherits at once; a rule that already holds on entry is
     // not a new would-be trip (it tripped, or was forced, before), so it is not counted.
     if (to === METRICS_ONLY) this.wouldTripNow = this.tripReason() !== null;
-    if (this.link !== null && this.adopted === null && reason !== 'shared_state') this.link.transitioned(reason);
+    if (this.link !== null && reason !== 'shared_state') this.link.transitioned(reason);
 
     const listeners = this.stateListeners;
     if (listeners === null) return;
@@ -821,13 +822,18 @@ export class CircuitBreaker implements LinkedBreaker {
       this.transition(CLOSED, 'reset', this.opts.clock.now());
       return;
     }
+    this.restartClosed();
+    this.link?.transitioned('reset');
+  }
+
+  /** A closed circuit starts afresh: empty window, no backoff history, in-flight outcomes stale. */
+  private restartClosed(): void {
     this.window.clear();
     this.openStreak = 0;
     this.consecutiveFailures = 0;
     // Calls in flight belong to the window just cleared: make their outcomes stale.
     this.generation++;
     this.permitBase = this.generation * PERMIT_SPAN;
-    this.link?.transitioned('reset');
   }
 
   // ---------------------------------------------------------------- shared state (see shared-link.ts)
@@ -844,7 +850,11 @@ export class CircuitBreaker implements LinkedBreaker {
       this.openStreak = shared.openStreak;
       return;
     }
-    if (to === this.stateCode && to !== OPEN) return;
+    if (to === this.stateCode && to !== OPEN) {
+      // A newer closed state while closed: a peer's reset (the fleet's window was cleared too).
+      if (to === CLOSED) this.restartClosed();
+      return;
+    }
     const now = this.opts.clock.now();
     this.adopted = to === OPEN ? shared : null;
     try {

@@ -47,6 +47,9 @@ class StoreSession {
   private size = 0;
   private ticks = 0;
   private busy = false;
+  private joinSyncQueued = false;
+  /** Deadlines of store operations in flight (cleared when the last breaker leaves). */
+  private readonly deadlines = new Set<unknown>();
   private timer: unknown = undefined;
   private unsubscribe: (() => void) | null = null;
   private readonly instance = `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 10)}`;
@@ -64,8 +67,23 @@ class StoreSession {
     if (named === undefined) this.links.set(breaker.name, (named = new Set()));
     named.add(link);
     if (this.size++ === 0) this.start();
+    // Read the shared state now rather than at the next tick (one read for the breakers created
+    // together): until then this instance does not know which version its first transition builds on.
+    if (!this.joinSyncQueued) {
+      this.joinSyncQueued = true;
+      queueMicrotask(this.syncJoined);
+    }
     return link;
   }
+
+  private readonly syncJoined = (): void => {
+    this.joinSyncQueued = false;
+    if (!this.available || this.busy || this.size === 0) return; // the next tick reads them
+    const fresh: StoreLink[] = [];
+    for (const named of this.links.values()) for (const link of named) if (link.needsSync()) fresh.push(link);
+    this.busy = true;
+    void this.sync(fresh).finally(() => (this.busy = false));
+  };
 
   leave(link: StoreLink): void {
     const named = this.links.get(link.name);
@@ -80,24 +98,28 @@ class StoreSession {
 
   /** Runs a store operation with the command timeout; an error or timeout marks the store down. */
   run<T>(operation: () => Promise<T>): Promise<T | undefined> {
-    if (!this.available) return Promise.resolve(undefined);
+    // Nothing after the last breaker left: the store has released its connections.
+    if (!this.available || this.size === 0) return Promise.resolve(undefined);
     return new Promise<T | undefined>((resolve) => {
       let settled = false;
       const timer = scheduleTimer(
         this.clock,
         () => {
+          this.deadlines.delete(timer);
           if (settled) return;
           settled = true;
-          this.markDown(new Error(`no answer within commandTimeoutMs = ${this.store.commandTimeoutMs} ms`));
+          if (this.size > 0) this.markDown(new Error(`no answer within commandTimeoutMs = ${this.store.commandTimeoutMs} ms`));
           resolve(undefined);
         },
         this.store.commandTimeoutMs,
       );
+      this.deadlines.add(timer);
       const done = (value: T | undefined, error?: unknown): void => {
         if (settled) return;
         settled = true;
+        this.deadlines.delete(timer);
         cancelTimer(this.clock, timer);
-        if (error !== undefined) this.markDown(error);
+        if (error !== undefined && this.size > 0) this.markDown(error);
         resolve(value);
       };
       let pending: Promise<T>;
@@ -125,6 +147,9 @@ class StoreSession {
   private stop(): void {
     if (this.timer !== undefined) cancelTimer(this.clock, this.timer);
     this.timer = undefined;
+    // Operations still in flight end with the connections release() closes; their answers are ignored.
+    for (const deadline of this.deadlines) cancelTimer(this.clock, deadline);
+    this.deadlines.clear();
     this.unsubscribe?.();
     this.unsubscribe = null;
     sessions.delete(this.store);
@@ -145,7 +170,7 @@ class StoreSession {
     }
     const refresh = ++this.ticks % REFRESH_EVERY_TICKS === 0;
     const batch: StoreLink[] = [];
-    for (const named of this.links.values()) for (const link of named) if (refresh || link.hasDelta()) batch.push(link);
+    for (const named of this.links.values()) for (const link of named) if (refresh || link.needsSync()) batch.push(link);
     if (batch.length === 0) return;
     this.busy = true;
     void this.sync(batch).finally(() => (this.busy = false));
@@ -204,6 +229,12 @@ class StoreSession {
   }
 }
 
+/** A fleet permit this instance holds: usable for a trial until `usableUntilMs`. */
+interface Grant {
+  readonly token: string;
+  readonly usableUntilMs: number;
+}
+
 /** One breaker's connection to its store. */
 export class StoreLink {
   readonly name: string;
@@ -215,14 +246,20 @@ export class StoreLink {
   private calls = 0;
   private failures = 0;
   private slowCalls = 0;
-  /** A local transition the store has not heard of (made during an outage). */
+  /** A local transition the store has not acknowledged yet (in flight, failed, or made during an outage). */
   private dirty = false;
+  /** ... and one of them started the window afresh (a reset, a close after trials). */
+  private clearPending = false;
+  /** One proposal at a time: a transition made meanwhile is written on top of its answer. */
+  private proposing = false;
+  /** The shared state has been read once: transitions are written only from then on. */
+  private synced = false;
   private corruptWarned = false;
   // fleet-wide half-open permits this instance holds
   private claiming = false;
   private retryAtMs = 0;
-  private readonly grants: { token: string; expiresAtMs: number }[] = [];
-  private readonly slotTokens: (string | undefined)[] = [];
+  private readonly grants: Grant[] = [];
+  private readonly slotGrants: (Grant | undefined)[] = [];
   private left = false;
 
   constructor(
@@ -244,8 +281,9 @@ export class StoreLink {
     this.slowCalls += slow;
   }
 
-  hasDelta(): boolean {
-    return this.calls > 0;
+  /** Calls to send, or the shared state never read yet. */
+  needsSync(): boolean {
+    return this.calls > 0 || !this.synced;
   }
 
   takeDelta(nowMs: number): { name: string; nowMs: number; delta: WindowCounts; window: FleetWindowSpec } {
@@ -258,27 +296,29 @@ export class StoreLink {
     if (!this.active || reply === null || typeof reply !== 'object') return;
     if (reply.corrupt) this.warnCorrupt();
     this.reconcile(reply.state);
+    // A reply that disagreed with local state (now being written back) carries a window from
+    // before that state: judge only a settled one.
+    if (this.proposing || this.dirty) return;
     if (isCount(reply.calls) && isCount(reply.failures) && isCount(reply.slowCalls)) this.breaker.judgeFleet(reply, nowMs);
   }
 
   /** A peer's or the store's state: adopted when newer than what this instance knows. */
   adopt(state: SharedState | undefined): void {
     if (!this.active || state === undefined || !validState(state) || state.version <= this.version) return;
+    // A local transition not yet written goes on top of whatever the store holds.
+    if (this.dirty) return;
     this.version = state.version;
-    this.dirty = false;
     this.dropGrants();
     this.breaker.adoptShared(state);
   }
 
-  /** The breaker moved on its own: tell the fleet (trips, re-opens, manual control). */
+  /** The breaker moved on its own: tell the fleet (trips, re-opens, closes, manual control). */
   transitioned(reason: string): void {
     this.dropGrants();
-    if (reason === 'open_duration_elapsed' || reason === 'health_check_passed' || reason === 'trials_succeeded') return;
-    if (!this.active) {
-      this.dirty = true;
-      return;
-    }
-    this.propose(this.version, reason === 'reset');
+    if (reason === 'open_duration_elapsed' || reason === 'health_check_passed') return; // half_open is a local view
+    this.dirty = true;
+    if (reason === 'reset' || reason === 'trials_succeeded') this.clearPending = true;
+    this.flush();
   }
 
   /**
@@ -288,8 +328,8 @@ export class StoreLink {
   takeGrant(slot: number, nowMs: number): boolean {
     while (this.grants.length > 0) {
       const grant = this.grants.pop()!;
-      if (grant.expiresAtMs > nowMs) {
-        this.slotTokens[slot] = grant.token;
+      if (grant.usableUntilMs > nowMs) {
+        this.slotGrants[slot] = grant;
         return true;
       }
     }
@@ -304,18 +344,24 @@ export class StoreLink {
 
   /** A trial in `slot` succeeded: count it fleet-wide (the store closes the circuit on the last needed one). */
   trialSucceeded(slot: number): void {
-    const token = this.slotTokens[slot];
-    this.slotTokens[slot] = undefined;
-    if (token === undefined || !this.active) return;
+    const grant = this.slotGrants[slot];
+    this.slotGrants[slot] = undefined;
+    if (grant === undefined || !this.active) return;
     const version = this.version;
     void this.session
-      .run(() => this.session.store.completeTrial(this.name, version, token, this.breaker.options.halfOpenMaxCalls))
+      .run(() => this.session.store.completeTrial(this.name, version, grant.token, this.breaker.options.halfOpenMaxCalls))
       .then((state) => this.adopt(state));
   }
 
-  /** A trial in `slot` ended otherwise (failed: the re-open is proposed; ignored: the permit expires). */
-  trialEnded(slot: number): void {
-    this.slotTokens[slot] = undefined;
+  /**
+   * A trial in `slot` ended otherwise. Ignored (neither success nor failure): the permit serves
+   * this instance's next trial instead of staying taken until it expires. Failed: the re-open is
+   * proposed, which frees every permit.
+   */
+  trialEnded(slot: number, ignored: boolean): void {
+    const grant = this.slotGrants[slot];
+    this.slotGrants[slot] = undefined;
+    if (ignored && grant !== undefined) this.grants.push(grant);
   }
 
   fellBack(): void {
@@ -336,31 +382,80 @@ export class StoreLink {
     this.session.leave(this);
   }
 
+  /** Brings local state and the store's together after a sync or a refused claim. */
   private reconcile(state: SharedState | undefined): void {
-    if (state !== undefined && validState(state) && state.version > this.version) {
+    if (this.left || this.proposing) return; // a proposal's answer settles it
+    const valid = state !== undefined && validState(state);
+    if (!this.synced) {
+      this.synced = true;
+      if (this.dirty) {
+        // This instance moved before it had read the shared state: whatever the store held was
+        // written earlier, so the local transition goes on top of it.
+        if (valid) this.version = state.version;
+        this.flush();
+        return;
+      }
+    }
+    if (valid && state.version < this.version) {
+      // The store's history restarted (flushed, restarted without persistence, restored): its
+      // numbering counts from now on, and what it holds is the fleet's present state.
+      this.version = state.version - 1;
+    }
+    if (valid && state.version > this.version) {
+      // Peers moved the state on while this instance's transitions went unwritten (an outage):
+      // the fleet's newer state wins over a local view from the outage.
+      this.dirty = false;
+      this.clearPending = false;
       this.adopt(state);
       return;
     }
-    // The store lost our state (flushed, restarted, corrupted) or never heard of a transition made
-    // during an outage: write the local state back so peers converge on it.
-    const lost = state === undefined || state.version < this.version;
-    if (this.dirty || (lost && this.breaker.sharedView().state !== 'closed')) {
-      this.dirty = false;
-      this.propose(state?.version ?? this.version, false);
+    const mine = this.breaker.sharedView().state;
+    if (this.dirty) {
+      this.flush();
+    } else if (valid ? state.state !== mine : mine !== 'closed') {
+      // Same version, different state (a local transition whose write was lost), or the store lost
+      // a non-closed state: write the local state back so peers converge on it.
+      this.dirty = true;
+      if (mine === 'closed') this.clearPending = true;
+      this.flush();
     }
   }
 
-  private propose(expectedVersion: number, clearWindow: boolean): void {
-    const next = this.breaker.sharedView();
+  /** Writes the local state if a transition is unacknowledged and no write is in flight. */
+  private flush(): void {
+    if (!this.dirty || this.proposing || !this.synced || !this.active) return;
+    this.proposing = true;
+    this.dirty = false;
+    const clearWindow = this.clearPending;
+    this.clearPending = false;
+    const request = { name: this.name, expectedVersion: this.version, next: this.breaker.sharedView(), clearWindow };
     void this.session
-      .run(() => this.session.store.transition({ name: this.name, expectedVersion, next, clearWindow }))
-      .then((state) => this.adopt(state));
+      .run(() => this.session.store.transition(request))
+      .then((state) => {
+        this.proposing = false;
+        if (this.left) return;
+        if (state === undefined || !validState(state)) {
+          // Not written (the store failed): written when the store answers again.
+          this.dirty = true;
+          this.clearPending ||= clearWindow;
+          return;
+        }
+        if (this.dirty) {
+          // Another local transition happened meanwhile: write it on top of this answer.
+          this.version = state.version;
+          this.flush();
+          return;
+        }
+        this.adopt(state);
+      });
   }
 
   private claim(nowMs: number): void {
     const opts = this.breaker.options;
     const token = this.session.nextToken();
-    const expiresAtMs = nowMs + opts.halfOpenProbeTimeoutMs;
+    // The permit may start a trial until usableUntilMs, and stays taken in the store until that
+    // trial's own probe timeout: a trial started late still holds its permit while it runs.
+    const usableUntilMs = nowMs + opts.halfOpenProbeTimeoutMs;
     const version = this.version;
     this.claiming = true;
     void this.session
@@ -371,15 +466,15 @@ export class StoreLink {
           token,
           maxCalls: opts.halfOpenMaxCalls,
           nowMs,
-          expiresAtMs,
+          expiresAtMs: usableUntilMs + opts.halfOpenProbeTimeoutMs,
           ignoreOpenUntil: opts.healthCheck !== undefined,
         }),
       )
       .then((reply) => {
         this.claiming = false;
-        if (reply === undefined || reply === null || typeof reply !== 'object') return;
+        if (this.left || reply === undefined || reply === null || typeof reply !== 'object') return;
         if (reply.granted === true && version === this.version) {
-          this.grants.push({ token, expiresAtMs });
+          this.grants.push({ token, usableUntilMs });
           return;
         }
         if (typeof reply.retryAtMs === 'number') this.retryAtMs = reply.retryAtMs;
@@ -389,7 +484,7 @@ export class StoreLink {
 
   private dropGrants(): void {
     this.grants.length = 0;
-    this.slotTokens.length = 0;
+    this.slotGrants.length = 0;
     this.claiming = false;
     this.retryAtMs = 0;
   }

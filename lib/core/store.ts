@@ -211,6 +211,11 @@ export class InMemoryCircuitBreakerStore implements CircuitBreakerStore {
     return this.entries.get(name)?.state;
   }
 
+  /** Drops everything stored for a breaker, as a Redis restart without persistence would (tests). */
+  forget(name: string): void {
+    this.entries.delete(name);
+  }
+
   async sync(requests: readonly SyncRequest[]): Promise<readonly SyncReply[]> {
     return requests.map((request) => {
       const entry = this.entry(request.name);

@@ -68,9 +68,10 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
   private garbageWarned = false;
 
   /**
-   * A store on a client you own (its lifetime stays yours; the store adds one duplicate connection
-   * for pub/sub and closes only that one). Give the client a short `commandTimeout` and
-   * `enableOfflineQueue: false` if it serves nothing else; the store times its commands out anyway.
+   * A store on the connection settings of a client you already have. The store opens its own two
+   * duplicates of it (commands without an offline queue, and pub/sub) and closes only those: a
+   * command the store gave up on must never be replayed after a reconnect, which a client with an
+   * offline queue would do. Your client's lifetime stays yours.
    */
   static fromClient(client: Redis, options: RedisStoreOptions = {}): RedisCircuitBreakerStore {
     const methods = ['duplicate', 'evalsha', 'eval', 'pipeline', 'ping'] as const;
@@ -78,7 +79,9 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
     if (missing !== undefined) {
       throw new TypeError(`RedisCircuitBreakerStore.fromClient: expected an ioredis client, got ${client === null ? 'null' : typeof client}${missing === 'an object' ? '' : ` without ${missing}()`}`);
     }
-    return new RedisCircuitBreakerStore(() => client, false, options);
+    const connect = (): Redis =>
+      client.duplicate({ enableOfflineQueue: false, maxRetriesPerRequest: 0, autoResendUnfulfilledCommands: false, lazyConnect: false });
+    return new RedisCircuitBreakerStore(connect, options);
   }
 
   /**
@@ -102,12 +105,11 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
       });
       return client;
     };
-    return new RedisCircuitBreakerStore(connect, true, storeOptions);
+    return new RedisCircuitBreakerStore(connect, storeOptions);
   }
 
   private constructor(
     private readonly connect: () => Redis,
-    private readonly ownsClient: boolean,
     options: RedisStoreOptions,
   ) {
     const resolved = resolveStoreOptions('RedisCircuitBreakerStore', options);
@@ -121,7 +123,7 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
     }
     this.keyPrefix = keyPrefix;
     this.channel = `${keyPrefix}transitions`;
-    this.commands = ownsClient ? null : connect();
+    this.commands = null;
   }
 
   /** Key of a breaker's state hash (names are URI-encoded: any name is a safe key and message field). */
@@ -207,10 +209,8 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
     const subscriber = this.subscriber;
     this.subscriber = null;
     subscriber?.disconnect();
-    if (this.ownsClient && this.commands !== null) {
-      this.commands.disconnect();
-      this.commands = null;
-    }
+    this.commands?.disconnect();
+    this.commands = null;
   }
 
   private base(name: string): string {
@@ -252,7 +252,9 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
   }
 
   private openSubscriber(): void {
-    const subscriber = this.client().duplicate({ enableOfflineQueue: true, commandTimeout: undefined });
+    // Queued SUBSCRIBE must survive a first connection that fails (maxRetriesPerRequest: null):
+    // ioredis re-subscribes after a reconnect only to channels it saw confirmed.
+    const subscriber = this.client().duplicate({ enableOfflineQueue: true, commandTimeout: undefined, maxRetriesPerRequest: null });
     subscriber.on('error', () => {});
     subscriber.on('message', (channel: string, message: string) => {
       if (channel !== this.channel) return;

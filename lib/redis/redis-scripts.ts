@@ -5,7 +5,8 @@
  * Keys of one breaker share a hash tag (`prefix{name}:...`). A state hash holds
  *   v = version, s = state, oa = openedAt ('' when not open), ou = openUntil, k = open streak,
  *   e = window epoch (bumped when the fleet's window starts afresh), t = trial successes.
- * Window slices are hashes `prefix{name}:w:<epoch>:<slice>` with c / f / s counters; they expire.
+ * Window slices are hashes `prefix{name}:w:<epoch>:<bucketMs>:<slice>` with c / f / s counters;
+ * they expire.
  * Unreadable data (wrong type, non-numbers, unknown state) is reported as corrupt and treated as
  * absent; the next transition overwrites it.
  *
@@ -46,18 +47,17 @@ local st, corrupt = read_state(KEYS[1])
 local epoch = st and st.e or 0
 local bucket_ms, buckets, limit, now = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local slice = math.floor(now / bucket_ms)
-local prefix = KEYS[2] .. epoch .. ':'
+-- slices of another slicing (instances configured differently, a reconfigure) are not mixed in
+local prefix = KEYS[2] .. epoch .. ':' .. ARGV[1] .. ':'
 local dc, df, ds = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
 if dc > 0 then
   local key = prefix .. string.format('%d', slice)
-  local r = redis.pcall('HINCRBY', key, 'c', dc)
-  if failed(r) then
+  if failed(redis.pcall('HINCRBY', key, 'c', dc)) or failed(redis.pcall('HINCRBY', key, 'f', df))
+    or failed(redis.pcall('HINCRBY', key, 's', ds)) then
     corrupt = true
     redis.call('DEL', key)
-    redis.call('HINCRBY', key, 'c', dc)
+    redis.call('HSET', key, 'c', dc, 'f', df, 's', ds)
   end
-  if df > 0 then redis.call('HINCRBY', key, 'f', df) end
-  if ds > 0 then redis.call('HINCRBY', key, 's', ds) end
   redis.call('PEXPIRE', key, ARGV[8])
 end
 local c, f, s = 0, 0, 0
@@ -117,7 +117,9 @@ if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[3]) then
   return answer('0', first[2])
 end
 redis.call('ZADD', KEYS[2], ARGV[5], ARGV[2])
-redis.call('PEXPIRE', KEYS[2], math.max(1, math.ceil(tonumber(ARGV[5]) - now)) + 1000)
+-- the set lives as long as its latest permit (instances may differ in halfOpenProbeTimeoutMs)
+local latest = redis.call('ZRANGE', KEYS[2], -1, -1, 'WITHSCORES')
+redis.call('PEXPIRE', KEYS[2], math.max(1, math.ceil(tonumber(latest[2]) - now)) + 1000)
 return answer('1', ARGV[4])
 `;
 

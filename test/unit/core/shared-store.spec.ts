@@ -32,6 +32,8 @@ function capturingLogger(): StoreLogger & { warnings: string[]; logs: string[] }
 /** An in-memory store that can be taken down (every operation rejects) or made to hang. */
 class FaultyStore extends InMemoryCircuitBreakerStore {
   mode: 'up' | 'down' | 'hang' = 'up';
+  /** The next n transitions fail (the store is fine otherwise). */
+  failTransitions = 0;
   syncs = 0;
   deliver = true;
   override async sync(...args: Parameters<InMemoryCircuitBreakerStore['sync']>) {
@@ -42,6 +44,10 @@ class FaultyStore extends InMemoryCircuitBreakerStore {
   }
   override async transition(...args: Parameters<InMemoryCircuitBreakerStore['transition']>) {
     await this.gate();
+    if (this.failTransitions > 0) {
+      this.failTransitions--;
+      throw new Error('connection reset');
+    }
     return super.transition(...args);
   }
   override async acquireTrial(...args: Parameters<InMemoryCircuitBreakerStore['acquireTrial']>) {
@@ -67,7 +73,8 @@ class FaultyStore extends InMemoryCircuitBreakerStore {
   }
 }
 
-function fleet(count: number, options: Partial<CircuitBreakerOptions> = {}, store?: FaultyStore) {
+/** `count` instances of one breaker on one store, once they have read the shared state. */
+async function fleet(count: number, options: Partial<CircuitBreakerOptions> = {}, store?: FaultyStore) {
   const clock = new ManualClock(1_700_000_000_000);
   const logger = capturingLogger();
   const shared = store ?? new FaultyStore({ clock, syncIntervalMs: SYNC_MS, commandTimeoutMs: 50, logger });
@@ -81,6 +88,7 @@ function fleet(count: number, options: Partial<CircuitBreakerOptions> = {}, stor
     return seen;
   });
   const dispose = () => breakers.forEach((b) => b.dispose());
+  await settle();
   return { clock, store: shared, logger, breakers, events, dispose };
 }
 
@@ -97,7 +105,7 @@ function succeed(breaker: CircuitBreaker, times: number): void {
 
 describe('breakers sharing a store', () => {
   it('a trip on one instance opens its peers with the same opening, without a call on them', async () => {
-    const { breakers: [a, b], events, store, dispose } = fleet(2);
+    const { breakers: [a, b], events, store, dispose } = await fleet(2);
     fail(a!, 4);
     expect(a!.state).toBe('open');
     await settle();
@@ -110,7 +118,7 @@ describe('breakers sharing a store', () => {
   });
 
   it('two instances tripping at once agree on one opening: the first write wins, no open -> open', async () => {
-    const { breakers: [a, b], clock, events, dispose } = fleet(2);
+    const { breakers: [a, b], clock, events, dispose } = await fleet(2);
     fail(a!, 4);
     clock.advance(5); // no await: a's write has not answered yet, nothing has reached b
     fail(b!, 4); // b trips on its own 5 ms later; its write then loses to a's
@@ -123,7 +131,7 @@ describe('breakers sharing a store', () => {
   });
 
   it('trips on the fleet window when no instance alone reaches the gates', async () => {
-    const { breakers: [a, b, c], clock, events, dispose } = fleet(3, { minimumCalls: 10 });
+    const { breakers: [a, b, c], clock, events, dispose } = await fleet(3, { minimumCalls: 10 });
     for (const breaker of [a!, b!]) {
       succeed(breaker, 2);
       fail(breaker, 3);
@@ -138,18 +146,19 @@ describe('breakers sharing a store', () => {
   });
 
   it('sends nothing to the store on the closed success path; deltas go out once per tick', async () => {
-    const { breakers: [a], clock, store, dispose } = fleet(1);
+    const { breakers: [a], clock, store, dispose } = await fleet(1);
+    expect(store.syncs).toBe(1); // the first read of the shared state, when the breaker was created
     succeed(a!, 1_000);
-    expect(store.syncs).toBe(0);
+    expect(store.syncs).toBe(1);
     await pass(clock, SYNC_MS);
-    expect(store.syncs).toBe(1);
+    expect(store.syncs).toBe(2);
     await pass(clock, SYNC_MS * 3); // nothing new to send: no sync (a refresh comes every 5th tick)
-    expect(store.syncs).toBe(1);
+    expect(store.syncs).toBe(2);
     dispose();
   });
 
   it('repairs a missed notification from the versioned state on a later sync', async () => {
-    const { breakers: [a, b], clock, store, dispose } = fleet(2);
+    const { breakers: [a, b], clock, store, dispose } = await fleet(2);
     store.deliver = false;
     fail(a!, 4);
     await settle();
@@ -160,7 +169,7 @@ describe('breakers sharing a store', () => {
   });
 
   it('admits at most halfOpenMaxCalls trials across the fleet; the last success closes every instance', async () => {
-    const { breakers, clock, events, dispose } = fleet(3, { halfOpenMaxCalls: 2 });
+    const { breakers, clock, events, dispose } = await fleet(3, { halfOpenMaxCalls: 2 });
     fail(breakers[0]!, 4);
     await settle();
     await pass(clock, 1_000);
@@ -187,7 +196,7 @@ describe('breakers sharing a store', () => {
   });
 
   it('a failed trial re-opens the fleet with the backoff of the next opening', async () => {
-    const { breakers: [a, b], clock, store, dispose } = fleet(2, { openDurationBackoff: { multiplier: 2 } });
+    const { breakers: [a, b], clock, store, dispose } = await fleet(2, { openDurationBackoff: { multiplier: 2 } });
     fail(a!, 4);
     await settle();
     await pass(clock, 1_000);
@@ -202,8 +211,8 @@ describe('breakers sharing a store', () => {
     dispose();
   });
 
-  it('a permit held by an instance that never finishes its trial frees itself after the probe timeout', async () => {
-    const { breakers: [a, b], clock, dispose } = fleet(2, { halfOpenProbeTimeoutMs: 500 });
+  it('a permit held by an instance that never finishes its trial frees itself once its trial would have timed out', async () => {
+    const { breakers: [a, b], clock, dispose } = await fleet(2, { halfOpenProbeTimeoutMs: 500 });
     fail(a!, 4);
     await settle();
     await pass(clock, 1_000);
@@ -216,6 +225,10 @@ describe('breakers sharing a store', () => {
     await settle();
     expect(() => b!.execute(ok)).toThrow(CircuitOpenError); // the permit is still held
     await pass(clock, 500);
+    // A permit may start a trial for halfOpenProbeTimeoutMs after its claim, and that trial may run
+    // for halfOpenProbeTimeoutMs: it is held for both.
+    expect(() => b!.execute(ok)).toThrow(CircuitOpenError);
+    await pass(clock, 500);
     expect(() => b!.execute(ok)).toThrow(CircuitOpenError); // claims the expired permit
     await settle();
     expect(b!.execute(ok)).toBe('ok');
@@ -224,8 +237,124 @@ describe('breakers sharing a store', () => {
     dispose();
   });
 
+  it('a permit used late in its validity still covers its trial until the trial times out', async () => {
+    const { breakers: [a, b], clock, dispose } = await fleet(2, { halfOpenProbeTimeoutMs: 500 });
+    fail(a!, 4);
+    await pass(clock, 1_000);
+    expect(() => a!.execute(ok)).toThrow(CircuitOpenError); // claims at T
+    expect(() => b!.execute(ok)).toThrow(CircuitOpenError); // claims at T: refused, one permit
+    await pass(clock, 450);
+    void a!.execute(async (): Promise<string> => new Promise<string>(() => {})); // a's trial starts at T + 450
+    await pass(clock, 100);
+    expect(() => b!.execute(ok)).toThrow(CircuitOpenError); // T + 550: a's trial (100 ms old) still holds the permit
+    await settle();
+    let calls = 0;
+    expect(() => b!.execute(() => ++calls)).toThrow(CircuitOpenError);
+    expect(calls).toBe(0);
+    dispose();
+  });
+
+  it('an ignored trial gives its permit back to the instance for its next trial', async () => {
+    const { breakers: [a, b], clock, dispose } = await fleet(2, { isFailure: (error) => !(error instanceof RangeError) });
+    fail(a!, 4);
+    await pass(clock, 1_000);
+    expect(() => a!.execute(ok)).toThrow(CircuitOpenError); // claims
+    await settle();
+    expect(() =>
+      a!.execute(() => {
+        throw new RangeError('bad request'); // ignored: neither success nor failure
+      }),
+    ).toThrow(RangeError);
+    expect(a!.state).toBe('half_open');
+    expect(a!.execute(ok)).toBe('ok'); // the same permit, no new claim, no rejection
+    await settle();
+    expect([a!.state, b!.state]).toEqual(['closed', 'closed']);
+    dispose();
+  });
+
+  it('two local transitions within one round trip are both written, in order', async () => {
+    const { breakers: [a, b], store, dispose } = await fleet(2);
+    a!.forceOpen();
+    a!.reset(); // before the first write has answered
+    await settle();
+    await settle();
+    expect(store.peek('payments')).toMatchObject({ version: 2, state: 'closed' });
+    expect([a!.state, b!.state]).toEqual(['closed', 'closed']);
+    dispose();
+  });
+
+  it("a peer's reset of a closed circuit clears this instance's window too", async () => {
+    const { breakers: [a, b], dispose } = await fleet(2, { minimumCalls: 4 });
+    fail(b!, 3);
+    a!.reset();
+    await settle();
+    expect(b!.snapshot()).toMatchObject({ state: 'closed', calls: 0, failures: 0 });
+    fail(b!, 1);
+    expect(b!.state).toBe('closed'); // 1 failure in 1 call: under minimumCalls, no trip on the old failures
+    dispose();
+  });
+
+  it('a trip whose write failed is written when the store answers again', async () => {
+    const { breakers: [a, b], clock, store, dispose } = await fleet(2);
+    a!.reset(); // the store holds a closed state (version 1)
+    await settle();
+    store.failTransitions = 1;
+    fail(a!, 4);
+    await settle();
+    expect(a!.snapshot().store).toBe('local_fallback');
+    expect(store.peek('payments')).toMatchObject({ version: 1, state: 'closed' });
+    await pass(clock, SYNC_MS);
+    expect(a!.snapshot().store).toBe('shared');
+    await settle();
+    expect(store.peek('payments')).toMatchObject({ state: 'open' });
+    expect(b!.state).toBe('open');
+    await pass(clock, 1_000);
+    expect(() => a!.execute(ok)).toThrow(CircuitOpenError); // claims a permit: granted, not refused forever
+    await settle();
+    expect(a!.execute(ok)).toBe('ok');
+    await settle();
+    expect([a!.state, b!.state]).toEqual(['closed', 'closed']);
+    dispose();
+  });
+
+  it('after the store lost its data, an instance that knew a higher version follows the store again', async () => {
+    const { breakers: [a, b], clock, store, dispose } = await fleet(2);
+    for (let i = 0; i < 3; i++) {
+      a!.forceOpen();
+      await settle();
+      a!.reset();
+      await settle();
+    }
+    expect(store.peek('payments')).toMatchObject({ version: 6, state: 'closed' });
+    store.forget('payments'); // Redis restarted without persistence
+    const fresh = new CircuitBreaker({ name: 'payments', clock, store, openDurationMs: 1_000 }); // a new instance
+    fresh.forceOpen();
+    await settle();
+    expect(store.peek('payments')).toMatchObject({ version: 1, state: 'forced_open' });
+    await pass(clock, SYNC_MS * 5); // the periodic refresh
+    expect([a!.state, b!.state]).toEqual(['forced_open', 'forced_open']);
+    fresh.dispose();
+    dispose();
+  });
+
+  it("a new instance's transition made before it read the shared state goes on top of that state", async () => {
+    const { breakers: [a, b], clock, store, dispose } = await fleet(2);
+    a!.forceOpen();
+    await settle();
+    a!.reset();
+    await settle();
+    const c = new CircuitBreaker({ name: 'payments', clock, store, openDurationMs: 1_000 });
+    c.forceOpen(); // before its first read: it does not know version 2 yet
+    await settle();
+    await settle();
+    expect(store.peek('payments')).toMatchObject({ version: 3, state: 'forced_open' });
+    expect([a!.state, b!.state, c.state]).toEqual(['forced_open', 'forced_open', 'forced_open']);
+    c.dispose();
+    dispose();
+  });
+
   it('manual control and reset propagate', async () => {
-    const { breakers: [a, b], dispose } = fleet(2);
+    const { breakers: [a, b], dispose } = await fleet(2);
     a!.forceOpen();
     await settle();
     expect(b!.state).toBe('forced_open');
@@ -241,7 +370,7 @@ describe('breakers sharing a store', () => {
 
 describe('a store that fails', () => {
   it('falls back to local state, logs once, counts it, and rejoins when the store answers again', async () => {
-    const { breakers: [a, b], clock, store, logger, dispose } = fleet(2);
+    const { breakers: [a, b], clock, store, logger, dispose } = await fleet(2);
     store.mode = 'down';
     succeed(a!, 1);
     await pass(clock, SYNC_MS);
@@ -264,7 +393,7 @@ describe('a store that fails', () => {
   });
 
   it('a store that does not answer within commandTimeoutMs counts as down; calls never wait on it', async () => {
-    const { breakers: [a], clock, store, logger, dispose } = fleet(1);
+    const { breakers: [a], clock, store, logger, dispose } = await fleet(1);
     store.mode = 'hang';
     succeed(a!, 3);
     await pass(clock, SYNC_MS);
@@ -277,7 +406,7 @@ describe('a store that fails', () => {
   });
 
   it('half-open uses local permits while the store is down', async () => {
-    const { breakers: [a], clock, store, dispose } = fleet(1);
+    const { breakers: [a], clock, store, dispose } = await fleet(1);
     fail(a!, 4);
     await settle();
     store.mode = 'down';
@@ -296,8 +425,8 @@ describe('store option', () => {
     expect(() => new CircuitBreaker({ name: 'payments', store: 'redis://x' as unknown as CircuitBreakerStore })).toThrow(/store/);
   });
 
-  it('cannot change at runtime', () => {
-    const { breakers: [a], dispose } = fleet(1);
+  it('cannot change at runtime', async () => {
+    const { breakers: [a], dispose } = await fleet(1);
     expect(() => a!.reconfigure({ store: new InMemoryCircuitBreakerStore() })).toThrow(/store cannot change at runtime/);
     dispose();
   });
@@ -308,7 +437,7 @@ describe('store option', () => {
   });
 
   it('disposing the last breaker stops the ticker and releases the store', async () => {
-    const { clock, dispose } = fleet(3);
+    const { clock, dispose } = await fleet(3);
     expect(clock.pendingTimers).toBeGreaterThan(0);
     dispose();
     expect(clock.pendingTimers).toBe(0);
