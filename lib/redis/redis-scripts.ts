@@ -52,8 +52,9 @@ local prefix = KEYS[2] .. epoch .. ':' .. ARGV[1] .. ':'
 local dc, df, ds = tonumber(ARGV[5]), tonumber(ARGV[6]), tonumber(ARGV[7])
 if dc > 0 then
   local key = prefix .. string.format('%d', slice)
-  if failed(redis.pcall('HINCRBY', key, 'c', dc)) or failed(redis.pcall('HINCRBY', key, 'f', df))
-    or failed(redis.pcall('HINCRBY', key, 's', ds)) then
+  local c1, f1, s1 = redis.pcall('HINCRBY', key, 'c', dc), redis.pcall('HINCRBY', key, 'f', df), redis.pcall('HINCRBY', key, 's', ds)
+  -- an unreadable or impossible slice is reset to this delta (the delta is kept, the garbage dropped)
+  if failed(c1) or failed(f1) or failed(s1) or c1 < dc or f1 < df or s1 < ds then
     corrupt = true
     redis.call('DEL', key)
     redis.call('HSET', key, 'c', dc, 'f', df, 's', ds)
