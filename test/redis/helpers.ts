@@ -1,0 +1,330 @@
+/**
+ * Helpers for the Redis integration and fault tests.
+ *
+ * Time semantics (sync ticks, open durations, permit expiry) only move through ManualClock.advance.
+ * Real waiting is for Redis I/O alone: `eventually` polls a condition, `settle` waits until every
+ * store operation the breakers started has answered (the stores are instrumented by `track`).
+ *
+ * Every test uses its own key prefix (`uniquePrefix`) and deletes its keys afterwards; tests that
+ * kill or count connections start their own `redis-server` (`RedisServer`).
+ */
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { createConnection, createServer } from 'node:net';
+import { Redis } from 'ioredis';
+import type { RedisOptions } from 'ioredis';
+import { CircuitBreaker, CircuitOpenError, ManualClock } from 'nestjs-circuit-breaker';
+import type { CircuitBreakerSettings, CircuitBreakerStore, StateChangeEvent, StoreLogger } from 'nestjs-circuit-breaker';
+import { RedisCircuitBreakerStore } from 'nestjs-circuit-breaker/redis';
+import type { RedisStoreOptions } from 'nestjs-circuit-breaker/redis';
+
+export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+export const REDIS_SERVER_BIN = process.env.REDIS_SERVER_BIN ?? '/usr/bin/redis-server';
+
+/** Sync interval used by every test (on the ManualClock). */
+export const SYNC_MS = 100;
+
+/** A key prefix no other test (or test run) uses. */
+export function uniquePrefix(tag: string): string {
+  return `cbtest:${process.pid}:${tag}:${Math.random().toString(36).slice(2, 10)}:`;
+}
+
+/** Every key under `prefix` (SCAN, not KEYS, so a shared server is not blocked). */
+export async function keysUnder(redis: Redis, prefix: string): Promise<string[]> {
+  const pattern = `${prefix.replace(/[*?[\]\\]/g, '\\$&')}*`;
+  const keys: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, batch] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    cursor = next;
+    keys.push(...batch);
+  } while (cursor !== '0');
+  return keys;
+}
+
+export async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
+  const keys = await keysUnder(redis, prefix);
+  if (keys.length > 0) await redis.del(...keys);
+}
+
+/** Polls `condition` (for Redis I/O only, never for time semantics) until it holds or `timeoutMs` passes. */
+export async function eventually(condition: () => boolean | Promise<boolean>, timeoutMs = 3_000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await condition()) return;
+    if (Date.now() > deadline) throw new Error(`eventually: ${what} did not hold within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+}
+
+/** Lets pending promise reactions and I/O callbacks run. */
+export function turn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+// ------------------------------------------------------------------ store instrumentation
+
+const pendingOps = new WeakMap<CircuitBreakerStore, { pending: number }>();
+const STORE_OPS = ['sync', 'transition', 'acquireTrial', 'completeTrial', 'ping'] as const;
+
+/**
+ * Counts the store operations in flight (observation only: every call goes to the real method), so
+ * a test can wait for the breakers' Redis round trips before it moves the ManualClock again. (The
+ * store's command timeout runs on the same ManualClock: advancing it far while a command is in
+ * flight would be read as an outage.)
+ */
+export function track<S extends CircuitBreakerStore>(store: S): S {
+  const counter = { pending: 0 };
+  pendingOps.set(store, counter);
+  const target = store as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+  for (const op of STORE_OPS) {
+    const original = target[op]!.bind(store);
+    target[op] = (...args: unknown[]) => {
+      counter.pending++;
+      let answer: Promise<unknown>;
+      try {
+        answer = original(...args);
+      } catch (error) {
+        counter.pending--;
+        throw error;
+      }
+      return answer.finally(() => counter.pending--);
+    };
+  }
+  return store;
+}
+
+/** Waits until no tracked store has an operation in flight and their answers have been applied. */
+export async function settle(stores: readonly CircuitBreakerStore[]): Promise<void> {
+  for (let round = 0; round < 3; round++) {
+    await eventually(() => stores.every((store) => (pendingOps.get(store)?.pending ?? 0) === 0), 3_000, 'store operations to answer');
+    await turn();
+  }
+}
+
+/** Moves the clock `ms` forward in sync-interval steps, letting each step's Redis round trips finish. */
+export async function advance(clock: ManualClock, ms: number, stores: readonly CircuitBreakerStore[], step = SYNC_MS): Promise<void> {
+  let left = ms;
+  while (left > 0) {
+    const by = Math.min(step, left);
+    clock.advance(by);
+    left -= by;
+    await settle(stores);
+  }
+}
+
+// ------------------------------------------------------------------ loggers, breakers, calls
+
+export interface CapturingLogger extends StoreLogger {
+  readonly warns: string[];
+  readonly logs: string[];
+}
+
+export function capturingLogger(): CapturingLogger {
+  const warns: string[] = [];
+  const logs: string[] = [];
+  return { warns, logs, warn: (message) => void warns.push(message), log: (message) => void logs.push(message) };
+}
+
+export function redisStore(
+  url: string,
+  clock: ManualClock,
+  keyPrefix: string,
+  extra: RedisStoreOptions & { redisOptions?: RedisOptions } = {},
+): RedisCircuitBreakerStore {
+  return track(
+    RedisCircuitBreakerStore.fromUrl(url, { keyPrefix, clock, syncIntervalMs: SYNC_MS, commandTimeoutMs: 2_000, logger: capturingLogger(), ...extra }),
+  );
+}
+
+/** A breaker with its state changes recorded in `events`. */
+export interface Instance {
+  readonly breaker: CircuitBreaker;
+  readonly events: StateChangeEvent[];
+}
+
+export function instance(name: string, clock: ManualClock, store: CircuitBreakerStore, settings: CircuitBreakerSettings = {}): Instance {
+  const breaker = new CircuitBreaker({ name, clock, store, ...settings });
+  const events: StateChangeEvent[] = [];
+  breaker.onStateChange((event) => events.push(event));
+  return { breaker, events };
+}
+
+export class FnError extends Error {
+  constructor(message = 'dependency failed') {
+    super(message);
+    this.name = 'FnError';
+  }
+}
+
+/** Runs `count` async calls that fail with FnError; answers what each caller got. */
+export async function fail(breaker: CircuitBreaker, count = 1): Promise<unknown[]> {
+  const outcomes: unknown[] = [];
+  for (let i = 0; i < count; i++) {
+    try {
+      await breaker.execute(async () => {
+        throw new FnError();
+      });
+      outcomes.push('resolved');
+    } catch (error) {
+      outcomes.push(error);
+    }
+  }
+  return outcomes;
+}
+
+export async function succeed(breaker: CircuitBreaker, count = 1): Promise<unknown[]> {
+  const outcomes: unknown[] = [];
+  for (let i = 0; i < count; i++) {
+    try {
+      outcomes.push(await breaker.execute(async () => 'ok'));
+    } catch (error) {
+      outcomes.push(error);
+    }
+  }
+  return outcomes;
+}
+
+/** Resolves to the error a call was rejected with (fn counted in `invoked`), or 'called' if fn ran. */
+export async function attempt(breaker: CircuitBreaker): Promise<'called' | unknown> {
+  let called = false;
+  try {
+    await breaker.execute(async () => {
+      called = true;
+      return 'ok';
+    });
+  } catch (error) {
+    if (called) throw error;
+    return error;
+  }
+  return 'called';
+}
+
+export function isOpenError(value: unknown): value is CircuitOpenError {
+  return value instanceof CircuitOpenError;
+}
+
+/** Waits until the channel has `count` subscribers (a peer that is not subscribed yet would miss a message). */
+export async function subscribed(redis: Redis, channel: string, count: number): Promise<void> {
+  await eventually(
+    async () => {
+      const reply = (await redis.pubsub('NUMSUB', channel)) as [string, number];
+      return Number(reply[1]) === count;
+    },
+    3_000,
+    `${count} subscriber(s) on ${channel}`,
+  );
+}
+
+export async function storedState(redis: Redis, store: RedisCircuitBreakerStore, name: string): Promise<Record<string, string>> {
+  return redis.hgetall(store.stateKey(name));
+}
+
+export async function commandsProcessed(redis: Redis): Promise<number> {
+  const info = await redis.info('stats');
+  const match = /total_commands_processed:(\d+)/.exec(info);
+  if (match === null) throw new Error('INFO stats has no total_commands_processed');
+  return Number(match[1]);
+}
+
+export async function clientCount(redis: Redis): Promise<number> {
+  const list = (await redis.client('LIST')) as string;
+  return list.split('\n').filter((line) => line.trim().length > 0).length;
+}
+
+// ------------------------------------------------------------------ a redis-server of the test's own
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function pingOnce(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ port, host: '127.0.0.1' });
+    let answer = '';
+    const done = (ok: boolean): void => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(500, () => done(false));
+    socket.on('error', () => done(false));
+    socket.on('connect', () => socket.write('PING\r\n'));
+    socket.on('data', (data) => {
+      answer += data.toString();
+      if (answer.includes('\r\n')) done(answer.startsWith('+PONG'));
+    });
+  });
+}
+
+/** A redis-server on a free port with nothing on disk; `stop()` kills it and waits for its exit. */
+export class RedisServer {
+  private child: ChildProcess | null = null;
+  private exited: Promise<void> = Promise.resolve();
+
+  private constructor(readonly port: number) {}
+
+  static async start(): Promise<RedisServer> {
+    const server = new RedisServer(await freePort());
+    await server.start();
+    return server;
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  get running(): boolean {
+    return this.child !== null;
+  }
+
+  /** (Re)starts the server on its port and waits until it answers PING. */
+  async start(): Promise<void> {
+    if (this.child !== null) throw new Error('redis-server already running');
+    const child = spawn(
+      REDIS_SERVER_BIN,
+      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no', '--loglevel', 'warning'],
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let stderr = '';
+    child.stderr?.on('data', (chunk) => (stderr += String(chunk)));
+    this.child = child;
+    this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
+    void this.exited.then(() => {
+      if (this.child === child) this.child = null;
+    });
+    const deadline = Date.now() + 5_000;
+    while (!(await pingOnce(this.port))) {
+      if (this.child !== child) throw new Error(`redis-server on port ${this.port} exited at start: ${stderr}`);
+      if (Date.now() > deadline) {
+        await this.stop();
+        throw new Error(`redis-server on port ${this.port} did not answer PING within 5 s: ${stderr}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
+
+  /** Kills the server (SIGKILL by default: a crash, nothing flushed) and waits for it to exit. */
+  async stop(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const child = this.child;
+    if (child === null) return;
+    child.kill(signal);
+    await this.exited;
+    this.child = null;
+  }
+}
+
+/** An admin connection for assertions (not the breakers' own). */
+export function adminClient(url: string): Redis {
+  return new Redis(url, { lazyConnect: false, maxRetriesPerRequest: 1, enableOfflineQueue: true });
+}
+
+export { ManualClock };
