@@ -179,13 +179,14 @@ class StoreSession {
   private async sync(batch: StoreLink[]): Promise<void> {
     const now = this.clock.now();
     const requests = batch.map((link) => link.takeDelta(now));
+    const marks = batch.map((link) => link.changes);
     const replies = await this.run(() => this.store.sync(requests));
     if (replies === undefined) return;
     if (!Array.isArray(replies) || replies.length !== batch.length) {
       this.markDown(new Error('the store answered a sync with a malformed reply'));
       return;
     }
-    for (let i = 0; i < batch.length; i++) batch[i]!.onSync(replies[i]!, now);
+    for (let i = 0; i < batch.length; i++) batch[i]!.onSync(replies[i]!, now, marks[i]!);
   }
 
   private async probe(): Promise<void> {
@@ -255,6 +256,12 @@ export class StoreLink {
   /** The shared state has been read once: transitions are written only from then on. */
   private synced = false;
   private corruptWarned = false;
+  /**
+   * Bumped by every change of local or adopted state. A reply to a request sent before a change
+   * predates it: a sync reply and a pub/sub message travel on different connections, so a peer's
+   * newer state can arrive before an older read.
+   */
+  changes = 0;
   // fleet-wide half-open permits this instance holds
   private claiming = false;
   private retryAtMs = 0;
@@ -292,9 +299,14 @@ export class StoreLink {
     return { name: this.name, nowMs, delta, window: fleetWindow(this.breaker.options) };
   }
 
-  onSync(reply: SyncReply, nowMs: number): void {
+  onSync(reply: SyncReply, nowMs: number, mark: number): void {
     if (!this.active || reply === null || typeof reply !== 'object') return;
     if (reply.corrupt) this.warnCorrupt();
+    if (mark !== this.changes) {
+      // Stale (see `changes`): neither its state nor its window. Still the first read if it was one.
+      if (!this.synced) this.firstRead(reply.state);
+      return;
+    }
     this.reconcile(reply.state);
     // A reply that disagreed with local state (now being written back) carries a window from
     // before that state: judge only a settled one.
@@ -308,12 +320,14 @@ export class StoreLink {
     // A local transition not yet written goes on top of whatever the store holds.
     if (this.dirty) return;
     this.version = state.version;
+    this.changes++;
     this.dropGrants();
     this.breaker.adoptShared(state);
   }
 
   /** The breaker moved on its own: tell the fleet (trips, re-opens, closes, manual control). */
   transitioned(reason: string): void {
+    this.changes++;
     this.dropGrants();
     if (reason === 'open_duration_elapsed' || reason === 'health_check_passed') return; // half_open is a local view
     this.dirty = true;
@@ -386,16 +400,7 @@ export class StoreLink {
   private reconcile(state: SharedState | undefined): void {
     if (this.left || this.proposing) return; // a proposal's answer settles it
     const valid = state !== undefined && validState(state);
-    if (!this.synced) {
-      this.synced = true;
-      if (this.dirty) {
-        // This instance moved before it had read the shared state: whatever the store held was
-        // written earlier, so the local transition goes on top of it.
-        if (valid) this.version = state.version;
-        this.flush();
-        return;
-      }
-    }
+    if (!this.synced && this.firstRead(state)) return;
     if (valid && state.version < this.version) {
       // The store's history restarted (flushed, restarted without persistence, restored): its
       // numbering counts from now on, and what it holds is the fleet's present state.
@@ -419,6 +424,18 @@ export class StoreLink {
       if (mine === 'closed') this.clearPending = true;
       this.flush();
     }
+  }
+
+  /**
+   * The first read of the shared state. If this instance moved before it, whatever the store held
+   * was written earlier: the local transition goes on top of it (returns true).
+   */
+  private firstRead(state: SharedState | undefined): boolean {
+    this.synced = true;
+    if (!this.dirty || this.left || this.proposing) return false;
+    if (state !== undefined && validState(state) && state.version > this.version) this.version = state.version;
+    this.flush();
+    return true;
   }
 
   /** Writes the local state if a transition is unacknowledged and no write is in flight. */
@@ -457,6 +474,7 @@ export class StoreLink {
     // trial's own probe timeout: a trial started late still holds its permit while it runs.
     const usableUntilMs = nowMs + opts.halfOpenProbeTimeoutMs;
     const version = this.version;
+    const mark = this.changes;
     this.claiming = true;
     void this.session
       .run(() =>
@@ -477,6 +495,7 @@ export class StoreLink {
           this.grants.push({ token, usableUntilMs });
           return;
         }
+        if (mark !== this.changes) return; // refused for a state this instance has left since
         if (typeof reply.retryAtMs === 'number') this.retryAtMs = reply.retryAtMs;
         this.reconcile(reply.state);
       });

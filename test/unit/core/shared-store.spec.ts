@@ -36,11 +36,15 @@ class FaultyStore extends InMemoryCircuitBreakerStore {
   failTransitions = 0;
   syncs = 0;
   deliver = true;
+  /** While set, sync replies are read now but delivered when the test releases them. */
+  held: (() => void)[] | null = null;
   override async sync(...args: Parameters<InMemoryCircuitBreakerStore['sync']>) {
-
     this.syncs++;
     await this.gate();
-    return super.sync(...args);
+    const reply = await super.sync(...args);
+    const held = this.held;
+    if (held !== null) await new Promise<void>((resolve) => held.push(resolve));
+    return reply;
   }
   override async transition(...args: Parameters<InMemoryCircuitBreakerStore['transition']>) {
     await this.gate();
@@ -350,6 +354,26 @@ describe('breakers sharing a store', () => {
     expect(store.peek('payments')).toMatchObject({ version: 3, state: 'forced_open' });
     expect([a!.state, b!.state, c.state]).toEqual(['forced_open', 'forced_open', 'forced_open']);
     c.dispose();
+    dispose();
+  });
+
+  it("a sync reply read before a peer's change, delivered after it, does not bring the old state back", async () => {
+    const { breakers: [a, b], clock, store, events, dispose } = await fleet(2);
+    fail(a!, 4);
+    await settle();
+    expect(b!.state).toBe('open');
+    store.held = [];
+    await pass(clock, SYNC_MS * 5); // the refresh tick reads "open, version 1"; its reply is held
+    expect(store.held).not.toHaveLength(0);
+    a!.reset(); // version 2, closed: reaches b by notification first
+    await settle();
+    expect(b!.state).toBe('closed');
+    const release = store.held;
+    store.held = null;
+    release.forEach((deliver) => deliver());
+    await settle();
+    expect(b!.state).toBe('closed');
+    expect(events[1]!.map((e) => `${e.from}->${e.to}`)).toEqual(['closed->open', 'open->closed']);
     dispose();
   });
 
