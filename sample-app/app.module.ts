@@ -3,7 +3,7 @@ import type { DynamicModule } from '@nestjs/common';
 import { APP_INTERCEPTOR } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import { CircuitBreakerAdminModule, CircuitBreakerInterceptor, CircuitBreakerModule } from 'nestjs-circuit-breaker';
-import type { Clock } from 'nestjs-circuit-breaker';
+import type { CircuitBreakerStore, Clock } from 'nestjs-circuit-breaker';
 import { CircuitBreakerHealthModule } from 'nestjs-circuit-breaker/health';
 import { ApiKeyGuard } from './admin/api-key.guard.js';
 import { ChaosController } from './chaos/chaos.controller.js';
@@ -12,10 +12,24 @@ import { MetricsModule } from './metrics/metrics.module.js';
 import { OrdersController } from './orders/orders.controller.js';
 import { PaymentsClient } from './payments/payments.client.js';
 import { PaymentsDownstream } from './payments/payments-downstream.js';
+import { ExternalPaymentsEndpoint, PaymentsEndpoint } from './payments/payments-endpoint.js';
 
 export interface SampleAppOptions {
-  /** Port of the payments dependency; 0 picks a free one. */
+  /** Port of the payments dependency the app starts; 0 picks a free one. Unused with `paymentsUrl`. */
   paymentsPort: number;
+  /**
+   * Base URL of a payments service the app does not start (e.g. one that several instances share).
+   * Its behaviour is then switched where it runs: this app's /chaos/payments answers 409.
+   */
+  paymentsUrl?: string;
+  /** How long the payments breaker stays open before a trial, in ms. Default 10 000. */
+  paymentsOpenDurationMs?: number;
+  /**
+   * Shares every breaker's state through this store (`defaults.store`), e.g. a
+   * `RedisCircuitBreakerStore` that every instance of the app points at. Default: none, each
+   * instance keeps its own state.
+   */
+  store?: CircuitBreakerStore;
   /** Tests pass a ManualClock; the app itself runs on the default monotonic clock. */
   clock?: Clock;
 }
@@ -23,19 +37,25 @@ export interface SampleAppOptions {
 @Module({})
 export class AppModule {
   static forRoot(options: SampleAppOptions): DynamicModule {
+    const openDurationMs = options.paymentsOpenDurationMs ?? 10_000;
+    const paymentsUrl = options.paymentsUrl;
     return {
       module: AppModule,
       imports: [
         CircuitBreakerModule.forRoot({
-          defaults: { ...(options.clock ? { clock: options.clock } : {}) },
+          defaults: {
+            ...(options.clock ? { clock: options.clock } : {}),
+            // One store for every breaker: peers adopt an opening within a pub/sub delay.
+            ...(options.store ? { store: options.store } : {}),
+          },
           breakers: {
             payments: {
               slidingWindow: { type: 'count', size: 20 },
               minimumCalls: 5,
               failureRateThreshold: 50,
               timeoutMs: 1_000,
-              openDurationMs: 10_000,
-              openDurationBackoff: { multiplier: 2, maxMs: 60_000 },
+              openDurationMs,
+              openDurationBackoff: { multiplier: 2, maxMs: Math.max(60_000, openDurationMs) },
               halfOpenMaxCalls: 1,
             },
           },
@@ -49,7 +69,12 @@ export class AppModule {
       ],
       controllers: [OrdersController, ChaosController, HealthController],
       providers: [
-        { provide: PaymentsDownstream, useFactory: () => new PaymentsDownstream({ port: options.paymentsPort }) },
+        ...(paymentsUrl === undefined
+          ? [
+              { provide: PaymentsDownstream, useFactory: () => new PaymentsDownstream({ port: options.paymentsPort }) },
+              { provide: PaymentsEndpoint, useExisting: PaymentsDownstream },
+            ]
+          : [{ provide: PaymentsEndpoint, useValue: new ExternalPaymentsEndpoint(paymentsUrl) }]),
         PaymentsClient,
         // Maps CircuitOpenError / timeouts from decorated providers under undecorated routes too.
         { provide: APP_INTERCEPTOR, useClass: CircuitBreakerInterceptor },

@@ -1,24 +1,73 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
+import type { CircuitBreakerStore } from 'nestjs-circuit-breaker';
 import { AppModule } from './app.module.js';
-import { PaymentsDownstream } from './payments/payments-downstream.js';
+import { PaymentsEndpoint } from './payments/payments-endpoint.js';
+
+/** An environment variable, `undefined` when unset or empty. */
+function env(name: string): string | undefined {
+  const raw = process.env[name];
+  return raw === undefined || raw === '' ? undefined : raw;
+}
 
 function portFromEnv(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
+  const raw = env(name);
+  if (raw === undefined) return fallback;
   const port = Number(raw);
   if (!Number.isInteger(port) || port < 0 || port > 65_535) throw new Error(`${name} must be a port number (0-65535), got "${raw}"`);
   return port;
 }
 
+function msFromEnv(name: string): number | undefined {
+  const raw = env(name);
+  if (raw === undefined) return undefined;
+  const ms = Number(raw);
+  if (!Number.isInteger(ms) || ms <= 0) throw new Error(`${name} must be a positive whole number of milliseconds, got "${raw}"`);
+  return ms;
+}
+
+/** The URL without its password, for the banner. */
+function redact(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password !== '') parsed.password = '***';
+    return parsed.href;
+  } catch {
+    return '(unparsable URL)';
+  }
+}
+
+/**
+ * REDIS_URL set: every breaker shares its state with the other instances on that Redis (and key
+ * prefix). The Redis store, and with it ioredis, is loaded only then.
+ */
+async function storeFromEnv(): Promise<{ store?: CircuitBreakerStore; banner: string }> {
+  const url = env('REDIS_URL');
+  if (url === undefined) return { banner: 'local to this instance (set REDIS_URL to share it across instances)' };
+  const { RedisCircuitBreakerStore } = await import('nestjs-circuit-breaker/redis');
+  const keyPrefix = env('CIRCUIT_BREAKER_KEY_PREFIX') ?? 'sample:';
+  const store = RedisCircuitBreakerStore.fromUrl(url, { keyPrefix });
+  return { store, banner: `shared through Redis at ${redact(url)} (key prefix "${keyPrefix}")` };
+}
+
 async function bootstrap(): Promise<void> {
   const port = portFromEnv('PORT', 3000);
   const paymentsPort = portFromEnv('PAYMENTS_PORT', port === 0 ? 0 : port + 1);
-  const app = await NestFactory.create(AppModule.forRoot({ paymentsPort }));
+  const paymentsUrl = env('PAYMENTS_URL');
+  const paymentsOpenDurationMs = msFromEnv('PAYMENTS_OPEN_DURATION_MS');
+  const { store, banner: storeBanner } = await storeFromEnv();
+  const app = await NestFactory.create(
+    AppModule.forRoot({
+      paymentsPort,
+      ...(paymentsUrl !== undefined ? { paymentsUrl } : {}),
+      ...(paymentsOpenDurationMs !== undefined ? { paymentsOpenDurationMs } : {}),
+      ...(store !== undefined ? { store } : {}),
+    }),
+  );
   app.enableShutdownHooks();
   await app.listen(port, '127.0.0.1');
   const url = `http://localhost:${new URL(await app.getUrl()).port}`;
-  const payments = app.get(PaymentsDownstream).url.replace('127.0.0.1', 'localhost');
+  const payments = app.get(PaymentsEndpoint);
   console.log(
     [
       '',
@@ -27,10 +76,13 @@ async function bootstrap(): Promise<void> {
       `  POST ${url}/orders/42/pay        charge through the breaker (open: 503 + Retry-After, timeout: 504)`,
       `  GET  ${url}/health               breaker states (open = degraded, HTTP 200)`,
       `  GET  ${url}/health/ready         readiness (open = down, HTTP 503)`,
-      `  POST ${url}/chaos/payments       {"mode":"ok"|"fail"|"slow"|"flaky","percent":50}`,
+      payments.external
+        ? `  POST ${url}/chaos/payments       409 here: payments is external, switch it where it runs`
+        : `  POST ${url}/chaos/payments       {"mode":"ok"|"fail"|"slow"|"flaky","percent":50}`,
       `  GET  ${url}/metrics              Prometheus metrics of the breakers`,
       `  GET  ${url}/admin/circuit-breakers  manual control (header x-api-key: $ADMIN_API_KEY, default change-me)`,
-      `Payments dependency on ${payments}`,
+      `Payments dependency on ${payments.url.replace('127.0.0.1', 'localhost')}${payments.external ? ' (external: PAYMENTS_URL)' : ' (started by this app)'}`,
+      `Breaker state: ${storeBanner}`,
       '',
     ].join('\n'),
   );

@@ -1,20 +1,27 @@
-import { BadRequestException, Body, Controller, Get, Post } from '@nestjs/common';
+import { BadRequestException, Body, ConflictException, Controller, Get, Inject, Optional, Post } from '@nestjs/common';
 import { PAYMENTS_MODES, PaymentsDownstream } from '../payments/payments-downstream.js';
 import type { PaymentsBehaviour, PaymentsMode } from '../payments/payments-downstream.js';
+import { PaymentsEndpoint } from '../payments/payments-endpoint.js';
 
-/** Switches the payments dependency's behaviour at runtime. */
+/** Switches the payments dependency's behaviour at runtime (only the app that runs it can). */
 @Controller('chaos')
 export class ChaosController {
-  constructor(private readonly downstream: PaymentsDownstream) {}
+  constructor(
+    private readonly payments: PaymentsEndpoint,
+    // Absent when the payments service is external (PAYMENTS_URL).
+    @Optional() @Inject(PaymentsDownstream) private readonly downstream: PaymentsDownstream | undefined,
+  ) {}
 
   @Get('payments')
   current(): PaymentsBehaviour & { received: number } {
-    return { ...this.downstream.current, received: this.downstream.received };
+    const downstream = this.own();
+    return { ...downstream.current, received: downstream.received };
   }
 
   /** Body: `{ "mode": "ok" | "fail" | "slow" | "flaky", "percent"?: 0-100, "slowMs"?: number }` */
   @Post('payments')
   set(@Body() body: unknown): PaymentsBehaviour {
+    const downstream = this.own();
     if (body === null || typeof body !== 'object') throw new BadRequestException('body must be a JSON object');
     const { mode, percent, slowMs } = body as Record<string, unknown>;
     if (!PAYMENTS_MODES.includes(mode as PaymentsMode)) {
@@ -26,10 +33,19 @@ export class ChaosController {
     if (slowMs !== undefined && (typeof slowMs !== 'number' || !(slowMs >= 0 && slowMs <= 60_000))) {
       throw new BadRequestException(`slowMs must be a number in [0, 60000]; got ${JSON.stringify(slowMs)}`);
     }
-    return this.downstream.set({
+    return downstream.set({
       mode: mode as PaymentsMode,
       ...(percent !== undefined ? { percent: percent as number } : {}),
       ...(slowMs !== undefined ? { slowMs: slowMs as number } : {}),
     });
+  }
+
+  private own(): PaymentsDownstream {
+    if (this.downstream === undefined) {
+      throw new ConflictException(
+        `the payments service is external (PAYMENTS_URL=${this.payments.url}): switch its behaviour on the instance that runs it`,
+      );
+    }
+    return this.downstream;
   }
 }

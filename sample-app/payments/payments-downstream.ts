@@ -9,6 +9,7 @@ import { EventEmitter } from 'node:events';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { PaymentsEndpoint } from './payments-endpoint.js';
 
 export type PaymentsMode = 'ok' | 'fail' | 'slow' | 'flaky';
 export const PAYMENTS_MODES: readonly PaymentsMode[] = ['ok', 'fail', 'slow', 'flaky'];
@@ -29,7 +30,8 @@ export interface PaymentsDownstreamOptions {
 }
 
 @Injectable()
-export class PaymentsDownstream implements OnModuleInit, OnModuleDestroy {
+export class PaymentsDownstream implements PaymentsEndpoint, OnModuleInit, OnModuleDestroy {
+  readonly external = false;
   private server: Server | undefined;
   private behaviour: PaymentsBehaviour = { mode: 'ok', percent: 50, slowMs: 3_000 };
   /** Requests that reached the dependency (what an open breaker must keep at zero). */

@@ -1,6 +1,6 @@
 import { BadGatewayException, Injectable } from '@nestjs/common';
 import { CircuitBreakerTimeoutError, CircuitOpenError, UseCircuitBreaker, circuitBreakerSignal } from 'nestjs-circuit-breaker';
-import { PaymentsDownstream } from './payments-downstream.js';
+import { PaymentsEndpoint } from './payments-endpoint.js';
 
 export interface Quote {
   orderId: string;
@@ -18,17 +18,17 @@ export interface Charge {
   status: string;
 }
 
-/** Calls the payments service over HTTP; every call goes through the "payments" breaker. */
+/** Calls the payments service over HTTP (its own or PAYMENTS_URL); every call goes through the "payments" breaker. */
 @Injectable()
 export class PaymentsClient {
   private readonly lastKnown = new Map<string, Quote>();
 
-  constructor(private readonly downstream: PaymentsDownstream) {}
+  constructor(private readonly payments: PaymentsEndpoint) {}
 
   @UseCircuitBreaker('payments', { fallback: 'lastKnownPrice' })
   async quote(orderId: string): Promise<Quote> {
     // The breaker's signal aborts the request when the call times out (timeoutMs).
-    const response = await fetch(`${this.downstream.url}/prices/${encodeURIComponent(orderId)}`, { signal: circuitBreakerSignal() });
+    const response = await fetch(`${this.payments.url}/prices/${encodeURIComponent(orderId)}`, { signal: circuitBreakerSignal() });
     if (!response.ok) throw new Error(`payments answered ${response.status}`);
     const body = (await response.json()) as { price: number; currency: string };
     const quote: Quote = { orderId, price: body.price, currency: body.currency, source: 'live' };
@@ -48,7 +48,7 @@ export class PaymentsClient {
   /** Same breaker as the controller route that calls it: recorded once, as the route's call. */
   @UseCircuitBreaker('payments')
   async charge(orderId: string): Promise<Charge> {
-    const response = await fetch(`${this.downstream.url}/charges`, {
+    const response = await fetch(`${this.payments.url}/charges`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ orderId }),
