@@ -4,8 +4,7 @@
  * others with the same opening, the fleet's aggregate window trips, one trial closes the circuit
  * everywhere, manual control propagates.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
-import type { Redis } from 'ioredis';
+import { describe, expect, test } from '@jest/globals';
 import { CircuitOpenError } from 'nestjs-circuit-breaker';
 import type { CircuitBreakerSettings } from 'nestjs-circuit-breaker';
 import type { RedisCircuitBreakerStore } from 'nestjs-circuit-breaker/redis';
@@ -13,7 +12,6 @@ import {
   ManualClock,
   REDIS_URL,
   SYNC_MS,
-  adminClient,
   advance,
   attempt,
   deleteKeys,
@@ -27,24 +25,15 @@ import {
   succeed,
   turn,
   uniquePrefix,
+  useSharedRedis,
 } from './helpers.js';
 import type { Instance } from './helpers.js';
 
 const NAME = 'payments';
 const OPEN_MS = 1_000;
 
-let admin: Redis;
-const cleanups: (() => Promise<void>)[] = [];
-
-beforeAll(() => {
-  admin = adminClient(REDIS_URL);
-});
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0)) await cleanup();
-});
-afterAll(async () => {
-  await admin.quit();
-});
+const redis = useSharedRedis();
+const { cleanups } = redis;
 
 type Topology = 'one store instance' | 'separate store instances';
 
@@ -62,9 +51,9 @@ async function fleet(topology: Topology, size: number, settings: CircuitBreakerS
   const instances = Array.from({ length: size }, (_, i) => instance(NAME, clock, stores[i % storeCount]!, { openDurationMs: OPEN_MS, ...settings }));
   cleanups.push(async () => {
     for (const { breaker } of instances) breaker.dispose();
-    await deleteKeys(admin, prefix);
+    await deleteKeys(redis.admin, prefix);
   });
-  await subscribed(admin, `${prefix}transitions`, storeCount);
+  await subscribed(redis.admin, `${prefix}transitions`, storeCount);
   return { clock, stores, instances };
 }
 
@@ -96,7 +85,7 @@ describe.each<Topology>(['one store instance', 'separate store instances'])('bre
       ).rejects.toBeInstanceOf(CircuitOpenError);
       expect(called).toBe(false);
     }
-    const stored = await storedState(admin, stores[0]!, NAME);
+    const stored = await storedState(redis.admin, stores[0]!, NAME);
     expect(stored).toMatchObject({ s: 'open', oa: String(opened.openedAt), ou: String(opened.openedAt! + OPEN_MS) });
   });
 
@@ -158,7 +147,7 @@ describe.each<Topology>(['one store instance', 'separate store instances'])('bre
 
     await eventually(() => a.breaker.state === 'closed' && c.breaker.state === 'closed', 3_000, 'peers to close');
     for (const peer of [a, c]) expect(last(peer)).toMatchObject({ from: 'open', to: 'closed', reason: 'shared_state' });
-    expect((await storedState(admin, stores[0]!, NAME)).s).toBe('closed');
+    expect((await storedState(redis.admin, stores[0]!, NAME)).s).toBe('closed');
     // Closed everywhere: calls run again on every instance.
     for (const { breaker } of instances) expect(await attempt(breaker)).toBe('called');
   });

@@ -4,14 +4,13 @@
  * breakers keep working and keep sharing (no fallback to local state), and the next transition
  * overwrites the corrupt state.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
+import { describe, expect, test } from '@jest/globals';
 import type { Redis } from 'ioredis';
 import type { RedisCircuitBreakerStore } from 'nestjs-circuit-breaker/redis';
 import {
   ManualClock,
   REDIS_URL,
   SYNC_MS,
-  adminClient,
   advance,
   attempt,
   deleteKeys,
@@ -25,24 +24,15 @@ import {
   subscribed,
   succeed,
   uniquePrefix,
+  useSharedRedis,
 } from './helpers.js';
 import type { CapturingLogger, Instance } from './helpers.js';
 
 const NAME = 'orders';
 const MINIMUM_CALLS = 6;
 
-let admin: Redis;
-const cleanups: (() => Promise<void>)[] = [];
-
-beforeAll(() => {
-  admin = adminClient(REDIS_URL);
-});
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0)) await cleanup();
-});
-afterAll(async () => {
-  await admin.quit();
-});
+const redis = useSharedRedis();
+const { cleanups } = redis;
 
 interface Pair {
   clock: ManualClock;
@@ -63,9 +53,9 @@ async function pair(): Promise<Pair> {
   cleanups.push(async () => {
     a.breaker.dispose();
     b.breaker.dispose();
-    await deleteKeys(admin, prefix);
+    await deleteKeys(redis.admin, prefix);
   });
-  await subscribed(admin, `${prefix}transitions`, 2);
+  await subscribed(redis.admin, `${prefix}transitions`, 2);
   await settle(stores); // each store's first read of the shared state has answered: the next tick syncs
   return { clock, prefix, stores, loggers: stores.map((store) => store.logger as CapturingLogger), a, b };
 }
@@ -92,7 +82,7 @@ describe('a corrupt state key', () => {
     const fleet = await pair();
     const { clock, stores, a, b } = fleet;
     const key = stores[0]!.stateKey(NAME);
-    await corrupt(admin, key);
+    await corrupt(redis.admin, key);
 
     await succeed(a.breaker, 2);
     await succeed(b.breaker, 2);
@@ -107,8 +97,8 @@ describe('a corrupt state key', () => {
     await fail(a.breaker, MINIMUM_CALLS);
     expect(a.breaker.state).toBe('open');
     await eventually(() => b.breaker.state === 'open', 3_000, 'B to adopt the trip');
-    expect(await admin.type(key)).toBe('hash');
-    expect(await storedState(admin, stores[0]!, NAME)).toMatchObject({ s: 'open', oa: String(a.breaker.snapshot().openedAt) });
+    expect(await redis.admin.type(key)).toBe('hash');
+    expect(await storedState(redis.admin, stores[0]!, NAME)).toMatchObject({ s: 'open', oa: String(a.breaker.snapshot().openedAt) });
     expectStillShared(fleet);
   });
 });
@@ -130,12 +120,12 @@ const SLICE_GARBAGE = [
 async function corruptNextSlice({ clock, stores, prefix, a }: Pair, garbage: (typeof SLICE_GARBAGE)[number][1]): Promise<string> {
   await succeed(a.breaker, 1);
   await advance(clock, SYNC_MS, stores);
-  const slices = (await keysUnder(admin, prefix)).filter((key) => key.includes(':w:'));
+  const slices = (await keysUnder(redis.admin, prefix)).filter((key) => key.includes(':w:'));
   expect(slices).toHaveLength(1);
   const key = slices[0]!;
-  await admin.del(key);
-  if (typeof garbage === 'string') await admin.set(key, garbage);
-  else await admin.hset(key, garbage);
+  await redis.admin.del(key);
+  if (typeof garbage === 'string') await redis.admin.set(key, garbage);
+  else await redis.admin.hset(key, garbage);
   return key;
 }
 
@@ -193,7 +183,7 @@ test('a garbage message on the channel is ignored with a warning; real transitio
     `${NAME}\n2\nexploded\n\n0\n0`,
     `${NAME}\n2\nopen\n\n0\n0\nextra`,
   ];
-  for (const message of garbage) expect(await admin.publish(channel, message)).toBe(2);
+  for (const message of garbage) expect(await redis.admin.publish(channel, message)).toBe(2);
   await eventually(() => loggers.every((logger) => logger.warns.length > 0), 3_000, 'a warning from each store');
   for (const logger of loggers) expect(logger.warns).toEqual([expect.stringMatching(/unreadable message/)]);
 

@@ -3,8 +3,7 @@
  * across 4 instances per opening, however many calls arrive; a permit held by an instance that
  * crashed frees itself at its expiry (now + halfOpenProbeTimeoutMs).
  */
-import { afterAll, afterEach, beforeAll, expect, test } from '@jest/globals';
-import type { Redis } from 'ioredis';
+import { expect, test } from '@jest/globals';
 import { CircuitOpenError } from 'nestjs-circuit-breaker';
 import type { CircuitBreaker } from 'nestjs-circuit-breaker';
 import type { RedisCircuitBreakerStore } from 'nestjs-circuit-breaker/redis';
@@ -12,7 +11,6 @@ import {
   FnError,
   ManualClock,
   REDIS_URL,
-  adminClient,
   advance,
   deleteKeys,
   eventually,
@@ -23,6 +21,7 @@ import {
   storedState,
   subscribed,
   uniquePrefix,
+  useSharedRedis,
 } from './helpers.js';
 import type { Instance } from './helpers.js';
 
@@ -30,18 +29,8 @@ const NAME = 'inventory';
 const OPEN_MS = 1_000;
 const PROBE_MS = 3_000;
 
-let admin: Redis;
-const cleanups: (() => Promise<void>)[] = [];
-
-beforeAll(() => {
-  admin = adminClient(REDIS_URL);
-});
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0)) await cleanup();
-});
-afterAll(async () => {
-  await admin.quit();
-});
+const redis = useSharedRedis();
+const { cleanups } = redis;
 
 interface Fleet {
   clock: ManualClock;
@@ -66,9 +55,9 @@ async function openFleet(size: number, halfOpenMaxCalls: number): Promise<Fleet>
   );
   cleanups.push(async () => {
     for (const { breaker } of instances) breaker.dispose();
-    await deleteKeys(admin, prefix);
+    await deleteKeys(redis.admin, prefix);
   });
-  await subscribed(admin, `${prefix}transitions`, size);
+  await subscribed(redis.admin, `${prefix}transitions`, size);
   await fail(instances[0]!.breaker, 1);
   await eventually(() => instances.every(({ breaker }) => breaker.state === 'open'), 3_000, 'every instance to open');
   await settle(stores);
@@ -129,7 +118,7 @@ test('at most halfOpenMaxCalls trials run across the fleet per opening, under co
   expect(first.other).toEqual([]);
   expect(first.running).toHaveLength(2);
   expect(first.rejected).toBe(6 * 4 * 25 - 2);
-  expect(await admin.zcard(permitsKey(stores[0]!))).toBe(2);
+  expect(await redis.admin.zcard(permitsKey(stores[0]!))).toBe(2);
 
   // One trial fails: the circuit re-opens for everyone (a new opening), the other trial is stale.
   first.running[0]!.reject(new FnError('trial failed'));
@@ -154,7 +143,7 @@ test('at most halfOpenMaxCalls trials run across the fleet per opening, under co
   }
   await settle(stores);
   await eventually(() => instances.every(({ breaker }) => breaker.state === 'closed'), 3_000, 'the fleet to close');
-  expect((await storedState(admin, stores[0]!, NAME)).s).toBe('closed');
+  expect((await storedState(redis.admin, stores[0]!, NAME)).s).toBe('closed');
 });
 
 test('permits taken by a crashed instance (never completed) free themselves at their expiry', async () => {
@@ -163,7 +152,7 @@ test('permits taken by a crashed instance (never completed) free themselves at t
   await advance(clock, OPEN_MS, stores);
 
   // A "crashed" instance took both permits and will never complete them.
-  const version = Number((await storedState(admin, stores[0]!, NAME)).v);
+  const version = Number((await storedState(redis.admin, stores[0]!, NAME)).v);
   const takenAt = clock.now();
   for (const token of ['crashed:1', 'crashed:2']) {
     const reply = await stores[3]!.acquireTrial({
@@ -226,7 +215,7 @@ test('a permit held by an instance disposed mid-trial frees itself at its expiry
   held.burst([crashing], 1);
   expect(held.running).toHaveLength(1);
   // The permit as the store holds it: its expiry is at least the trial's probe timeout away.
-  const permits = await admin.zrange(permitsKey(stores[0]!), '0', '-1', 'WITHSCORES');
+  const permits = await redis.admin.zrange(permitsKey(stores[0]!), '0', '-1', 'WITHSCORES');
   expect(permits).toHaveLength(2);
   const expiresAt = Number(permits[1]);
   expect(expiresAt).toBeGreaterThanOrEqual(clock.now() + PROBE_MS);

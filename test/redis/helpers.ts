@@ -8,6 +8,7 @@
  * Every test uses its own key prefix (`uniquePrefix`) and deletes its keys afterwards; tests that
  * kill or count connections start their own `redis-server` (`RedisServer`).
  */
+import { afterAll, afterEach, beforeAll } from '@jest/globals';
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createConnection, createServer } from 'node:net';
@@ -325,6 +326,31 @@ export class RedisServer {
 /** An admin connection for assertions (not the breakers' own). */
 export function adminClient(url: string): Redis {
   return new Redis(url, { lazyConnect: false, maxRetriesPerRequest: 1, enableOfflineQueue: true });
+}
+
+/**
+ * For a spec on the shared server (REDIS_URL): an admin connection for the whole file, and cleanups
+ * (dispose breakers, delete keys) run after each test.
+ */
+export function useSharedRedis(): { readonly admin: Redis; readonly cleanups: (() => Promise<void>)[] } {
+  let admin: Redis | undefined;
+  const cleanups: (() => Promise<void>)[] = [];
+  beforeAll(() => {
+    admin = adminClient(REDIS_URL);
+  });
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0)) await cleanup();
+  });
+  afterAll(async () => {
+    await admin?.quit();
+  });
+  return {
+    get admin(): Redis {
+      if (admin === undefined) throw new Error('useSharedRedis: the admin connection exists from beforeAll on');
+      return admin;
+    },
+    cleanups,
+  };
 }
 
 export { ManualClock };
