@@ -416,6 +416,17 @@ describe('a store that fails', () => {
     dispose();
   });
 
+  it('several operations failing at once make one outage: one warning, one fallback each', async () => {
+    const { breakers: [a, b], store, logger, dispose } = await fleet(2);
+    store.mode = 'down';
+    a!.forceOpen(); // two writes in flight when the store fails
+    b!.disable();
+    await settle();
+    expect(logger.warnings).toHaveLength(1);
+    expect([a!.totals().storeFallbacks, b!.totals().storeFallbacks]).toEqual([1, 1]);
+    dispose();
+  });
+
   it('a store that does not answer within commandTimeoutMs counts as down; calls never wait on it', async () => {
     const { breakers: [a], clock, store, logger, dispose } = await fleet(1);
     store.mode = 'hang';
