@@ -138,6 +138,8 @@ const BOOT: readonly Where[] = ['compile', 'init'];
 
 // ---------------------------------------------------------------------------------- the catalogue
 
+const NOT_A_STORE = { get: (): number => 1 };
+
 const ROWS: readonly Row[] = [
   // --- core options: wrong types
   ['name not a string', core({ name: 42 }), config('(unnamed)', 'name', 42, 'non-empty string'), ['constructor']],
@@ -152,6 +154,8 @@ const ROWS: readonly Row[] = [
   ['healthCheck.check not a function', core({ healthCheck: { check: true, intervalMs: 100 } }), config('catalogue', 'healthCheck.check', true), ['constructor']],
   ['openDurationBackoff not an object', core({ openDurationBackoff: 2 }), config('catalogue', 'openDurationBackoff', 2), ['constructor']],
   ['clock without now()', core({ clock: { setTimeout: () => 0, clearTimeout: () => undefined } }), { type: CircuitBreakerConfigError, breakerName: 'catalogue', option: 'clock' }, ['constructor']],
+  ['store a URL string instead of a store', core({ store: 'redis://127.0.0.1:6379' }), config('catalogue', 'store', 'redis://127.0.0.1:6379', 'got no object'), ['constructor']],
+  ['store an object without the store methods', core({ store: NOT_A_STORE }), config('catalogue', 'store', NOT_A_STORE, 'no sync() method'), ['constructor']],
   // --- NaN / Infinity
   ['timeoutMs NaN', core({ timeoutMs: Number.NaN }), config('catalogue', 'timeoutMs', Number.NaN, 'NaN'), ['constructor']],
   ['failureRateThreshold NaN', core({ failureRateThreshold: Number.NaN }), config('catalogue', 'failureRateThreshold', Number.NaN), ['constructor']],
