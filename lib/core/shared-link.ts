@@ -317,11 +317,12 @@ export class StoreLink {
   /** A peer's or the store's state: adopted when newer than what this instance knows. */
   adopt(state: SharedState | undefined): void {
     if (!this.active || state === undefined || !validState(state) || state.version <= this.version) return;
+    // A newer version freed every permit in the store: the ones this instance holds are void.
+    this.dropGrants();
     // A local transition not yet written goes on top of whatever the store holds.
     if (this.dirty) return;
     this.version = state.version;
     this.changes++;
-    this.dropGrants();
     this.breaker.adoptShared(state);
   }
 
@@ -346,6 +347,12 @@ export class StoreLink {
         this.slotGrants[slot] = grant;
         return true;
       }
+    }
+    if (this.dirty || this.proposing) {
+      // This instance's opening is not the stored one yet: a permit of the stored version would
+      // belong to another opening (and be freed when ours is written). Write ours first.
+      this.flush();
+      return false;
     }
     if (!this.claiming && nowMs >= this.retryAtMs) this.claim(nowMs);
     return false;
@@ -414,14 +421,19 @@ export class StoreLink {
       this.adopt(state);
       return;
     }
-    const mine = this.breaker.sharedView().state;
+    const mine = this.breaker.sharedView();
     if (this.dirty) {
       this.flush();
-    } else if (valid ? state.state !== mine : mine !== 'closed') {
-      // Same version, different state (a local transition whose write was lost), or the store lost
-      // a non-closed state: write the local state back so peers converge on it.
+    } else if (valid) {
+      if (state.state !== mine.state || (state.state === 'open' && state.openedAt !== mine.openedAt)) {
+        // Same version, other content: the store's history restarted (its data was lost) and a
+        // peer's write reused this version. What it holds is the fleet's present state.
+        this.version = state.version - 1;
+        this.adopt(state);
+      }
+    } else if (mine.state !== 'closed') {
+      // The store lost a non-closed state: write the local state back so peers converge on it.
       this.dirty = true;
-      if (mine === 'closed') this.clearPending = true;
       this.flush();
     }
   }
@@ -491,7 +503,7 @@ export class StoreLink {
       .then((reply) => {
         this.claiming = false;
         if (this.left || reply === undefined || reply === null || typeof reply !== 'object') return;
-        if (reply.granted === true && version === this.version) {
+        if (reply.granted === true && version === this.version && mark === this.changes && !this.dirty && !this.proposing) {
           this.grants.push({ token, usableUntilMs });
           return;
         }
