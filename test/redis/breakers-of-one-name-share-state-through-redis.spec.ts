@@ -54,6 +54,7 @@ async function fleet(topology: Topology, size: number, settings: CircuitBreakerS
     await deleteKeys(redis.admin, prefix);
   });
   await subscribed(redis.admin, `${prefix}transitions`, storeCount);
+  await settle(stores); // each store's first read has answered: the next tick is a sync, not skipped behind it
   return { clock, stores, instances };
 }
 

@@ -58,6 +58,7 @@ async function openFleet(size: number, halfOpenMaxCalls: number): Promise<Fleet>
     await deleteKeys(redis.admin, prefix);
   });
   await subscribed(redis.admin, `${prefix}transitions`, size);
+  await settle(stores); // each store's first read has answered
   await fail(instances[0]!.breaker, 1);
   await eventually(() => instances.every(({ breaker }) => breaker.state === 'open'), 3_000, 'every instance to open');
   await settle(stores);

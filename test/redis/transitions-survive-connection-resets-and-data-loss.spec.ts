@@ -68,6 +68,7 @@ async function fleet(size: number): Promise<Fleet> {
   const instances = stores.map((store) => instance(NAME, clock, store, settings));
   disposables.push(...instances.map(({ breaker }) => breaker));
   await subscribed(admin, `${prefix}transitions`, size);
+  await settle(stores); // each store's first read has answered
   return { clock, prefix, stores, instances };
 }
 
