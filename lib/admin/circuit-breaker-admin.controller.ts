@@ -32,6 +32,7 @@ const CODE_ONLY: Readonly<Record<string, string>> = {
   isResultFailure: 'it takes a function',
   healthCheck: 'it takes a function (check)',
   clock: 'it takes an object with methods',
+  store: 'it takes a store object, fixed when the breaker is created',
   name: 'a breaker cannot be renamed',
 };
 

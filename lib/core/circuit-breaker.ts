@@ -865,10 +865,10 @@ export class CircuitBreaker implements LinkedBreaker {
   }
 
   /** Trips a closed breaker when a rate rule holds on the fleet's window. @internal */
-  judgeFleet(counts: WindowCounts, nowMs: number): void {
+  judgeFleet(counts: WindowCounts): void {
     if (this.stateCode !== CLOSED) return;
     const reason = this.rateTripReason(counts);
-    if (reason !== null) this.transition(OPEN, reason, Math.max(nowMs, this.opts.clock.now()));
+    if (reason !== null) this.transition(OPEN, reason, this.opts.clock.now());
   }
 
   /** The local state as the fleet stores it (half_open is an open circuit whose trials have begun). @internal */

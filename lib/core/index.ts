@@ -25,7 +25,7 @@ export type {
   SlidingWindowOptions,
   TimeWindowOptions,
 } from './options.js';
-export { InMemoryCircuitBreakerStore, COUNT_WINDOW_BUCKET_MS, COUNT_WINDOW_HORIZON_BUCKETS, STORE_DEFAULTS, resolveStoreOptions } from './store.js';
+export { InMemoryCircuitBreakerStore, COUNT_WINDOW_BUCKET_MS, COUNT_WINDOW_HORIZON_BUCKETS, STORE_DEFAULTS, isSharedState, resolveStoreOptions } from './store.js';
 export type {
   CircuitBreakerStore,
   FleetWindowSpec,

@@ -13,7 +13,7 @@ import type { Clock } from './clock.js';
 import { cancelTimer, scheduleTimer } from './clock.js';
 import type { ResolvedOptions } from './options.js';
 import type { CircuitBreakerStore, FleetWindowSpec, SharedState, SyncReply, WindowCounts } from './store.js';
-import { COUNT_WINDOW_BUCKET_MS, COUNT_WINDOW_HORIZON_BUCKETS } from './store.js';
+import { COUNT_WINDOW_BUCKET_MS, COUNT_WINDOW_HORIZON_BUCKETS, isSharedState as validState } from './store.js';
 
 /** What a link needs of its breaker (implemented by CircuitBreaker). */
 export interface LinkedBreaker {
@@ -22,7 +22,7 @@ export interface LinkedBreaker {
   /** Applies a state the fleet agreed on. */
   adoptShared(state: SharedState): void;
   /** Trips a closed breaker if a rate rule holds on the fleet's window. */
-  judgeFleet(counts: WindowCounts, nowMs: number): void;
+  judgeFleet(counts: WindowCounts): void;
   /** The local state as the fleet stores it. */
   sharedView(): Omit<SharedState, 'version'>;
 }
@@ -186,7 +186,7 @@ class StoreSession {
       this.markDown(new Error('the store answered a sync with a malformed reply'));
       return;
     }
-    for (let i = 0; i < batch.length; i++) batch[i]!.onSync(replies[i]!, now, marks[i]!);
+    for (let i = 0; i < batch.length; i++) batch[i]!.onSync(replies[i]!, marks[i]!);
   }
 
   private async probe(): Promise<void> {
@@ -299,7 +299,7 @@ export class StoreLink {
     return { name: this.name, nowMs, delta, window: fleetWindow(this.breaker.options) };
   }
 
-  onSync(reply: SyncReply, nowMs: number, mark: number): void {
+  onSync(reply: SyncReply, mark: number): void {
     if (!this.active || reply === null || typeof reply !== 'object') return;
     if (reply.corrupt) this.warnCorrupt();
     if (mark !== this.changes) {
@@ -311,7 +311,7 @@ export class StoreLink {
     // A reply that disagreed with local state (now being written back) carries a window from
     // before that state: judge only a settled one.
     if (this.proposing || this.dirty) return;
-    if (isCount(reply.calls) && isCount(reply.failures) && isCount(reply.slowCalls)) this.breaker.judgeFleet(reply, nowMs);
+    if (isCount(reply.calls) && isCount(reply.failures) && isCount(reply.slowCalls)) this.breaker.judgeFleet(reply);
   }
 
   /** A peer's or the store's state: adopted when newer than what this instance knows. */
@@ -534,21 +534,6 @@ export function fleetWindow(opts: ResolvedOptions): FleetWindowSpec {
   const window = opts.slidingWindow;
   if (window.type === 'time') return { bucketMs: window.durationMs / window.buckets, buckets: window.buckets, countLimit: 0 };
   return { bucketMs: COUNT_WINDOW_BUCKET_MS, buckets: COUNT_WINDOW_HORIZON_BUCKETS, countLimit: window.size };
-}
-
-const SHARED = new Set(['closed', 'open', 'forced_open', 'disabled', 'metrics_only']);
-
-function validState(state: SharedState): boolean {
-  return (
-    typeof state === 'object' &&
-    Number.isSafeInteger(state.version) &&
-    state.version > 0 &&
-    SHARED.has(state.state) &&
-    typeof state.openUntil === 'number' &&
-    Number.isFinite(state.openUntil) &&
-    Number.isSafeInteger(state.openStreak) &&
-    state.openStreak >= 0
-  );
 }
 
 function isCount(value: unknown): value is number {

@@ -15,7 +15,7 @@ import { monotonicClock } from './clock.js';
 /** The states a fleet shares. half_open is an instance's own view of an `open` circuit whose open duration has elapsed. */
 export type SharedCircuitState = 'closed' | 'open' | 'forced_open' | 'disabled' | 'metrics_only';
 
-export const SHARED_STATES: readonly SharedCircuitState[] = ['closed', 'open', 'forced_open', 'disabled', 'metrics_only'];
+const SHARED_STATES: ReadonlySet<string> = new Set<SharedCircuitState>(['closed', 'open', 'forced_open', 'disabled', 'metrics_only']);
 
 /** One breaker's state as the store holds it. Times are epoch milliseconds. */
 export interface SharedState {
@@ -122,6 +122,25 @@ export interface CircuitBreakerStore {
   ping(): Promise<void>;
   /** Called when the last breaker using the store is disposed: release connections and timers. */
   release(): Promise<void>;
+}
+
+/**
+ * Whether a value a store answered is a usable state. Stores parse their own wire format; this is
+ * the one check every answer passes before a breaker acts on it.
+ */
+export function isSharedState(value: unknown): value is SharedState {
+  if (value === null || typeof value !== 'object') return false;
+  const state = value as Record<string, unknown>;
+  return (
+    Number.isSafeInteger(state.version) &&
+    (state.version as number) > 0 &&
+    SHARED_STATES.has(state.state as string) &&
+    typeof state.openedAt === 'number' &&
+    typeof state.openUntil === 'number' &&
+    Number.isFinite(state.openUntil) &&
+    Number.isSafeInteger(state.openStreak) &&
+    (state.openStreak as number) >= 0
+  );
 }
 
 /** Options every store takes. */

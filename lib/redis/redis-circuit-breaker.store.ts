@@ -21,7 +21,7 @@ import type {
   TrialReply,
   TrialRequest,
 } from '../core/index.js';
-import { resolveStoreOptions } from '../core/index.js';
+import { isSharedState, resolveStoreOptions } from '../core/index.js';
 import { ACQUIRE_TRIAL_SCRIPT, COMPLETE_TRIAL_SCRIPT, SYNC_SCRIPT, TRANSITION_SCRIPT } from './redis-scripts.js';
 
 export interface RedisStoreOptions extends StoreOptions {
@@ -45,7 +45,6 @@ const SYNC = script(SYNC_SCRIPT);
 const TRANSITION = script(TRANSITION_SCRIPT);
 const ACQUIRE_TRIAL = script(ACQUIRE_TRIAL_SCRIPT);
 const COMPLETE_TRIAL = script(COMPLETE_TRIAL_SCRIPT);
-const SHARED_STATES = new Set(['closed', 'open', 'forced_open', 'disabled', 'metrics_only']);
 
 /**
  * A {@link CircuitBreakerStore} on Redis (ioredis). Pass it as the `store` option of a breaker, or in
@@ -295,15 +294,14 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
 
   private parseState(strings: readonly string[] | null | undefined): SharedState | undefined {
     if (!Array.isArray(strings) || strings[0] === '' || strings[0] === undefined) return undefined;
-    const version = Number(strings[0]);
-    const state = strings[1] as SharedState['state'];
-    const openedAt = strings[2] === '' ? Number.NaN : Number(strings[2]);
-    const openUntil = Number(strings[3]);
-    const openStreak = Number(strings[4]);
-    if (!Number.isSafeInteger(version) || version < 1 || !SHARED_STATES.has(state) || !Number.isFinite(openUntil) || !Number.isSafeInteger(openStreak)) {
-      return undefined;
-    }
-    return { version, state, openedAt, openUntil, openStreak };
+    const parsed = {
+      version: Number(strings[0]),
+      state: strings[1],
+      openedAt: strings[2] === '' ? Number.NaN : Number(strings[2]),
+      openUntil: Number(strings[3]),
+      openStreak: Number(strings[4]),
+    };
+    return isSharedState(parsed) ? parsed : undefined;
   }
 
   private parseMessage(message: string): { name: string; state: SharedState } | undefined {

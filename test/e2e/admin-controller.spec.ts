@@ -148,6 +148,7 @@ describe('CircuitBreakerAdminModule', () => {
       [{ isResultFailure: true }, 'isResultFailure', /"isResultFailure" cannot be set over HTTP/],
       [{ healthCheck: { intervalMs: 1_000 } }, 'healthCheck', /"healthCheck" cannot be set over HTTP/],
       [{ clock: { now: 0 } }, 'clock', /"clock" cannot be set over HTTP/],
+      [{ store: 'redis://127.0.0.1:6379' }, 'store', /"store" cannot be set over HTTP/],
       [{ name: 'other' }, 'name', /"name" cannot be set over HTTP/],
       [{ failureRate: 30 }, 'failureRate', /Unknown option "failureRate"/],
       [JSON.parse('{"__proto__": {"failureRateThreshold": 1}}'), '__proto__', /Unknown option "__proto__"/],
