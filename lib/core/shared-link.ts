@@ -97,42 +97,40 @@ class StoreSession {
   }
 
   /** Runs a store operation with the command timeout; an error or timeout marks the store down. */
-  run<T>(operation: () => Promise<T>): Promise<T | undefined> {
+  async run<T>(operation: () => Promise<T>): Promise<T | undefined> {
     // Nothing after the last breaker left: the store has released its connections.
-    if (!this.available || this.size === 0) return Promise.resolve(undefined);
-    return new Promise<T | undefined>((resolve) => {
+    if (!this.available || this.size === 0) return undefined;
+    const outcome = await this.withDeadline(operation);
+    if (outcome.ok) return outcome.value;
+    if (this.size > 0) this.markDown(outcome.error);
+    return undefined;
+  }
+
+  /** `operation`'s answer, or its failure: a throw, a rejection, or no answer within commandTimeoutMs. */
+  private withDeadline<T>(operation: () => Promise<T>): Promise<{ ok: true; value: T } | { ok: false; error: unknown }> {
+    return new Promise((resolve) => {
       let settled = false;
-      const timer = scheduleTimer(
-        this.clock,
-        () => {
-          this.deadlines.delete(timer);
-          if (settled) return;
-          settled = true;
-          if (this.size > 0) this.markDown(new Error(`no answer within commandTimeoutMs = ${this.store.commandTimeoutMs} ms`));
-          resolve(undefined);
-        },
-        this.store.commandTimeoutMs,
-      );
-      this.deadlines.add(timer);
-      const done = (value: T | undefined, error?: unknown): void => {
+      const finish = (outcome: { ok: true; value: T } | { ok: false; error: unknown }): void => {
         if (settled) return;
         settled = true;
         this.deadlines.delete(timer);
         cancelTimer(this.clock, timer);
-        if (error !== undefined && this.size > 0) this.markDown(error);
-        resolve(value);
+        resolve(outcome);
       };
-      let pending: Promise<T>;
-      try {
-        pending = operation();
-      } catch (error) {
-        done(undefined, error ?? new Error('store operation threw'));
-        return;
-      }
-      pending.then(
-        (value) => done(value),
-        (error: unknown) => done(undefined, error ?? new Error('store operation failed')),
+      const timer = scheduleTimer(
+        this.clock,
+        () => finish({ ok: false, error: new Error(`no answer within commandTimeoutMs = ${this.store.commandTimeoutMs} ms`) }),
+        this.store.commandTimeoutMs,
       );
+      this.deadlines.add(timer);
+      try {
+        operation().then(
+          (value) => finish({ ok: true, value }),
+          (error: unknown) => finish({ ok: false, error: error ?? new Error('store operation failed') }),
+        );
+      } catch (error) {
+        finish({ ok: false, error: error ?? new Error('store operation threw') });
+      }
     });
   }
 
@@ -191,27 +189,7 @@ class StoreSession {
 
   private async probe(): Promise<void> {
     const store = this.store;
-    const answered = await new Promise<boolean>((resolve) => {
-      const timer = scheduleTimer(this.clock, () => resolve(false), store.commandTimeoutMs);
-      let pending: Promise<void>;
-      try {
-        pending = store.ping();
-      } catch {
-        cancelTimer(this.clock, timer);
-        resolve(false);
-        return;
-      }
-      pending.then(
-        () => {
-          cancelTimer(this.clock, timer);
-          resolve(true);
-        },
-        () => {
-          cancelTimer(this.clock, timer);
-          resolve(false);
-        },
-      );
-    });
+    const answered = (await this.withDeadline(() => store.ping())).ok;
     if (!answered || this.size === 0) return;
     this.available = true;
     store.logger.log('circuit breaker store is reachable again: breakers share their state again');

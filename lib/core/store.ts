@@ -190,7 +190,7 @@ export function resolveStoreOptions(store: string, options: StoreOptions = {}): 
 }
 
 /** The slice number of `nowMs` and the slices a window sums, newest first. */
-export function fleetSlice(spec: FleetWindowSpec, nowMs: number): number {
+function fleetSlice(spec: FleetWindowSpec, nowMs: number): number {
   return Math.floor(nowMs / spec.bucketMs);
 }
 
