@@ -7,8 +7,8 @@ export default {
   extensionsToTreatAsEsm: ['.ts'],
   // The sample app imports the package by its public name; tests run it against the sources.
   moduleNameMapper: {
-    '^nestjs-circuit-breaker$': '<rootDir>/lib/index.ts',
-    '^nestjs-circuit-breaker/(health|prometheus|redis)$': '<rootDir>/lib/$1/index.ts',
+    '^nestjs-breaker$': '<rootDir>/lib/index.ts',
+    '^nestjs-breaker/(health|prometheus|redis)$': '<rootDir>/lib/$1/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   transform: {

@@ -38,7 +38,7 @@ async function runApp() {
   const { NestFactory } = await import('@nestjs/core');
   const { AppModule } = await import('../dist-sample/app.module.js');
   const { PaymentsDownstream } = await import('../dist-sample/payments/payments-downstream.js');
-  const { CircuitBreakerRegistry } = await import('nestjs-circuit-breaker');
+  const { CircuitBreakerRegistry } = await import('nestjs-breaker');
 
   const app = await NestFactory.create(AppModule.forRoot({ paymentsPort: 0 }));
   await app.listen(0, '127.0.0.1');

@@ -41,7 +41,7 @@ async function runApp() {
   const { NestFactory } = await import('@nestjs/core');
   const { AppModule } = await import('../dist-sample/app.module.js');
   const { PaymentsDownstream } = await import('../dist-sample/payments/payments-downstream.js');
-  const { CircuitBreakerRegistry } = await import('nestjs-circuit-breaker');
+  const { CircuitBreakerRegistry } = await import('nestjs-breaker');
   const gc = globalThis.gc;
   if (typeof gc !== 'function') throw new Error('the app process needs --expose-gc');
 

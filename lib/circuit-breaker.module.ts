@@ -32,7 +32,7 @@ export class CircuitBreakerModule extends ConfigurableModuleClass {
 
   /** Breakers declared by a feature module; `@InjectCircuitBreaker(name)` works for them there. */
   static forFeature(breakers: Record<string, CircuitBreakerSettings>): DynamicModule {
-    const registration = `nestjs-circuit-breaker:feature:${++featureCount}`;
+    const registration = `nestjs-breaker:feature:${++featureCount}`;
     const names = Object.keys(breakers ?? {});
     return {
       module: CircuitBreakerModule,

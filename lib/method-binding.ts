@@ -193,7 +193,7 @@ export class MethodBinding {
 
 // ---------------------------------------------------------------- where bindings live
 
-const INSTANCE_BINDINGS = Symbol('nestjs-circuit-breaker:bindings');
+const INSTANCE_BINDINGS = Symbol('nestjs-breaker:bindings');
 /** Request-scoped classes: Nest builds their instances per request, so bindings live on the class. */
 const classBindings = new WeakMap<object, Map<string | symbol, MethodBinding>>();
 

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
-import type { CircuitBreakerStore } from 'nestjs-circuit-breaker';
+import type { CircuitBreakerStore } from 'nestjs-breaker';
 import { AppModule } from './app.module.js';
 import { PaymentsEndpoint } from './payments/payments-endpoint.js';
 
@@ -44,7 +44,7 @@ function redact(url: string): string {
 async function storeFromEnv(): Promise<{ store?: CircuitBreakerStore; banner: string }> {
   const url = env('REDIS_URL');
   if (url === undefined) return { banner: 'local to this instance (set REDIS_URL to share it across instances)' };
-  const { RedisCircuitBreakerStore } = await import('nestjs-circuit-breaker/redis');
+  const { RedisCircuitBreakerStore } = await import('nestjs-breaker/redis');
   const keyPrefix = env('CIRCUIT_BREAKER_KEY_PREFIX') ?? 'sample:';
   const store = RedisCircuitBreakerStore.fromUrl(url, { keyPrefix });
   return { store, banner: `shared through Redis at ${redact(url)} (key prefix "${keyPrefix}")` };

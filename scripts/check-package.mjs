@@ -5,10 +5,10 @@ import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
 const entries = {
-  'nestjs-circuit-breaker': ['CircuitBreaker', 'CircuitBreakerModule', 'UseCircuitBreaker', 'InjectCircuitBreaker', 'CircuitBreakerRegistry', 'CircuitBreakerInterceptor', 'CircuitBreakerAdminModule', 'ManualClock', 'InMemoryCircuitBreakerStore'],
-  'nestjs-circuit-breaker/health': ['CircuitBreakerHealthModule', 'CircuitBreakerHealthIndicator'],
-  'nestjs-circuit-breaker/prometheus': ['CircuitBreakerPrometheusModule'],
-  'nestjs-circuit-breaker/redis': ['RedisCircuitBreakerStore'],
+  'nestjs-breaker': ['CircuitBreaker', 'CircuitBreakerModule', 'UseCircuitBreaker', 'InjectCircuitBreaker', 'CircuitBreakerRegistry', 'CircuitBreakerInterceptor', 'CircuitBreakerAdminModule', 'ManualClock', 'InMemoryCircuitBreakerStore'],
+  'nestjs-breaker/health': ['CircuitBreakerHealthModule', 'CircuitBreakerHealthIndicator'],
+  'nestjs-breaker/prometheus': ['CircuitBreakerPrometheusModule'],
+  'nestjs-breaker/redis': ['RedisCircuitBreakerStore'],
 };
 
 let failed = false;
@@ -29,7 +29,7 @@ for (const [specifier, names] of Object.entries(entries)) {
   }
 }
 // The CommonJS copy must behave like the ESM one, not just load: a breaker trips and rejects.
-const { CircuitBreaker, CircuitOpenError, ManualClock } = require('nestjs-circuit-breaker');
+const { CircuitBreaker, CircuitOpenError, ManualClock } = require('nestjs-breaker');
 const breaker = new CircuitBreaker({ name: 'check', clock: new ManualClock(), minimumCalls: 1 });
 try {
   breaker.execute(() => {

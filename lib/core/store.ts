@@ -6,7 +6,7 @@
  *
  * Without a store a breaker keeps everything in its own fields: that is the default, and it costs
  * nothing. {@link InMemoryCircuitBreakerStore} shares state between breakers of one process (tests,
- * several apps in one process); `RedisCircuitBreakerStore` (subpath `nestjs-circuit-breaker/redis`)
+ * several apps in one process); `RedisCircuitBreakerStore` (subpath `nestjs-breaker/redis`)
  * shares it across a fleet.
  */
 import type { Clock } from './clock.js';

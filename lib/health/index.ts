@@ -1,4 +1,4 @@
-// Entry of the "nestjs-circuit-breaker/health" subpath. The root entry never imports this folder:
+// Entry of the "nestjs-breaker/health" subpath. The root entry never imports this folder:
 // an application without @nestjs/terminus (an optional peer) never loads it.
 export { CircuitBreakerHealthIndicator } from './circuit-breaker-health.indicator.js';
 export type { CircuitBreakerHealthDetails, CircuitBreakerHealthOptions } from './circuit-breaker-health.indicator.js';

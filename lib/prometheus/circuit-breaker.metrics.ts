@@ -222,7 +222,7 @@ export class CircuitBreakerMetrics implements OnModuleInit, OnModuleDestroy {
       },
     });
 
-    // Breakers with a store only (nestjs-circuit-breaker/redis): outages of the shared state.
+    // Breakers with a store only (nestjs-breaker/redis): outages of the shared state.
     const storeFallbacks = new Counter({
       name: this.metricName('storeFallbacks'),
       help: 'Breakers with a store: times the store failed and the breaker fell back to its local state.',

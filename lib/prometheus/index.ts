@@ -1,4 +1,4 @@
-// Entry of the "nestjs-circuit-breaker/prometheus" subpath. The root entry never imports this folder:
+// Entry of the "nestjs-breaker/prometheus" subpath. The root entry never imports this folder:
 // an application without prom-client (an optional peer) never loads it.
 export { CircuitBreakerPrometheusModule } from './circuit-breaker-prometheus.module.js';
 export { CircuitBreakerMetrics } from './circuit-breaker.metrics.js';

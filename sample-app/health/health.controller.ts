@@ -1,7 +1,7 @@
 import { Controller, Get } from '@nestjs/common';
 import { HealthCheck, HealthCheckService } from '@nestjs/terminus';
 import type { HealthCheckResult } from '@nestjs/terminus';
-import { CircuitBreakerHealthIndicator } from 'nestjs-circuit-breaker/health';
+import { CircuitBreakerHealthIndicator } from 'nestjs-breaker/health';
 
 @Controller('health')
 export class HealthController {

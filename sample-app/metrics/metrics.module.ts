@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import type { DynamicModule } from '@nestjs/common';
-import { CircuitBreakerPrometheusModule } from 'nestjs-circuit-breaker/prometheus';
+import { CircuitBreakerPrometheusModule } from 'nestjs-breaker/prometheus';
 import { Registry } from 'prom-client';
 import { MetricsController } from './metrics.controller.js';
 

@@ -1,5 +1,5 @@
 import { Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
-import { UseCircuitBreaker } from 'nestjs-circuit-breaker';
+import { UseCircuitBreaker } from 'nestjs-breaker';
 import { PaymentsClient } from '../payments/payments.client.js';
 import type { Charge, Quote } from '../payments/payments.client.js';
 

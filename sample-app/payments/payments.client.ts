@@ -1,5 +1,5 @@
 import { BadGatewayException, Injectable } from '@nestjs/common';
-import { CircuitBreakerTimeoutError, CircuitOpenError, UseCircuitBreaker, circuitBreakerSignal } from 'nestjs-circuit-breaker';
+import { CircuitBreakerTimeoutError, CircuitOpenError, UseCircuitBreaker, circuitBreakerSignal } from 'nestjs-breaker';
 import { PaymentsEndpoint } from './payments-endpoint.js';
 
 export interface Quote {

@@ -62,7 +62,7 @@ const subpaths = [
   },
 ];
 
-describe.each(subpaths)('the nestjs-circuit-breaker/$subpath subpath', ({ subpath, peer, range, load, exportsNames }) => {
+describe.each(subpaths)('the nestjs-breaker/$subpath subpath', ({ subpath, peer, range, load, exportsNames }) => {
   it('is exported with the same import/require conditions as the root entry', () => {
     const rootEntry = JSON.stringify(pkg.exports['.']);
     expect(JSON.parse(rootEntry.replaceAll('/index.', `/${subpath}/index.`))).toEqual(pkg.exports[`./${subpath}`]);

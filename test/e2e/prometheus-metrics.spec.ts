@@ -1,5 +1,5 @@
 /**
- * nestjs-circuit-breaker/prometheus on a real application: the exposition text of a prom-client
+ * nestjs-breaker/prometheus on a real application: the exposition text of a prom-client
  * registry (`registry.metrics()`), parsed line by line, follows every state change; time comes
  * from a ManualClock only.
  */
@@ -83,7 +83,7 @@ const fail = async (breaker: CircuitBreaker) =>
   );
 const succeed = (breaker: CircuitBreaker) => breaker.execute(async () => 'ok');
 
-describe('nestjs-circuit-breaker/prometheus', () => {
+describe('nestjs-breaker/prometheus', () => {
   const apps = new Apps();
   afterEach(() => apps.closeAll());
 

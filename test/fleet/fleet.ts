@@ -53,7 +53,7 @@ function run(args: string[]): Promise<void> {
 
 /** Serialises builds of this checkout across processes (two test runs at once must not both rebuild dist/). */
 async function withBuildLock<T>(fn: () => Promise<T>): Promise<T> {
-  const lock = join(tmpdir(), `nestjs-circuit-breaker-build-${createHash('sha1').update(root).digest('hex').slice(0, 12)}.lock`);
+  const lock = join(tmpdir(), `nestjs-breaker-build-${createHash('sha1').update(root).digest('hex').slice(0, 12)}.lock`);
   for (let attempt = 0; ; attempt++) {
     try {
       mkdirSync(lock);

@@ -5,9 +5,9 @@
  * everywhere, manual control propagates.
  */
 import { describe, expect, test } from '@jest/globals';
-import { CircuitOpenError } from 'nestjs-circuit-breaker';
-import type { CircuitBreakerSettings } from 'nestjs-circuit-breaker';
-import type { RedisCircuitBreakerStore } from 'nestjs-circuit-breaker/redis';
+import { CircuitOpenError } from 'nestjs-breaker';
+import type { CircuitBreakerSettings } from 'nestjs-breaker';
+import type { RedisCircuitBreakerStore } from 'nestjs-breaker/redis';
 import {
   ManualClock,
   REDIS_URL,

@@ -6,7 +6,7 @@
  */
 import { describe, expect, test } from '@jest/globals';
 import type { Redis } from 'ioredis';
-import type { RedisCircuitBreakerStore } from 'nestjs-circuit-breaker/redis';
+import type { RedisCircuitBreakerStore } from 'nestjs-breaker/redis';
 import {
   ManualClock,
   REDIS_URL,

@@ -6,8 +6,8 @@
  */
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import { Redis } from 'ioredis';
-import { CircuitBreaker } from 'nestjs-circuit-breaker';
-import { RedisCircuitBreakerStore } from 'nestjs-circuit-breaker/redis';
+import { CircuitBreaker } from 'nestjs-breaker';
+import { RedisCircuitBreakerStore } from 'nestjs-breaker/redis';
 import {
   ManualClock,
   RedisServer,

@@ -4,9 +4,9 @@
  * crashed frees itself at its expiry (now + halfOpenProbeTimeoutMs).
  */
 import { expect, test } from '@jest/globals';
-import { CircuitOpenError } from 'nestjs-circuit-breaker';
-import type { CircuitBreaker } from 'nestjs-circuit-breaker';
-import type { RedisCircuitBreakerStore } from 'nestjs-circuit-breaker/redis';
+import { CircuitOpenError } from 'nestjs-breaker';
+import type { CircuitBreaker } from 'nestjs-breaker';
+import type { RedisCircuitBreakerStore } from 'nestjs-breaker/redis';
 import {
   FnError,
   ManualClock,

@@ -14,10 +14,10 @@ import type { ChildProcess } from 'node:child_process';
 import { createConnection, createServer } from 'node:net';
 import { Redis } from 'ioredis';
 import type { RedisOptions } from 'ioredis';
-import { CircuitBreaker, CircuitOpenError, ManualClock } from 'nestjs-circuit-breaker';
-import type { CircuitBreakerSettings, CircuitBreakerStore, StateChangeEvent, StoreLogger } from 'nestjs-circuit-breaker';
-import { RedisCircuitBreakerStore } from 'nestjs-circuit-breaker/redis';
-import type { RedisStoreOptions } from 'nestjs-circuit-breaker/redis';
+import { CircuitBreaker, CircuitOpenError, ManualClock } from 'nestjs-breaker';
+import type { CircuitBreakerSettings, CircuitBreakerStore, StateChangeEvent, StoreLogger } from 'nestjs-breaker';
+import { RedisCircuitBreakerStore } from 'nestjs-breaker/redis';
+import type { RedisStoreOptions } from 'nestjs-breaker/redis';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 export const REDIS_SERVER_BIN = process.env.REDIS_SERVER_BIN ?? '/usr/bin/redis-server';

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import type { Redis } from 'ioredis';
-import { CircuitBreaker } from 'nestjs-circuit-breaker';
+import { CircuitBreaker } from 'nestjs-breaker';
 import {
   ManualClock,
   RedisServer,

@@ -4,9 +4,9 @@
  * rejoin, the state changed during the outage is written back, and sharing resumes.
  */
 import { afterAll, afterEach, beforeAll, expect, test } from '@jest/globals';
-import { CircuitOpenError } from 'nestjs-circuit-breaker';
-import type { CircuitBreaker } from 'nestjs-circuit-breaker';
-import type { RedisCircuitBreakerStore } from 'nestjs-circuit-breaker/redis';
+import { CircuitOpenError } from 'nestjs-breaker';
+import type { CircuitBreaker } from 'nestjs-breaker';
+import type { RedisCircuitBreakerStore } from 'nestjs-breaker/redis';
 import type { Redis } from 'ioredis';
 import {
   FnError,

@@ -10,9 +10,9 @@
  */
 import { afterAll, afterEach, beforeAll, expect, test } from '@jest/globals';
 import type { Redis } from 'ioredis';
-import { CircuitOpenError } from 'nestjs-circuit-breaker';
-import type { CircuitBreaker } from 'nestjs-circuit-breaker';
-import type { RedisCircuitBreakerStore } from 'nestjs-circuit-breaker/redis';
+import { CircuitOpenError } from 'nestjs-breaker';
+import type { CircuitBreaker } from 'nestjs-breaker';
+import type { RedisCircuitBreakerStore } from 'nestjs-breaker/redis';
 import {
   ManualClock,
   RedisServer,

@@ -1,8 +1,8 @@
 // Fleet semantics through the store seam, on the in-memory store and a ManualClock: every tick,
 // timeout and open duration is driven by the test. The Redis store is exercised in test/redis.
 import { describe, expect, it } from '@jest/globals';
-import { CircuitBreaker, CircuitBreakerConfigError, CircuitOpenError, InMemoryCircuitBreakerStore, ManualClock } from 'nestjs-circuit-breaker';
-import type { CircuitBreakerOptions, CircuitBreakerStore, StateChangeEvent, StoreLogger } from 'nestjs-circuit-breaker';
+import { CircuitBreaker, CircuitBreakerConfigError, CircuitOpenError, InMemoryCircuitBreakerStore, ManualClock } from 'nestjs-breaker';
+import type { CircuitBreakerOptions, CircuitBreakerStore, StateChangeEvent, StoreLogger } from 'nestjs-breaker';
 
 const SYNC_MS = 100;
 
