@@ -185,6 +185,33 @@ export class CircuitBreakerMetrics implements OnModuleInit, OnModuleDestroy {
       },
     });
 
+    // The thresholds in force, read at scrape time like the rates they are compared with: a
+    // dashboard draws them beside the rates, and they follow reconfigure() and the admin API.
+    const failureRateThreshold = new Gauge({
+      name: this.metricName('failureRateThreshold'),
+      help: 'failureRateThreshold in force, in percent: the circuit trips when circuit_breaker_failure_rate reaches it (with minimumCalls and minimumFailures met).',
+      labelNames: ['name'] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const breaker of breakers.getAll()) this.set({ name: breaker.name }, breaker.options.failureRateThreshold);
+      },
+    });
+
+    const slowCallRateThreshold = new Gauge({
+      name: this.metricName('slowCallRateThreshold'),
+      help: 'Breakers tracking slow calls (slowCallDurationMs set) only: slowCallRateThreshold in force, in percent.',
+      labelNames: ['name'] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const breaker of breakers.getAll()) {
+          const options = breaker.options;
+          if (options.slowCallDurationMs !== undefined) this.set({ name: breaker.name }, options.slowCallRateThreshold);
+        }
+      },
+    });
+
     const openings = new Counter({
       name: this.metricName('openings'),
       help: 'Times the circuit opened (closed or half_open -> open); forced_open is not counted.',
@@ -274,7 +301,22 @@ export class CircuitBreakerMetrics implements OnModuleInit, OnModuleDestroy {
       },
     });
 
-    this.metrics = [state, calls, slowCalls, failureRate, slowCallRate, openings, retryAfter, wouldTrips, storeFallbacks, storeShared, this.transitions, this.openDuration];
+    this.metrics = [
+      state,
+      calls,
+      slowCalls,
+      failureRate,
+      slowCallRate,
+      failureRateThreshold,
+      slowCallRateThreshold,
+      openings,
+      retryAfter,
+      wouldTrips,
+      storeFallbacks,
+      storeShared,
+      this.transitions,
+      this.openDuration,
+    ];
 
     // Breakers already open when the application starts (forced open by a provider's onModuleInit,
     // say): their opening began at `openedAt`.

@@ -126,6 +126,8 @@ describe('nestjs-breaker/prometheus', () => {
       expect(m.value('circuit_breaker_slow_calls_total', { name })).toBe(0);
       expect(m.value('circuit_breaker_failure_rate', { name })).toBe(0);
       expect(m.value('circuit_breaker_slow_call_rate', { name })).toBe(0);
+      // no breaker here tracks slow calls: no slow-call threshold to compare with
+      expect(m.has('circuit_breaker_slow_call_rate_threshold', { name })).toBe(false);
       expect(m.value('circuit_breaker_openings_total', { name })).toBe(0);
       expect(m.value('circuit_breaker_retry_after_seconds', { name })).toBe(0);
       expect(m.value('circuit_breaker_would_trips_total', { name })).toBe(0);
@@ -265,6 +267,28 @@ describe('nestjs-breaker/prometheus', () => {
     expect(m.value('circuit_breaker_slow_calls_total', { name: 'slow' })).toBe(2);
     expect(m.value('circuit_breaker_slow_call_rate', { name: 'slow' })).toBeCloseTo(200 / 3, 5);
     expect(m.value('circuit_breaker_failure_rate', { name: 'slow' })).toBeCloseTo(100 / 3, 5);
+  });
+
+  it('reports the thresholds in force beside the rates, and follows reconfigure()', async () => {
+    const registry = new Registry();
+    const { breakers } = await setup({ registry });
+    let m = await scrape(registry);
+    // payments sets 50; inventory has the default (50 as well): reconfigure it to tell them apart
+    expect(m.value('circuit_breaker_failure_rate_threshold', { name: 'payments' })).toBe(50);
+    expect(m.value('circuit_breaker_failure_rate_threshold', { name: 'inventory' })).toBe(50);
+
+    breakers.reconfigure('inventory', { failureRateThreshold: 25, slowCallDurationMs: 500, slowCallRateThreshold: 80 });
+    m = await scrape(registry);
+    expect(m.value('circuit_breaker_failure_rate_threshold', { name: 'inventory' })).toBe(25);
+    expect(m.value('circuit_breaker_slow_call_rate_threshold', { name: 'inventory' })).toBe(80);
+    expect(m.value('circuit_breaker_failure_rate_threshold', { name: 'payments' })).toBe(50);
+    expect(m.has('circuit_breaker_slow_call_rate_threshold', { name: 'payments' })).toBe(false);
+
+    // slow-call tracking switched off again: the series goes away with it
+    breakers.reconfigure('inventory', { slowCallDurationMs: undefined });
+    m = await scrape(registry);
+    expect(m.has('circuit_breaker_slow_call_rate_threshold', { name: 'inventory' })).toBe(false);
+    expect(m.value('circuit_breaker_failure_rate_threshold', { name: 'inventory' })).toBe(25);
   });
 
   it('reads breakers at scrape time, including breakers created after bootstrap', async () => {
