@@ -135,7 +135,14 @@ describe('nestjs-breaker/prometheus', () => {
       expect(m.value('circuit_breaker_open_duration_seconds_sum', { name })).toBe(0);
       expect(m.value('circuit_breaker_open_duration_seconds_bucket', { name, le: '+Inf' })).toBe(0);
     }
-    expect(m.samples.some((s) => s.name === 'circuit_breaker_transitions_total')).toBe(false);
+    // the transitions a breaker makes by its own rules start at 0 (increase() then counts the first
+    // trip); manual ones appear with their first occurrence
+    const transitions = m.samples.filter((s) => s.name === 'circuit_breaker_transitions_total');
+    expect(transitions.map((s) => `${s.labels.name} ${s.labels.from}->${s.labels.to} ${s.value}`).sort()).toEqual(
+      ['payments', 'inventory']
+        .flatMap((name) => ['closed->open', 'open->half_open', 'half_open->open', 'half_open->closed'].map((t) => `${name} ${t} 0`))
+        .sort(),
+    );
     // never an error message in the exposition
     expect(m.text).not.toContain('hunter2');
   });
@@ -297,9 +304,19 @@ describe('nestjs-breaker/prometheus', () => {
     expect((await scrape(registry)).has('circuit_breaker_state', { name: 'late', state: 'closed' })).toBe(false);
     const late = breakers.get('late');
     await fail(late);
-    const m = await scrape(registry);
+    let m = await scrape(registry);
     expect(m.states('late')).toEqual(oneHot('closed'));
     expect(m.value('circuit_breaker_calls_total', { name: 'late', kind: 'failed' })).toBe(1);
+    expect(m.value('circuit_breaker_transitions_total', { name: 'late', from: 'closed', to: 'open' })).toBe(0);
+
+    // a breaker that trips before its first scrape: zeroing its series must not hide the trip
+    const early = breakers.get('early');
+    early.reconfigure({ minimumCalls: 1 });
+    await fail(early);
+    expect(early.state).toBe('open');
+    m = await scrape(registry);
+    expect(m.value('circuit_breaker_transitions_total', { name: 'early', from: 'closed', to: 'open' })).toBe(1);
+    expect(m.value('circuit_breaker_transitions_total', { name: 'early', from: 'half_open', to: 'closed' })).toBe(0);
   });
 
   it('two applications with their own registries do not clash', async () => {
