@@ -1,6 +1,6 @@
 /**
- * The operations kit (docs/grafana/nestjs-breaker.json, docs/prometheus/alerts.yml) against the
- * real thing: every PromQL expression parses (promtool), names only metrics, labels and label
+ * The operations kit (docs/grafana/nestjs-breaker.json, docs/prometheus/alerts.yml) and the
+ * README's PromQL examples against the real thing: every PromQL expression parses (promtool), names only metrics, labels and label
  * values that a real application serves on /metrics, and the alerts fire when they should
  * (promtool test rules). Needs promtool (Debian package prometheus): without it the promtool
  * tests fail with one sentence saying so.
@@ -17,9 +17,11 @@ import {
   ALERT_TESTS_FILE,
   ALERTS_FILE,
   DASHBOARD_FILE,
+  README_FILE,
   alertNames,
   dashboardExpressions,
   inputSeries,
+  markdownPromql,
   panelsOf,
   ruleExpressions,
 } from './kit-files.js';
@@ -166,6 +168,16 @@ describe('docs/prometheus/alerts.yml', () => {
     const firing = [...alertTestsYaml.matchAll(/alertname: (\S+)\n\s+exp_alerts:\n\s+- exp_labels:/g)].map((m) => m[1]!);
     expect(alertNames(alertsYaml).filter((name) => !firing.includes(name))).toEqual([]);
     expect(seriesProblems(inputSeries(alertTestsYaml), scrape.samples)).toEqual([]);
+  });
+});
+
+describe('the PromQL examples of the README', () => {
+  it('parse and name only exported metrics, labels and label values', async () => {
+    const examples = markdownPromql(await readFile(README_FILE, 'utf8'), 'README.md');
+    expect(examples.length).toBeGreaterThan(0);
+    const result = await checkParses(examples, 'readme-rules.json');
+    expect(`${result.output}\n${result.legend}`).toContain(`SUCCESS: ${examples.length} rules found`);
+    expect(unexportedNames(examples, scrape.samples)).toEqual([]);
   });
 });
 

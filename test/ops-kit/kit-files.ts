@@ -11,6 +11,7 @@ export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
 export const DASHBOARD_FILE = join(ROOT, 'docs/grafana/nestjs-breaker.json');
 export const ALERTS_FILE = join(ROOT, 'docs/prometheus/alerts.yml');
 export const ALERT_TESTS_FILE = join(ROOT, 'test/ops-kit/alerts.test.yml');
+export const README_FILE = join(ROOT, 'README.md');
 
 /** One PromQL expression and where it comes from, for messages. */
 export interface Located {
@@ -131,4 +132,22 @@ export function inputSeries(testsYaml: string): Located[] {
     if (!m) throw new Error(`write input series in single quotes: ${line.trim()}`);
     return { where: 'input series', expr: m[1]! };
   });
+}
+
+/**
+ * The expressions of the ```promql blocks of a Markdown file. One per line; a line that starts with
+ * a space or a binary operator continues the expression above it.
+ */
+export function markdownPromql(markdown: string, file: string): Located[] {
+  const out: Located[] = [];
+  for (const block of markdown.matchAll(/^```promql\n([\s\S]*?)^```$/gm)) {
+    const exprs: string[] = [];
+    for (const line of block[1]!.split('\n')) {
+      if (line.trim() === '') continue;
+      if (exprs.length > 0 && /^(\s|[/*+\-^%]|and |or |unless )/.test(line)) exprs[exprs.length - 1] += `\n${line}`;
+      else exprs.push(line);
+    }
+    for (const expr of exprs) out.push({ where: `${file} example`, expr: expr.trim() });
+  }
+  return out;
 }
