@@ -32,6 +32,8 @@ export const CIRCUIT_BREAKER_METRIC_NAMES = {
   slowCalls: 'circuit_breaker_slow_calls_total',
   failureRate: 'circuit_breaker_failure_rate',
   slowCallRate: 'circuit_breaker_slow_call_rate',
+  failureRateThreshold: 'circuit_breaker_failure_rate_threshold',
+  slowCallRateThreshold: 'circuit_breaker_slow_call_rate_threshold',
   transitions: 'circuit_breaker_transitions_total',
   openings: 'circuit_breaker_openings_total',
   openDuration: 'circuit_breaker_open_duration_seconds',

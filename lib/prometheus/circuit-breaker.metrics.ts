@@ -18,6 +18,17 @@ import {
 import type { CircuitBreakerPrometheusOptions } from './circuit-breaker-prometheus.options.js';
 
 const STATES: readonly CircuitState[] = ['closed', 'open', 'half_open', 'forced_open', 'disabled', 'metrics_only'];
+/**
+ * The transitions a breaker makes by its own rules. Their series exist at zero from a breaker's first
+ * scrape, so `increase()` counts the first trip too (a series that appears at 1 hides it); manual and
+ * shared-state transitions appear with their first occurrence.
+ */
+const RULE_TRANSITIONS: readonly { from: CircuitState; to: CircuitState }[] = [
+  { from: 'closed', to: 'open' },
+  { from: 'open', to: 'half_open' },
+  { from: 'half_open', to: 'open' },
+  { from: 'half_open', to: 'closed' },
+];
 const PREFIX_PATTERN = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 
 export const MISSING_REGISTRY_MESSAGE =
@@ -51,6 +62,8 @@ export class CircuitBreakerMetrics implements OnModuleInit, OnModuleDestroy {
   private readonly openSince = new Map<string, number>();
   /** Breakers whose open-duration series exists (observed or zeroed). */
   private readonly histogramSeries = new Set<string>();
+  /** Breakers whose rule-transition series exist. */
+  private readonly transitionSeries = new Set<string>();
   private transitions: Counter<'name' | 'from' | 'to'> | undefined;
   private openDuration: Histogram<'name'> | undefined;
 
@@ -113,6 +126,7 @@ export class CircuitBreakerMetrics implements OnModuleInit, OnModuleDestroy {
     this.metrics = [];
     this.openSince.clear();
     this.histogramSeries.clear();
+    this.transitionSeries.clear();
   }
 
   private register(): void {
@@ -185,6 +199,33 @@ export class CircuitBreakerMetrics implements OnModuleInit, OnModuleDestroy {
       },
     });
 
+    // The thresholds in force, read at scrape time like the rates they are compared with: a
+    // dashboard draws them beside the rates, and they follow reconfigure() and the admin API.
+    const failureRateThreshold = new Gauge({
+      name: this.metricName('failureRateThreshold'),
+      help: 'failureRateThreshold in force, in percent: the circuit trips when circuit_breaker_failure_rate reaches it (with minimumCalls and minimumFailures met).',
+      labelNames: ['name'] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const breaker of breakers.getAll()) this.set({ name: breaker.name }, breaker.options.failureRateThreshold);
+      },
+    });
+
+    const slowCallRateThreshold = new Gauge({
+      name: this.metricName('slowCallRateThreshold'),
+      help: 'Breakers tracking slow calls (slowCallDurationMs set) only: slowCallRateThreshold in force, in percent.',
+      labelNames: ['name'] as const,
+      registers,
+      collect() {
+        this.reset();
+        for (const breaker of breakers.getAll()) {
+          const options = breaker.options;
+          if (options.slowCallDurationMs !== undefined) this.set({ name: breaker.name }, options.slowCallRateThreshold);
+        }
+      },
+    });
+
     const openings = new Counter({
       name: this.metricName('openings'),
       help: 'Times the circuit opened (closed or half_open -> open); forced_open is not counted.',
@@ -250,11 +291,19 @@ export class CircuitBreakerMetrics implements OnModuleInit, OnModuleDestroy {
     });
 
     // Updated as transitions happen (not at scrape time): a transition is an event, not a level.
+    const transitionSeries = this.transitionSeries;
     this.transitions = new Counter({
       name: this.metricName('transitions'),
       help: 'State transitions of the circuit breaker.',
       labelNames: ['name', 'from', 'to'] as const,
       registers,
+      collect() {
+        for (const breaker of breakers.getAll()) {
+          if (transitionSeries.has(breaker.name)) continue;
+          transitionSeries.add(breaker.name);
+          for (const { from, to } of RULE_TRANSITIONS) this.inc({ name: breaker.name, from, to }, 0);
+        }
+      },
     });
     // Every breaker gets its series at zero from the first scrape on (rate() needs a starting point);
     // zero() only for breakers seen for the first time, since it would wipe observations.
@@ -274,7 +323,22 @@ export class CircuitBreakerMetrics implements OnModuleInit, OnModuleDestroy {
       },
     });
 
-    this.metrics = [state, calls, slowCalls, failureRate, slowCallRate, openings, retryAfter, wouldTrips, storeFallbacks, storeShared, this.transitions, this.openDuration];
+    this.metrics = [
+      state,
+      calls,
+      slowCalls,
+      failureRate,
+      slowCallRate,
+      failureRateThreshold,
+      slowCallRateThreshold,
+      openings,
+      retryAfter,
+      wouldTrips,
+      storeFallbacks,
+      storeShared,
+      this.transitions,
+      this.openDuration,
+    ];
 
     // Breakers already open when the application starts (forced open by a provider's onModuleInit,
     // say): their opening began at `openedAt`.

@@ -126,6 +126,8 @@ describe('nestjs-breaker/prometheus', () => {
       expect(m.value('circuit_breaker_slow_calls_total', { name })).toBe(0);
       expect(m.value('circuit_breaker_failure_rate', { name })).toBe(0);
       expect(m.value('circuit_breaker_slow_call_rate', { name })).toBe(0);
+      // no breaker here tracks slow calls: no slow-call threshold to compare with
+      expect(m.has('circuit_breaker_slow_call_rate_threshold', { name })).toBe(false);
       expect(m.value('circuit_breaker_openings_total', { name })).toBe(0);
       expect(m.value('circuit_breaker_retry_after_seconds', { name })).toBe(0);
       expect(m.value('circuit_breaker_would_trips_total', { name })).toBe(0);
@@ -133,7 +135,14 @@ describe('nestjs-breaker/prometheus', () => {
       expect(m.value('circuit_breaker_open_duration_seconds_sum', { name })).toBe(0);
       expect(m.value('circuit_breaker_open_duration_seconds_bucket', { name, le: '+Inf' })).toBe(0);
     }
-    expect(m.samples.some((s) => s.name === 'circuit_breaker_transitions_total')).toBe(false);
+    // the transitions a breaker makes by its own rules start at 0 (increase() then counts the first
+    // trip); manual ones appear with their first occurrence
+    const transitions = m.samples.filter((s) => s.name === 'circuit_breaker_transitions_total');
+    expect(transitions.map((s) => `${s.labels.name} ${s.labels.from}->${s.labels.to} ${s.value}`).sort()).toEqual(
+      ['payments', 'inventory']
+        .flatMap((name) => ['closed->open', 'open->half_open', 'half_open->open', 'half_open->closed'].map((t) => `${name} ${t} 0`))
+        .sort(),
+    );
     // never an error message in the exposition
     expect(m.text).not.toContain('hunter2');
   });
@@ -267,15 +276,47 @@ describe('nestjs-breaker/prometheus', () => {
     expect(m.value('circuit_breaker_failure_rate', { name: 'slow' })).toBeCloseTo(100 / 3, 5);
   });
 
+  it('reports the thresholds in force beside the rates, and follows reconfigure()', async () => {
+    const registry = new Registry();
+    const { breakers } = await setup({ registry });
+    let m = await scrape(registry);
+    // payments sets 50; inventory has the default (50 as well): reconfigure it to tell them apart
+    expect(m.value('circuit_breaker_failure_rate_threshold', { name: 'payments' })).toBe(50);
+    expect(m.value('circuit_breaker_failure_rate_threshold', { name: 'inventory' })).toBe(50);
+
+    breakers.reconfigure('inventory', { failureRateThreshold: 25, slowCallDurationMs: 500, slowCallRateThreshold: 80 });
+    m = await scrape(registry);
+    expect(m.value('circuit_breaker_failure_rate_threshold', { name: 'inventory' })).toBe(25);
+    expect(m.value('circuit_breaker_slow_call_rate_threshold', { name: 'inventory' })).toBe(80);
+    expect(m.value('circuit_breaker_failure_rate_threshold', { name: 'payments' })).toBe(50);
+    expect(m.has('circuit_breaker_slow_call_rate_threshold', { name: 'payments' })).toBe(false);
+
+    // slow-call tracking switched off again: the series goes away with it
+    breakers.reconfigure('inventory', { slowCallDurationMs: undefined });
+    m = await scrape(registry);
+    expect(m.has('circuit_breaker_slow_call_rate_threshold', { name: 'inventory' })).toBe(false);
+    expect(m.value('circuit_breaker_failure_rate_threshold', { name: 'inventory' })).toBe(25);
+  });
+
   it('reads breakers at scrape time, including breakers created after bootstrap', async () => {
     const registry = new Registry();
     const { breakers } = await setup({ registry });
     expect((await scrape(registry)).has('circuit_breaker_state', { name: 'late', state: 'closed' })).toBe(false);
     const late = breakers.get('late');
     await fail(late);
-    const m = await scrape(registry);
+    let m = await scrape(registry);
     expect(m.states('late')).toEqual(oneHot('closed'));
     expect(m.value('circuit_breaker_calls_total', { name: 'late', kind: 'failed' })).toBe(1);
+    expect(m.value('circuit_breaker_transitions_total', { name: 'late', from: 'closed', to: 'open' })).toBe(0);
+
+    // a breaker that trips before its first scrape: zeroing its series must not hide the trip
+    const early = breakers.get('early');
+    early.reconfigure({ minimumCalls: 1 });
+    await fail(early);
+    expect(early.state).toBe('open');
+    m = await scrape(registry);
+    expect(m.value('circuit_breaker_transitions_total', { name: 'early', from: 'closed', to: 'open' })).toBe(1);
+    expect(m.value('circuit_breaker_transitions_total', { name: 'early', from: 'half_open', to: 'closed' })).toBe(0);
   });
 
   it('two applications with their own registries do not clash', async () => {
