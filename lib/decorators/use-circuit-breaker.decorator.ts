@@ -3,7 +3,7 @@ import { CircuitBreakerConfigError } from '../core/errors.js';
 import { USE_CIRCUIT_BREAKER_METADATA } from '../circuit-breaker.constants.js';
 import { CircuitBreakerInterceptor } from '../circuit-breaker.interceptor.js';
 import type { UseCircuitBreakerOptions } from '../interfaces/circuit-breaker-module-options.interface.js';
-import { findBinding } from '../method-binding.js';
+import { findBinding } from '../binding-store.js';
 
 /** What @UseCircuitBreaker records; read by the explorer at bootstrap. */
 export interface UseCircuitBreakerMetadata {
@@ -42,10 +42,16 @@ export function UseCircuitBreaker(name?: string, options: UseCircuitBreakerOptio
       throw new CircuitBreakerConfigError(where, 'name', name, 'a non-empty string, or nothing for "ClassName.methodName"');
     }
     if (options === null || typeof options !== 'object') {
-      throw new CircuitBreakerConfigError(name ?? where, 'options', options, 'an object { fallback? }');
+      throw new CircuitBreakerConfigError(name ?? where, 'options', options, 'an object { fallback?, options? }');
     }
     for (const k of Object.keys(options)) {
-      if (k !== 'fallback') throw new CircuitBreakerConfigError(name ?? where, k, (options as Record<string, unknown>)[k], 'absent (known options: fallback)');
+      if (k !== 'fallback' && k !== 'options') {
+        throw new CircuitBreakerConfigError(name ?? where, k, (options as Record<string, unknown>)[k], 'absent (known options: fallback, options)');
+      }
+    }
+    const settings = options.options;
+    if (settings !== undefined && (settings === null || typeof settings !== 'object' || Array.isArray(settings))) {
+      throw new CircuitBreakerConfigError(name ?? where, 'options', settings, 'an object of breaker options (checked at bootstrap)');
     }
     const fallback = options.fallback;
     if (fallback !== undefined && typeof fallback !== 'function' && (typeof fallback !== 'string' || fallback.length === 0)) {
@@ -56,8 +62,9 @@ export function UseCircuitBreaker(name?: string, options: UseCircuitBreakerOptio
       throw new TypeError(`@UseCircuitBreaker() is applied twice to ${where}`);
     }
 
+    const metadata: UseCircuitBreakerMetadata = { name, options, original };
     const wrapped = function (this: unknown, ...args: unknown[]): unknown {
-      const binding = findBinding(this, key);
+      const binding = findBinding(this, metadata);
       if (binding === undefined) {
         // Not an instance Nest created (or called before bootstrap): run unprotected, say so once.
         if (this !== null && typeof this === 'object' && !warnedUnbound.has(this)) {
@@ -75,7 +82,6 @@ export function UseCircuitBreaker(name?: string, options: UseCircuitBreakerOptio
     }
     Object.defineProperty(wrapped, 'name', { value: original.name, configurable: true });
     Object.defineProperty(wrapped, 'length', { value: original.length, configurable: true });
-    const metadata: UseCircuitBreakerMetadata = { name, options, original };
     Reflect.defineMetadata(USE_CIRCUIT_BREAKER_METADATA, metadata, wrapped);
     (descriptor as TypedPropertyDescriptor<unknown>).value = wrapped;
     // Maps CircuitOpenError / timeouts to the transport's error on decorated route handlers; on
