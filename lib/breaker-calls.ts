@@ -5,15 +5,18 @@
 import type { CircuitBreaker } from './core/circuit-breaker.js';
 import { RejectAs } from './core/circuit-breaker.js';
 import { CircuitBreakerTimeoutError } from './core/errors.js';
+import { isThenable } from './method-shape.js';
 
 /**
  * Runs `fn` (known to return promises) through the breaker: its promise, tracked (timeout,
  * AbortSignal when `fn` declares a parameter), or a rejected promise when the circuit refuses it.
- * A synchronous throw from `fn` is recorded and comes back as a rejection too.
+ * A synchronous throw from `fn` is recorded and comes back as a rejection; a plain value it returns
+ * after all is recorded as a success and comes back resolved.
  */
-export function executePromise(breaker: CircuitBreaker, fn: (signal?: AbortSignal) => unknown): Promise<unknown> {
+export function executePromise(breaker: CircuitBreaker, fn: (signal?: AbortSignal) => unknown): PromiseLike<unknown> {
   try {
-    return breaker.run(fn, RejectAs.Promise) as Promise<unknown>;
+    const result = breaker.run(fn, RejectAs.Promise);
+    return isThenable(result) ? result : Promise.resolve(result);
   } catch (error) {
     return Promise.reject(error);
   }

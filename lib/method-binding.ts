@@ -54,7 +54,10 @@ export class MethodBinding {
    */
   private invokeNested(instance: unknown, original: AnyMethod, args: unknown[]): unknown {
     const result = original.apply(instance, args);
-    if (!isObservableValue(result)) return result;
+    if (!isObservableValue(result)) {
+      if (this.learned === 'unknown') this.learned = isThenable(result) ? 'promise' : 'sync';
+      return result;
+    }
     this.learned = 'observable';
     return observeCall(this.observableHost(instance, args), () => result);
   }
@@ -71,7 +74,7 @@ export class MethodBinding {
             return original.apply(instance, args);
           };
     const result = runInCall(call, executePromise, breaker, fn);
-    return result.then(
+    return Promise.resolve(result).then(
       (value) => {
         call.settled = true;
         return value;

@@ -71,6 +71,22 @@ class QuotesService {
   }
 }
 
+/** Answers from its cache synchronously, else from the service (a promise). */
+@Injectable()
+class CachedPrices {
+  readonly cache = new Map<string, number>([['cached', 1]]);
+  remoteCalls = 0;
+  failing = false;
+
+  @UseCircuitBreaker('prices')
+  price(id: string) {
+    const hit = this.cache.get(id);
+    if (hit !== undefined) return hit;
+    this.remoteCalls++;
+    return this.failing ? Promise.reject(new Error('prices down')) : Promise.resolve(42);
+  }
+}
+
 /** Written as with a compiler that emits no decorator metadata: decorators applied by hand. */
 class NoMetadataClient {
   constructor(private readonly http: HttpService) {}
@@ -128,7 +144,7 @@ describe('Observable-returning methods without a usable return type', () => {
         }),
       ],
       controllers: [QuotesController],
-      providers: [HttpService, QuotesService, NoMetadataClient],
+      providers: [HttpService, QuotesService, NoMetadataClient, CachedPrices],
     });
     return {
       app,
@@ -216,6 +232,17 @@ describe('Observable-returning methods without a usable return type', () => {
     expect(registry.get('no-metadata').state).toBe('open');
     expect(await errorOf(lastValueFrom(client.fetch('1')))).toBeInstanceOf(CircuitOpenError);
     expect(http.requests).toHaveLength(2);
+  });
+
+  it('a method answering a value or a promise: each answer keeps its own shape and is recorded', async () => {
+    const { app, registry } = await setup();
+    const prices = app.get(CachedPrices);
+    expect(prices.price('cached')).toBe(1);
+    await expect(prices.price('fresh')).resolves.toBe(42);
+    expect(await prices.price('cached')).toBe(1);
+    prices.failing = true;
+    await expect(prices.price('fresh')).rejects.toThrow('prices down');
+    expect(registry.get('prices').snapshot()).toMatchObject({ calls: 4, failures: 1 });
   });
 
   describe('on a breaker shared with an async method', () => {
