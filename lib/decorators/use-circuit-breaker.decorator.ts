@@ -18,10 +18,12 @@ type AnyMethod = (this: unknown, ...args: unknown[]) => unknown;
 const warnedUnbound = new WeakSet<object>();
 
 /**
- * Runs the method through a circuit breaker: `name` (declared in CircuitBreakerModule) or, when
- * omitted, a breaker named `ClassName.methodName` built from the options registered under that
- * name, else from `defaults`. Works on controller route handlers and provider methods; sync methods
- * stay sync, Promise methods stay Promise, Observable methods stay Observable (subscribe is the call).
+ * Runs the method through a circuit breaker: `name` (declared in CircuitBreakerModule, or by this
+ * decorator's `options`) or, when omitted, a breaker named `ClassName.methodName` built from the
+ * options registered under that name, else from `defaults`. Works on controller route handlers and
+ * provider methods; sync methods stay sync, Promise methods stay Promise, Observable methods stay
+ * Observable (subscribe is the call). The shape comes from the values the method returns, so no
+ * return type annotation is needed (docs/nestjs.md, "How methods are protected").
  *
  * The method is replaced at decoration time by a thin wrapper that keeps its metadata, `name` and
  * `length`, so the router, guards, pipes and other decorators see the same handler whichever order
