@@ -184,6 +184,8 @@ describe('Observable-returning methods without a usable return type', () => {
     await expect(lastValueFrom(quote$)).resolves.toEqual({ url: '/quotes/7' });
     await expect(lastValueFrom(quotes.getQuote('8'))).resolves.toEqual({ url: '/quotes/8' });
     expect(registry.get('quotes').snapshot()).toMatchObject({ calls: 2, failures: 0 });
+    // the permit taken to call the method the first time (to learn its shape) was given back
+    expect(registry.get('quotes').totals()).toMatchObject({ successfulCalls: 2, ignoredCalls: 1 });
   });
 
   it('the fallback runs for failures and for the open circuit', async () => {
@@ -277,6 +279,22 @@ describe('Observable-returning methods without a usable return type', () => {
       const { quotes } = await setup();
       await failTwice(() => quotes.list());
       await expect(Promise.resolve(quotes.getSharedQuote('1') as unknown)).rejects.toBeInstanceOf(CircuitOpenError);
+    });
+
+    it('the refusal of a never-called method that nobody consumes raises no unhandled rejection', async () => {
+      const { quotes } = await setup();
+      await failTwice(() => quotes.list());
+      const unhandled: unknown[] = [];
+      const onUnhandled = (reason: unknown) => unhandled.push(reason);
+      process.on('unhandledRejection', onUnhandled);
+      try {
+        quotes.getSharedQuote('1');
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      } finally {
+        process.off('unhandledRejection', onUnhandled);
+      }
+      expect(unhandled).toEqual([]);
     });
   });
 
