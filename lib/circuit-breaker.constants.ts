@@ -8,3 +8,6 @@ export const INJECTED_BY = '@InjectCircuitBreaker';
 export function getCircuitBreakerToken(name: string): string {
   return `nestjs-breaker:breaker:${name}`;
 }
+
+/** Which root registration built the module options ('CircuitBreakerModule.forRoot' or 'forRootAsync'). */
+export const CIRCUIT_BREAKER_ROOT_REGISTRATION = 'nestjs-breaker:root-registration';

@@ -1,147 +1,164 @@
 import { Injectable } from '@nestjs/common';
-import type { OnModuleInit } from '@nestjs/common';
-import { PROPERTY_DEPS_METADATA, SELF_DECLARED_DEPS_METADATA } from '@nestjs/common/constants.js';
-import { DiscoveryService, MetadataScanner } from '@nestjs/core';
+import type { OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { DiscoveryService } from '@nestjs/core';
 import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper.js';
 import { CircuitBreakerConfigError } from './core/errors.js';
 import { INJECTED_BY, USE_CIRCUIT_BREAKER_METADATA, getCircuitBreakerToken } from './circuit-breaker.constants.js';
 import { CircuitBreakerRegistry } from './circuit-breaker.registry.js';
 import type { UseCircuitBreakerMetadata } from './decorators/use-circuit-breaker.decorator.js';
-import { MethodBinding, bindClass, bindInstance } from './method-binding.js';
-import type { FallbackInvoker, MethodShape } from './method-binding.js';
+import { bindClass, bindInstance } from './binding-store.js';
+import type { Bindings } from './binding-store.js';
+import { checkUnnamedCollisions, decoratorSource, undeclaredWarning } from './breaker-names.js';
+import type { DecoratedSite } from './breaker-names.js';
+import { MethodBinding } from './method-binding.js';
+import type { FallbackInvoker } from './method-binding.js';
+import { shapeHint } from './method-shape.js';
+import { forEachInstance, injectedTokensOf, moduleNameOf } from './nest-internals.js';
 
-const AsyncFunction = (async () => {}).constructor;
+/** A decorated method as found on a class (declared there or inherited). */
+interface Site extends DecoratedSite {
+  readonly wrapper: InstanceWrapper;
+  readonly metadata: UseCircuitBreakerMetadata;
+  /** The prototype that declares the method (its `design:returntype` is read there). */
+  readonly declaredOn: object;
+  readonly key: string | symbol;
+}
 
 /**
  * At bootstrap, finds every @UseCircuitBreaker method of this application's controllers and
- * providers, checks its configuration (fallback method, strict names) and binds it to this
- * application's breaker. Errors surface from `app.init()`.
+ * providers (inherited ones included), checks names and configuration, and binds every instance
+ * Nest creates of those classes to this application's breakers. Errors surface from `app.init()`.
  */
 @Injectable()
-export class CircuitBreakerExplorer implements OnModuleInit {
+export class CircuitBreakerExplorer implements OnModuleInit, OnModuleDestroy {
+  private readonly unbindClasses: (() => void)[] = [];
+
   constructor(
     private readonly discovery: DiscoveryService,
-    private readonly scanner: MetadataScanner,
     private readonly registry: CircuitBreakerRegistry,
   ) {}
 
   onModuleInit(): void {
     const wrappers = [...this.discovery.getControllers(), ...this.discovery.getProviders()];
-    const injectedTokens = new Set<unknown>();
-    for (const wrapper of wrappers) {
-      this.collectInjectedTokens(wrapper, injectedTokens);
-      this.bindMethods(wrapper);
+    const sites = wrappers.flatMap((wrapper) => sitesOf(wrapper));
+    checkUnnamedCollisions(sites);
+    // Decorators' own options are declarations: all of them before any breaker is looked up.
+    for (const site of sites) {
+      if (site.options !== undefined) this.registry.declare(site.name, site.options, decoratorSource(site));
     }
-    this.checkUndeclared(injectedTokens);
+    const bindingsByType = new Map<object, Map<object, MethodBinding>>();
+    for (const site of sites) {
+      let bindings = bindingsByType.get(site.type);
+      if (bindings === undefined) bindingsByType.set(site.type, (bindings = new Map()));
+      if (!bindings.has(site.metadata)) bindings.set(site.metadata, this.createBinding(site));
+    }
+    const bound = new Set<InstanceWrapper>();
+    for (const site of sites) {
+      if (bound.has(site.wrapper)) continue;
+      bound.add(site.wrapper);
+      const bindings: Bindings = bindingsByType.get(site.type)!;
+      forEachInstance(site.wrapper, (instance) => bindInstance(instance, bindings));
+    }
+    for (const [type, bindings] of bindingsByType) this.unbindClasses.push(bindClass(type, bindings));
+    this.checkUndeclared(wrappers, sites);
   }
 
-  private bindMethods(wrapper: InstanceWrapper): void {
-    const instance: unknown = wrapper.instance;
-    if (instance === null || typeof instance !== 'object') return;
-    const prototype = Object.getPrototypeOf(instance) as object | null;
-    if (prototype === null || prototype === Object.prototype) return;
-    const bindings = new Map<string, MethodBinding>();
-    for (const method of this.scanner.getAllMethodNames(prototype)) {
-      const fn = (prototype as Record<string, unknown>)[method];
-      if (typeof fn !== 'function') continue;
-      const metadata = Reflect.getMetadata(USE_CIRCUIT_BREAKER_METADATA, fn) as UseCircuitBreakerMetadata | undefined;
-      if (metadata === undefined) continue;
-      bindings.set(method, this.createBinding(metadata, instance.constructor.name, method, prototype));
-    }
-    if (bindings.size === 0) return;
-    if (wrapper.isDependencyTreeStatic()) {
-      for (const [method, binding] of bindings) bindInstance(instance, method, binding);
-      return;
-    }
-    // Request-scoped / transient: Nest builds instances later, per context. Bind each one as Nest
-    // stores it in its per-context host, so it gets this application's breakers even when another
-    // application in the process uses the same class; the class binding is a last resort.
-    for (const [method, binding] of bindings) bindClass(instance.constructor, method, binding);
-    bindPerContextInstances(wrapper, bindings);
+  onModuleDestroy(): void {
+    for (const unbind of this.unbindClasses.splice(0)) unbind();
   }
 
-  private createBinding(metadata: UseCircuitBreakerMetadata, className: string, method: string, prototype: object): MethodBinding {
-    const site = `${className}.${method}`;
-    let name: string;
-    if (metadata.name !== undefined) {
-      name = metadata.name;
-      this.registry.assertDeclared(name, `@UseCircuitBreaker on ${site}`);
-    } else {
-      name = site; // options registered under that name if any, else defaults; never a strict error
-    }
-    const breaker = this.registry.get(name, `@UseCircuitBreaker on ${site}`);
-    return new MethodBinding(breaker, this.shapeOf(metadata, prototype, method), this.fallbackOf(metadata, name, className, prototype));
+  private createBinding(site: Site): MethodBinding {
+    const usedBy = `@UseCircuitBreaker on ${site.label}`;
+    if (site.explicit) this.registry.assertDeclared(site.name, usedBy);
+    const breaker = this.registry.get(site.name, usedBy);
+    const hint = shapeHint(site.declaredOn, site.key, site.metadata.original);
+    return new MethodBinding(breaker, hint, this.fallbackOf(site));
   }
 
-  private shapeOf(metadata: UseCircuitBreakerMetadata, prototype: object, method: string): MethodShape {
-    const returnType = Reflect.getMetadata('design:returntype', prototype, method) as { name?: string } | undefined;
-    if (returnType?.name === 'Observable') return 'observable';
-    if (returnType === Promise || metadata.original instanceof AsyncFunction) return 'promise';
-    return 'auto';
-  }
-
-  private fallbackOf(metadata: UseCircuitBreakerMetadata, name: string, className: string, prototype: object): FallbackInvoker | undefined {
-    const fallback = metadata.options.fallback;
+  private fallbackOf(site: Site): FallbackInvoker | undefined {
+    const fallback = site.metadata.options.fallback;
     if (fallback === undefined) return undefined;
     if (typeof fallback === 'function') {
       const fn = fallback as (...args: unknown[]) => unknown;
       return (instance, args, error) => fn.apply(instance, [...args, error]);
     }
-    if (typeof (prototype as Record<string, unknown>)[fallback] !== 'function') {
-      throw new CircuitBreakerConfigError(name, 'fallback', fallback, `the name of a method of ${className} (${className} has no method "${fallback}")`);
+    const className = site.label.slice(0, site.label.lastIndexOf('.'));
+    if (typeof (site.type as { prototype: Record<string, unknown> }).prototype[fallback] !== 'function') {
+      throw new CircuitBreakerConfigError(site.name, 'fallback', fallback, `the name of a method of ${className} (${className} has no method "${fallback}")`);
     }
     return (instance, args, error) =>
       ((instance as Record<string, (...a: unknown[]) => unknown>)[fallback] as (...a: unknown[]) => unknown).apply(instance, [...args, error]);
   }
 
-  private collectInjectedTokens(wrapper: InstanceWrapper, tokens: Set<unknown>): void {
-    const type = wrapper.metatype;
-    if (typeof type !== 'function' || wrapper.inject) return;
-    const params = (Reflect.getMetadata(SELF_DECLARED_DEPS_METADATA, type) ?? []) as { param: unknown }[];
-    const properties = (Reflect.getMetadata(PROPERTY_DEPS_METADATA, type) ?? []) as { type: unknown }[];
-    for (const p of params) tokens.add(p.param);
-    for (const p of properties) tokens.add(p.type);
-  }
-
   /**
-   * Breakers built from defaults for @InjectCircuitBreaker names: in strict mode, one this
-   * application really injects is an error; one it does not inject (a name another application of
-   * the process uses) is dropped so it does not show up in health and metrics.
+   * Names used but declared nowhere: in strict mode an error (at the first one), otherwise one
+   * warning per name listing where it is used. Breakers built for @InjectCircuitBreaker names this
+   * application does not inject (a name another application of the process uses) are dropped, so
+   * they do not show up in health and metrics.
    */
-  private checkUndeclared(injectedTokens: Set<unknown>): void {
-    for (const [name, usedBy] of [...this.registry.undeclaredNames()]) {
-      if (usedBy !== INJECTED_BY) continue;
-      if (injectedTokens.has(getCircuitBreakerToken(name))) this.registry.assertDeclared(name, `@InjectCircuitBreaker('${name}')`);
-      else this.registry.forget(name);
+  private checkUndeclared(wrappers: InstanceWrapper[], sites: readonly Site[]): void {
+    const usedBy = new Map<string, string[]>();
+    const use = (name: string, label: string): void => {
+      let labels = usedBy.get(name);
+      if (labels === undefined) usedBy.set(name, (labels = []));
+      if (!labels.includes(label)) labels.push(label);
+    };
+    for (const site of sites) {
+      if (site.explicit && !this.registry.isDeclared(site.name)) use(site.name, `@UseCircuitBreaker('${site.name}') on ${site.label}`);
     }
+    const injectors = new Map<unknown, string[]>();
+    for (const wrapper of wrappers) {
+      for (const token of injectedTokensOf(wrapper)) {
+        let classes = injectors.get(token);
+        if (classes === undefined) injectors.set(token, (classes = []));
+        classes.push(String(wrapper.name));
+      }
+    }
+    for (const [name, firstUse] of [...this.registry.undeclaredNames()]) {
+      if (firstUse !== INJECTED_BY) continue;
+      const classes = injectors.get(getCircuitBreakerToken(name));
+      if (classes === undefined) {
+        if (!usedBy.has(name)) this.registry.forget(name);
+        continue;
+      }
+      this.registry.assertDeclared(name, `@InjectCircuitBreaker('${name}')`);
+      for (const c of classes) use(name, `@InjectCircuitBreaker('${name}') in ${c}`);
+    }
+    const declared = this.registry.declaredNames();
+    for (const [name, labels] of usedBy) this.registry.warn(undeclaredWarning(name, labels, declared));
   }
 }
 
-type InstanceHost = { instance: unknown };
-
-function bindPerContextInstances(wrapper: InstanceWrapper, bindings: ReadonlyMap<string, MethodBinding>): void {
-  const bind = (value: unknown): void => {
-    if (value === null || typeof value !== 'object') return;
-    for (const [method, binding] of bindings) bindInstance(value, method, binding);
-  };
-  const hosts = new WeakSet<object>();
-  const getInstanceByContextId = wrapper.getInstanceByContextId.bind(wrapper);
-  wrapper.getInstanceByContextId = ((...args: Parameters<typeof getInstanceByContextId>) => {
-    const host = getInstanceByContextId(...args) as unknown as InstanceHost | undefined;
-    if (host !== undefined && host !== null && !hosts.has(host)) {
-      hosts.add(host);
-      let value = host.instance;
-      bind(value);
-      Object.defineProperty(host, 'instance', {
-        configurable: true,
-        enumerable: true,
-        get: () => value,
-        set: (next: unknown) => {
-          value = next;
-          bind(next);
-        },
+/** Every decorated method an instance of `wrapper` has, walking its class and base classes. */
+function sitesOf(wrapper: InstanceWrapper): Site[] {
+  const instance: unknown = wrapper.instance;
+  if (instance === null || typeof instance !== 'object') return [];
+  const type = (instance as { constructor: unknown }).constructor;
+  if (typeof type !== 'function') return [];
+  const className = type.name;
+  const moduleName = moduleNameOf(wrapper);
+  const sites: Site[] = [];
+  for (let level = Object.getPrototypeOf(instance) as object | null; level !== null && level !== Object.prototype; level = Object.getPrototypeOf(level) as object | null) {
+    for (const key of Reflect.ownKeys(level)) {
+      if (key === 'constructor') continue;
+      const fn = Object.getOwnPropertyDescriptor(level, key)?.value as unknown;
+      if (typeof fn !== 'function') continue;
+      const metadata = Reflect.getOwnMetadata(USE_CIRCUIT_BREAKER_METADATA, fn) as UseCircuitBreakerMetadata | undefined;
+      if (metadata === undefined) continue;
+      const label = `${className}.${String(key)}`;
+      sites.push({
+        wrapper,
+        metadata,
+        declaredOn: level,
+        key,
+        type,
+        moduleName,
+        label,
+        name: metadata.name ?? label,
+        explicit: metadata.name !== undefined,
+        options: metadata.options.options,
       });
     }
-    return host;
-  }) as typeof wrapper.getInstanceByContextId;
+  }
+  return sites;
 }

@@ -1,13 +1,14 @@
 import { Module } from '@nestjs/common';
-import type { DynamicModule, FactoryProvider } from '@nestjs/common';
-import { DiscoveryModule } from '@nestjs/core';
+import type { DynamicModule, FactoryProvider, Provider } from '@nestjs/common';
+import { DiscoveryModule, ModulesContainer } from '@nestjs/core';
 import type { CircuitBreakerSettings } from './core/options.js';
-import { INJECTED_BY, getCircuitBreakerToken } from './circuit-breaker.constants.js';
+import { CIRCUIT_BREAKER_ROOT_REGISTRATION, INJECTED_BY, getCircuitBreakerToken } from './circuit-breaker.constants.js';
 import { CircuitBreakerExplorer } from './circuit-breaker.explorer.js';
 import { CircuitBreakerInterceptor } from './circuit-breaker.interceptor.js';
 import { ASYNC_OPTIONS_TYPE, CIRCUIT_BREAKER_MODULE_OPTIONS, ConfigurableModuleClass, OPTIONS_TYPE } from './circuit-breaker.module-definition.js';
 import { CircuitBreakerRegistry } from './circuit-breaker.registry.js';
 import { injectedCircuitBreakerNames } from './decorators/inject-circuit-breaker.decorator.js';
+import { importersOf } from './nest-internals.js';
 
 let featureCount = 0;
 
@@ -23,11 +24,11 @@ let featureCount = 0;
 export class CircuitBreakerModule extends ConfigurableModuleClass {
   static forRoot(options: typeof OPTIONS_TYPE = {}): DynamicModule {
     const { isGlobal: _isGlobal, ...moduleOptions } = options;
-    return withInternals(super.forRoot(options), Object.keys(moduleOptions.breakers ?? {}));
+    return withInternals(super.forRoot(options), Object.keys(moduleOptions.breakers ?? {}), 'CircuitBreakerModule.forRoot');
   }
 
   static forRootAsync(options: typeof ASYNC_OPTIONS_TYPE): DynamicModule {
-    return withInternals(super.forRootAsync(options), []);
+    return withInternals(super.forRootAsync(options), [], 'CircuitBreakerModule.forRootAsync');
   }
 
   /** Breakers declared by a feature module; `@InjectCircuitBreaker(name)` works for them there. */
@@ -39,11 +40,13 @@ export class CircuitBreakerModule extends ConfigurableModuleClass {
       providers: [
         {
           provide: registration,
-          useFactory: (registry: CircuitBreakerRegistry) => {
-            for (const name of names) registry.declare(name, breakers[name]!, 'CircuitBreakerModule.forFeature');
+          useFactory: (registry: CircuitBreakerRegistry, modules: ModulesContainer) => {
+            const importers = importersOf(modules.values(), registration);
+            const source = `CircuitBreakerModule.forFeature({ ${names.join(', ')} })${importers.length > 0 ? ` in ${importers.join(', ')}` : ''}`;
+            for (const name of names) registry.declare(name, breakers[name]!, source);
             return names;
           },
-          inject: [CircuitBreakerRegistry],
+          inject: [CircuitBreakerRegistry, ModulesContainer],
         },
         ...names.map((name) => breakerProvider(name, [registration])),
       ],
@@ -60,15 +63,31 @@ function breakerProvider(name: string, after: string[] = []): FactoryProvider {
   };
 }
 
-function withInternals(base: DynamicModule, declaredNames: string[]): DynamicModule {
-  // Providers for every name @InjectCircuitBreaker has seen: with forRootAsync the declared names
-  // are unknown until the factory runs. Names this app does not inject are dropped at bootstrap.
-  const names = [...new Set([...declaredNames, ...injectedCircuitBreakerNames()])];
-  const tokens = names.map(getCircuitBreakerToken);
-  return {
-    ...base,
-    imports: [...(base.imports ?? []), DiscoveryModule],
-    providers: [...(base.providers ?? []), CircuitBreakerRegistry, CircuitBreakerExplorer, CircuitBreakerInterceptor, ...names.map((n) => breakerProvider(n))],
-    exports: [...(base.exports ?? []), CIRCUIT_BREAKER_MODULE_OPTIONS, CircuitBreakerRegistry, CircuitBreakerInterceptor, ...tokens],
+function withInternals(base: DynamicModule, declaredNames: string[], registration: string): DynamicModule {
+  const internals: Provider[] = [
+    { provide: CIRCUIT_BREAKER_ROOT_REGISTRATION, useValue: registration },
+    CircuitBreakerRegistry,
+    CircuitBreakerExplorer,
+    CircuitBreakerInterceptor,
+  ];
+  const exported: DynamicModule['exports'] = [CIRCUIT_BREAKER_MODULE_OPTIONS, CircuitBreakerRegistry, CircuitBreakerInterceptor];
+  // A provider for every name @InjectCircuitBreaker has seen (with forRootAsync the declared names
+  // are unknown until the factory runs), listed when Nest reads the module: by then every module
+  // file is loaded, whichever order they were imported in. Names this app does not inject are
+  // dropped at bootstrap.
+  let listed: { providers: Provider[]; exports: NonNullable<DynamicModule['exports']> } | undefined;
+  const list = (): NonNullable<typeof listed> => {
+    if (listed === undefined) {
+      const names = [...new Set([...declaredNames, ...injectedCircuitBreakerNames()])];
+      listed = {
+        providers: [...(base.providers ?? []), ...internals, ...names.map((n) => breakerProvider(n))],
+        exports: [...(base.exports ?? []), ...exported, ...names.map(getCircuitBreakerToken)],
+      };
+    }
+    return listed;
   };
+  const module: DynamicModule = { ...base, imports: [...(base.imports ?? []), DiscoveryModule] };
+  Object.defineProperty(module, 'providers', { enumerable: true, get: () => list().providers });
+  Object.defineProperty(module, 'exports', { enumerable: true, get: () => list().exports });
+  return module;
 }

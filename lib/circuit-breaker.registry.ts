@@ -1,4 +1,4 @@
-import { HttpException, Inject, Injectable, Logger } from '@nestjs/common';
+import { HttpException, Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import type { LoggerService, OnModuleDestroy } from '@nestjs/common';
 import { Observable, Subject } from 'rxjs';
 import { CircuitBreaker } from './core/circuit-breaker.js';
@@ -8,6 +8,7 @@ import type { CircuitBreakerSettings } from './core/options.js';
 import { resolveOptions } from './core/options.js';
 import { defaultStoreLogger } from './core/store.js';
 import { CIRCUIT_BREAKER_MODULE_OPTIONS } from './circuit-breaker.module-definition.js';
+import { CIRCUIT_BREAKER_ROOT_REGISTRATION } from './circuit-breaker.constants.js';
 import type { CircuitBreakerModuleOptions } from './interfaces/circuit-breaker-module-options.interface.js';
 
 /** Nest-layer default: a client error (HttpException below 500) is not the dependency failing. */
@@ -58,10 +59,14 @@ export class CircuitBreakerRegistry implements OnModuleDestroy {
     };
   });
 
-  constructor(@Inject(CIRCUIT_BREAKER_MODULE_OPTIONS) private readonly options: CircuitBreakerModuleOptions) {
+  constructor(
+    @Inject(CIRCUIT_BREAKER_MODULE_OPTIONS) private readonly options: CircuitBreakerModuleOptions,
+    @Optional() @Inject(CIRCUIT_BREAKER_ROOT_REGISTRATION) registration?: string,
+  ) {
     validateModuleOptions(options);
     this.logger = options.logger === false ? undefined : (options.logger ?? new Logger('CircuitBreaker'));
-    for (const [name, settings] of Object.entries(options.breakers ?? {})) this.declare(name, settings, 'CircuitBreakerModule.forRoot');
+    const source = registration ?? 'CircuitBreakerModule.forRoot';
+    for (const [name, settings] of Object.entries(options.breakers ?? {})) this.declare(name, settings, source);
   }
 
   get strict(): boolean {
@@ -87,7 +92,7 @@ export class CircuitBreakerRegistry implements OnModuleDestroy {
           name,
           'breakers',
           settings,
-          `the same options wherever the name is declared (already declared by ${previous.source} with different options)`,
+          `the same options wherever the name is declared (declared with different options by ${previous.source} and by ${source})`,
         );
       }
       return this.breakers.get(name)!;
@@ -122,6 +127,19 @@ export class CircuitBreakerRegistry implements OnModuleDestroy {
 
   isDeclared(name: string): boolean {
     return this.declarations.has(name);
+  }
+
+  /** The names declared by forRoot / forRootAsync / forFeature / decorators' options. */
+  declaredNames(): string[] {
+    return [...this.declarations.keys()];
+  }
+
+  /**
+   * A bootstrap warning through the module's logger (`logger: false` silences it).
+   * @internal
+   */
+  warn(message: string): void {
+    this.logger?.warn(message);
   }
 
   getAll(): CircuitBreaker[] {

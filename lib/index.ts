@@ -5,7 +5,7 @@ export { CircuitBreakerRegistry, defaultIsFailure } from './circuit-breaker.regi
 export { CircuitBreakerInterceptor } from './circuit-breaker.interceptor.js';
 export { getCircuitBreakerToken, USE_CIRCUIT_BREAKER_METADATA } from './circuit-breaker.constants.js';
 export * from './decorators/index.js';
-export { circuitBreakerSignal } from './method-binding.js';
+export { circuitBreakerSignal } from './call-context.js';
 export type {
   CircuitBreakerErrorFactory,
   CircuitBreakerModuleOptions,

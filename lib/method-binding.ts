@@ -1,78 +1,70 @@
 /**
  * What a @UseCircuitBreaker method does per call once the explorer has bound it to its
  * application's breaker: nesting, shape (sync / Promise / Observable) and fallbacks.
- */
-import { AsyncLocalStorage } from 'node:async_hooks';
-import { Observable, from, isObservable, of } from 'rxjs';
-import type { Subscriber } from 'rxjs';
-import { CircuitBreaker, RejectAs } from './core/circuit-breaker.js';
-import { CircuitBreakerTimeoutError, CircuitOpenError } from './core/errors.js';
-
-type AnyMethod = (this: unknown, ...args: unknown[]) => unknown;
-
-/** The chain of breakers whose calls are in progress in the current async context. */
-interface ActiveCall {
-  readonly breaker: CircuitBreaker;
-  readonly parent: ActiveCall | undefined;
-  /** Set when the breaker has a timeout: aborts when the call times out. */
-  signal: AbortSignal | undefined;
-}
-const activeCalls = new AsyncLocalStorage<ActiveCall>();
-
-/**
- * The AbortSignal of the @UseCircuitBreaker call in progress in this async context: pass it to
- * `fetch` or any abortable client so a timed-out call stops its work. Defined only while a
- * decorated method runs under a breaker that has a `timeoutMs`.
  *
- * ```ts
- * @UseCircuitBreaker('payments')
- * async price(id: string) {
- *   const res = await fetch(`${base}/prices/${id}`, { signal: circuitBreakerSignal() });
- * }
- * ```
+ * The shape is learned per binding (one decorated method of one class in one application): from
+ * the declaration when it tells (an `async` method, a `Promise` or `Observable` return type), else
+ * from the first value the method returns. See docs/nestjs.md, "How methods are protected".
  */
-export function circuitBreakerSignal(): AbortSignal | undefined {
-  return activeCalls.getStore()?.signal;
-}
+import type { Subscriber } from 'rxjs';
+import type { CircuitBreaker } from './core/circuit-breaker.js';
+import { CircuitBreakerTimeoutError, CircuitOpenError } from './core/errors.js';
+import { AnyShapeRejection } from './any-shape-rejection.js';
+import { executePromise, startTime, trackPromise } from './breaker-calls.js';
+import { beginCall, isNested, runInCall } from './call-context.js';
+import { isObservableValue, isThenable } from './method-shape.js';
+import type { MethodShape } from './method-shape.js';
+import { observeCall, toObservable } from './observable-call.js';
+import type { ObservableCallHost } from './observable-call.js';
 
-function isActive(breaker: CircuitBreaker): boolean {
-  for (let call = activeCalls.getStore(); call !== undefined; call = call.parent) {
-    if (call.breaker === breaker) return true;
-  }
-  return false;
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (
-    value !== null &&
-    (typeof value === 'object' || typeof value === 'function') &&
-    typeof (value as { then?: unknown }).then === 'function'
-  );
-}
-
-export type MethodShape = 'auto' | 'promise' | 'observable';
+export type AnyMethod = (this: unknown, ...args: unknown[]) => unknown;
 
 export type FallbackInvoker = (instance: unknown, args: unknown[], error: unknown) => unknown;
 
 export class MethodBinding {
-  private readonly rejectAs: RejectAs;
+  private learned: MethodShape;
 
   constructor(
     readonly breaker: CircuitBreaker,
-    readonly shape: MethodShape,
+    hint: MethodShape,
     private readonly fallback: FallbackInvoker | undefined,
   ) {
-    this.rejectAs = shape === 'promise' ? RejectAs.Promise : RejectAs.Auto;
+    this.learned = hint;
+  }
+
+  /** The shape known so far (the hint, then what the method returned). */
+  get shape(): MethodShape {
+    return this.learned;
   }
 
   invoke(instance: unknown, original: AnyMethod, args: unknown[]): unknown {
+    const shape = this.learned;
+    // Nesting is decided at subscribe time for Observables (subscribe is the call).
+    if (shape === 'observable') return observeCall(this.observableHost(instance, args), () => original.apply(instance, args));
+    // A call through this breaker is in progress here (a decorated controller calling a decorated
+    // provider on the same breaker): only the outer call is admitted and recorded.
+    if (isNested(this.breaker)) return shape === 'promise' ? original.apply(instance, args) : this.invokeNested(instance, original, args);
+    if (shape === 'promise') return this.invokePromise(instance, original, args);
+    return this.invokeAnyShape(instance, original, args);
+  }
+
+  /**
+   * Runs directly, but an Observable it returns is still a call of its own when subscribed later
+   * (the exemption is decided at subscribe time for Observables).
+   */
+  private invokeNested(instance: unknown, original: AnyMethod, args: unknown[]): unknown {
+    const result = original.apply(instance, args);
+    if (!isObservableValue(result)) {
+      if (this.learned === 'unknown') this.learned = isThenable(result) ? 'promise' : 'sync';
+      return result;
+    }
+    this.learned = 'observable';
+    return observeCall(this.observableHost(instance, args), () => result);
+  }
+
+  private invokePromise(instance: unknown, original: AnyMethod, args: unknown[]): Promise<unknown> {
     const breaker = this.breaker;
-    // A call through this breaker is already in progress here (a decorated controller calling a
-    // decorated provider on the same breaker): only the outer call is admitted and recorded.
-    if (isActive(breaker)) return original.apply(instance, args);
-    if (this.shape === 'observable') return this.invokeObservable(instance, original, args);
-    let result: unknown;
-    const call: ActiveCall = { breaker, parent: activeCalls.getStore(), signal: undefined };
+    const call = beginCall(breaker);
     // Declaring the signal parameter only under a timeout: the engine then makes an AbortController.
     const fn =
       breaker.options.timeoutMs === undefined
@@ -81,15 +73,83 @@ export class MethodBinding {
             call.signal = signal;
             return original.apply(instance, args);
           };
+    const result = runInCall(call, executePromise, breaker, fn);
+    return Promise.resolve(result).then(
+      (value) => {
+        call.settled = true;
+        return value;
+      },
+      (error: unknown) => {
+        call.settled = true;
+        return this.recover(instance, args, error);
+      },
+    );
+  }
+
+  /** Shape unknown or sync so far: the value returned decides how the call is recorded. */
+  private invokeAnyShape(instance: unknown, original: AnyMethod, args: unknown[]): unknown {
+    const breaker = this.breaker;
+    let permit: number;
     try {
-      result = activeCalls.run(call, () => breaker.run(fn, this.rejectAs));
+      permit = breaker.acquirePermission();
     } catch (error) {
+      return this.refused(instance, args, error);
+    }
+    const call = beginCall(breaker);
+    // Only while the shape is unknown: a promise-returning method reads it at its start.
+    const controller = this.learned === 'unknown' && breaker.options.timeoutMs !== undefined ? new AbortController() : undefined;
+    call.signal = controller?.signal;
+    const startedAt = startTime(breaker);
+    let result: unknown;
+    let observable: boolean;
+    let thenable: boolean;
+    try {
+      result = runInCall(call, callOriginal, original, instance, args);
+      observable = isObservableValue(result);
+      thenable = !observable && isThenable(result);
+    } catch (error) {
+      call.settled = true;
+      breaker.recordFailure(permit, error, startedAt);
       return this.recover(instance, args, error);
     }
-    if (this.fallback !== undefined && isThenable(result)) {
-      return Promise.resolve(result).then(undefined, (error: unknown) => this.recover(instance, args, error));
+    if (observable) {
+      // Subscribe is the call: this permit goes back, each subscription takes its own.
+      call.settled = true;
+      breaker.releasePermission(permit);
+      this.learned = 'observable';
+      return observeCall(this.observableHost(instance, args), () => result);
     }
+    if (thenable) {
+      this.learned = 'promise';
+      return trackPromise(breaker, permit, result as PromiseLike<unknown>, startedAt, controller).then(
+        (value) => {
+          call.settled = true;
+          return value;
+        },
+        (error: unknown) => {
+          call.settled = true;
+          return this.recover(instance, args, error);
+        },
+      );
+    }
+    call.settled = true;
+    this.learned = 'sync';
+    breaker.recordSuccess(permit, result, startedAt);
     return result;
+  }
+
+  /**
+   * The breaker refused a call of a sync method (throw) or of one whose shape is still unknown:
+   * the method cannot be called to find out, so the refusal fails whichever way it is consumed.
+   */
+  private refused(instance: unknown, args: unknown[], error: unknown): unknown {
+    if (this.learned === 'sync') return this.recover(instance, args, error);
+    if (this.fallback === undefined) return new AnyShapeRejection(error);
+    try {
+      return this.fallback(instance, args, error);
+    } catch (fallbackError) {
+      return new AnyShapeRejection(fallbackError);
+    }
   }
 
   /** Fallback for an open circuit, a timeout or a recorded failure; anything else is rethrown. */
@@ -102,79 +162,14 @@ export class MethodBinding {
     return error instanceof CircuitOpenError || error instanceof CircuitBreakerTimeoutError || this.breaker.countsAsFailure(error);
   }
 
-  /** Subscribe is the call; unsubscribing before it settles counts as neither outcome. */
-  private invokeObservable(instance: unknown, original: AnyMethod, args: unknown[]): Observable<unknown> {
-    return new Observable<unknown>((subscriber) => {
-      const breaker = this.breaker;
-      let permit: number;
-      try {
-        permit = breaker.acquirePermission();
-      } catch (error) {
-        this.failObservable(subscriber, instance, args, error);
-        return undefined;
-      }
-      const startedAt = breaker.now();
-      let settled = false;
-      let last: unknown;
-      // The deadline runs on a breaker-owned timer, so dispose() (app.close()) clears it.
-      let stopTimer = (): void => {};
-      let source: unknown;
-      try {
-        source = original.apply(instance, args);
-      } catch (error) {
-        settled = true;
-        breaker.recordFailure(permit, error, startedAt);
-        this.failObservable(subscriber, instance, args, error);
-        return undefined;
-      }
-      const source$ = isObservable(source) ? source : isThenable(source) ? from(source) : of(source);
-      const timeoutMs = breaker.options.timeoutMs;
-      let inner: { unsubscribe(): void } | undefined;
-      if (timeoutMs !== undefined) {
-        stopTimer = breaker.schedule(
-          () => {
-            if (settled) return;
-            settled = true;
-            inner?.unsubscribe();
-            const error = new CircuitBreakerTimeoutError(breaker.name, timeoutMs);
-            breaker.recordFailure(permit, error, startedAt);
-            this.failObservable(subscriber, instance, args, error);
-          },
-          timeoutMs,
-        );
-      }
-      inner = source$.subscribe({
-        next: (value) => {
-          last = value;
-          subscriber.next(value);
-        },
-        error: (error: unknown) => {
-          if (settled) return;
-          settled = true;
-          stopTimer();
-          breaker.recordFailure(permit, error, startedAt);
-          this.failObservable(subscriber, instance, args, error);
-        },
-        complete: () => {
-          if (settled) return;
-          settled = true;
-          stopTimer();
-          breaker.recordSuccess(permit, last, startedAt);
-          subscriber.complete();
-        },
-      });
-      return () => {
-        if (!settled) {
-          settled = true;
-          stopTimer();
-          breaker.releasePermission(permit);
-        }
-        inner?.unsubscribe();
-      };
-    });
+  private observableHost(instance: unknown, args: unknown[]): ObservableCallHost {
+    return {
+      breaker: this.breaker,
+      failSubscriber: (subscriber, error) => this.failSubscriber(subscriber, instance, args, error),
+    };
   }
 
-  private failObservable(subscriber: Subscriber<unknown>, instance: unknown, args: unknown[], error: unknown): void {
+  private failSubscriber(subscriber: Subscriber<unknown>, instance: unknown, args: unknown[], error: unknown): void {
     if (this.fallback === undefined || !this.fallsBackOn(error)) {
       subscriber.error(error);
       return;
@@ -186,38 +181,10 @@ export class MethodBinding {
       subscriber.error(fallbackError);
       return;
     }
-    const replacement$ = isObservable(replacement) ? replacement : isThenable(replacement) ? from(replacement) : of(replacement);
-    replacement$.subscribe(subscriber);
+    toObservable(replacement).subscribe(subscriber);
   }
 }
 
-// ---------------------------------------------------------------- where bindings live
-
-const INSTANCE_BINDINGS = Symbol('nestjs-breaker:bindings');
-/** Request-scoped classes: Nest builds their instances per request, so bindings live on the class. */
-const classBindings = new WeakMap<object, Map<string | symbol, MethodBinding>>();
-
-type BindingHost = { [INSTANCE_BINDINGS]?: Map<string | symbol, MethodBinding> };
-
-export function bindInstance(instance: object, method: string | symbol, binding: MethodBinding): void {
-  const host = instance as BindingHost;
-  let bindings = Object.prototype.hasOwnProperty.call(host, INSTANCE_BINDINGS) ? host[INSTANCE_BINDINGS] : undefined;
-  if (bindings === undefined) {
-    bindings = new Map();
-    Object.defineProperty(host, INSTANCE_BINDINGS, { value: bindings, enumerable: false, configurable: true });
-  }
-  bindings.set(method, binding);
-}
-
-export function bindClass(type: object, method: string | symbol, binding: MethodBinding): void {
-  let bindings = classBindings.get(type);
-  if (bindings === undefined) classBindings.set(type, (bindings = new Map()));
-  bindings.set(method, binding);
-}
-
-export function findBinding(self: unknown, method: string | symbol): MethodBinding | undefined {
-  if (self === null || typeof self !== 'object') return undefined;
-  const own = (self as BindingHost)[INSTANCE_BINDINGS]?.get(method);
-  if (own !== undefined) return own;
-  return classBindings.get((self as { constructor: object }).constructor)?.get(method);
+function callOriginal(original: AnyMethod, instance: unknown, args: unknown[]): unknown {
+  return original.apply(instance, args);
 }

@@ -3,7 +3,7 @@ import { CircuitBreakerConfigError } from '../core/errors.js';
 import { USE_CIRCUIT_BREAKER_METADATA } from '../circuit-breaker.constants.js';
 import { CircuitBreakerInterceptor } from '../circuit-breaker.interceptor.js';
 import type { UseCircuitBreakerOptions } from '../interfaces/circuit-breaker-module-options.interface.js';
-import { findBinding } from '../method-binding.js';
+import { findBinding } from '../binding-store.js';
 
 /** What @UseCircuitBreaker records; read by the explorer at bootstrap. */
 export interface UseCircuitBreakerMetadata {
@@ -18,10 +18,12 @@ type AnyMethod = (this: unknown, ...args: unknown[]) => unknown;
 const warnedUnbound = new WeakSet<object>();
 
 /**
- * Runs the method through a circuit breaker: `name` (declared in CircuitBreakerModule) or, when
- * omitted, a breaker named `ClassName.methodName` built from the options registered under that
- * name, else from `defaults`. Works on controller route handlers and provider methods; sync methods
- * stay sync, Promise methods stay Promise, Observable methods stay Observable (subscribe is the call).
+ * Runs the method through a circuit breaker: `name` (declared in CircuitBreakerModule, or by this
+ * decorator's `options`) or, when omitted, a breaker named `ClassName.methodName` built from the
+ * options registered under that name, else from `defaults`. Works on controller route handlers and
+ * provider methods; sync methods stay sync, Promise methods stay Promise, Observable methods stay
+ * Observable (subscribe is the call). The shape comes from the values the method returns, so no
+ * return type annotation is needed (docs/nestjs.md, "How methods are protected").
  *
  * The method is replaced at decoration time by a thin wrapper that keeps its metadata, `name` and
  * `length`, so the router, guards, pipes and other decorators see the same handler whichever order
@@ -42,10 +44,16 @@ export function UseCircuitBreaker(name?: string, options: UseCircuitBreakerOptio
       throw new CircuitBreakerConfigError(where, 'name', name, 'a non-empty string, or nothing for "ClassName.methodName"');
     }
     if (options === null || typeof options !== 'object') {
-      throw new CircuitBreakerConfigError(name ?? where, 'options', options, 'an object { fallback? }');
+      throw new CircuitBreakerConfigError(name ?? where, 'options', options, 'an object { fallback?, options? }');
     }
     for (const k of Object.keys(options)) {
-      if (k !== 'fallback') throw new CircuitBreakerConfigError(name ?? where, k, (options as Record<string, unknown>)[k], 'absent (known options: fallback)');
+      if (k !== 'fallback' && k !== 'options') {
+        throw new CircuitBreakerConfigError(name ?? where, k, (options as Record<string, unknown>)[k], 'absent (known options: fallback, options)');
+      }
+    }
+    const settings = options.options;
+    if (settings !== undefined && (settings === null || typeof settings !== 'object' || Array.isArray(settings))) {
+      throw new CircuitBreakerConfigError(name ?? where, 'options', settings, 'an object of breaker options (checked at bootstrap)');
     }
     const fallback = options.fallback;
     if (fallback !== undefined && typeof fallback !== 'function' && (typeof fallback !== 'string' || fallback.length === 0)) {
@@ -56,8 +64,9 @@ export function UseCircuitBreaker(name?: string, options: UseCircuitBreakerOptio
       throw new TypeError(`@UseCircuitBreaker() is applied twice to ${where}`);
     }
 
+    const metadata: UseCircuitBreakerMetadata = { name, options, original };
     const wrapped = function (this: unknown, ...args: unknown[]): unknown {
-      const binding = findBinding(this, key);
+      const binding = findBinding(this, metadata);
       if (binding === undefined) {
         // Not an instance Nest created (or called before bootstrap): run unprotected, say so once.
         if (this !== null && typeof this === 'object' && !warnedUnbound.has(this)) {
@@ -75,7 +84,6 @@ export function UseCircuitBreaker(name?: string, options: UseCircuitBreakerOptio
     }
     Object.defineProperty(wrapped, 'name', { value: original.name, configurable: true });
     Object.defineProperty(wrapped, 'length', { value: original.length, configurable: true });
-    const metadata: UseCircuitBreakerMetadata = { name, options, original };
     Reflect.defineMetadata(USE_CIRCUIT_BREAKER_METADATA, metadata, wrapped);
     (descriptor as TypedPropertyDescriptor<unknown>).value = wrapped;
     // Maps CircuitOpenError / timeouts to the transport's error on decorated route handlers; on

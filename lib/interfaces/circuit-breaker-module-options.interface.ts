@@ -39,4 +39,15 @@ export interface UseCircuitBreakerOptions {
    * controller, the values after pipes) followed by the error. Ignored errors do not reach it.
    */
   fallback?: string | ((...args: never[]) => unknown);
+  /**
+   * Options of this decorator's breaker, declared at bootstrap like a `breakers` entry of
+   * `forRoot` (merged over `defaults`). The same name given options in two places (forRoot,
+   * forRootAsync, forFeature, another decorator) must get the same options, or bootstrap fails
+   * naming both places.
+   *
+   * ```ts
+   * @UseCircuitBreaker('search', { fallback: 'cached', options: { timeoutMs: 500 } })
+   * ```
+   */
+  options?: CircuitBreakerSettings;
 }

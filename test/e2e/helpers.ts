@@ -115,3 +115,20 @@ export async function until(condition: () => boolean, what = 'condition', turns 
   }
   throw new Error(`timed out waiting for ${what}`);
 }
+
+export type Platform = 'express' | 'fastify';
+
+/** Compiles, creates (on the given HTTP platform) and initialises an app; tracked by `apps`. */
+export async function startOn(apps: Apps, platform: Platform, metadata: ModuleMetadata): Promise<INestApplication> {
+  const moduleRef = await Test.createTestingModule(metadata).compile();
+  if (platform === 'express') {
+    const app = apps.track(moduleRef.createNestApplication({ logger: false }));
+    await app.init();
+    return app;
+  }
+  const { FastifyAdapter } = await import('@nestjs/platform-fastify');
+  const app = apps.track(moduleRef.createNestApplication(new FastifyAdapter(), { logger: false }));
+  await app.init();
+  await (app.getHttpAdapter().getInstance() as { ready(): Promise<unknown> }).ready();
+  return app;
+}

@@ -1,0 +1,89 @@
+/**
+ * Bootstrap checks on the names decorated methods use: two classes whose unnamed decorators make
+ * the same name, options a decorator carries, and names no registration declares (with the
+ * declared name they probably meant).
+ */
+import type { CircuitBreakerSettings } from './core/options.js';
+import { CircuitBreakerConfigError } from './core/errors.js';
+
+/** One @UseCircuitBreaker method of one class, as the explorer found it. */
+export interface DecoratedSite {
+  /** The class whose instances Nest creates (a subclass inheriting the method included). */
+  readonly type: object;
+  readonly moduleName: string;
+  /** `ClassName.methodName`. */
+  readonly label: string;
+  readonly name: string;
+  readonly explicit: boolean;
+  readonly options: CircuitBreakerSettings | undefined;
+}
+
+/** Throws when two different classes' unnamed decorators make one name (they would share a breaker). */
+export function checkUnnamedCollisions(sites: readonly DecoratedSite[]): void {
+  const first = new Map<string, DecoratedSite>();
+  for (const site of sites) {
+    if (site.explicit) continue;
+    const other = first.get(site.name);
+    if (other === undefined) {
+      first.set(site.name, site);
+    } else if (other.type !== site.type) {
+      throw new CircuitBreakerConfigError(
+        site.name,
+        'name',
+        site.name,
+        `an explicit name on at least one of two different classes: ${other.label} (module ${other.moduleName}) and ` +
+          `${site.label} (module ${site.moduleName}) both use @UseCircuitBreaker() without a name, which would make them share ` +
+          `the breaker "${site.name}"; write @UseCircuitBreaker('some-name') on one of them`,
+      );
+    }
+  }
+}
+
+/** The source string a decorator's own options are declared under. */
+export function decoratorSource(site: DecoratedSite): string {
+  return `@UseCircuitBreaker(${site.explicit ? `'${site.name}'` : ''}) options on ${site.label} (module ${site.moduleName})`;
+}
+
+/** The warning for a name used without a declaration (strict off), or undefined when it is declared. */
+export function undeclaredWarning(name: string, usedBy: readonly string[], declared: readonly string[]): string {
+  const meant = closestName(name, declared);
+  return (
+    `Circuit breaker "${name}" (used by ${usedBy.join(', ')}) is declared by no registration (forRoot, forRootAsync, ` +
+    `forFeature or a decorator's options): it runs with the module defaults.` +
+    (meant === undefined ? '' : ` Did you mean "${meant}"?`)
+  );
+}
+
+/** The declared name closest to `name` when it is a likely typo (a few edits away), else undefined. */
+export function closestName(name: string, candidates: readonly string[]): string | undefined {
+  const budget = Math.max(1, Math.floor(name.length / 4));
+  let best: string | undefined;
+  let bestDistance = budget + 1;
+  for (const candidate of candidates) {
+    if (candidate === name) continue;
+    const distance = editDistance(name.toLowerCase(), candidate.toLowerCase());
+    if (distance < bestDistance) {
+      best = candidate;
+      bestDistance = distance;
+    }
+  }
+  return best;
+}
+
+/** Edit distance counting a swap of two adjacent characters as one edit ("paymnets" -> "payments": 1). */
+export function editDistance(a: string, b: string): number {
+  const rows = a.length + 1;
+  const cols = b.length + 1;
+  const d: number[] = new Array<number>(rows * cols).fill(0);
+  for (let i = 0; i < rows; i++) d[i * cols] = i;
+  for (let j = 0; j < cols; j++) d[j] = j;
+  for (let i = 1; i < rows; i++) {
+    for (let j = 1; j < cols; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let best = Math.min(d[(i - 1) * cols + j]! + 1, d[i * cols + j - 1]! + 1, d[(i - 1) * cols + j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) best = Math.min(best, d[(i - 2) * cols + j - 2]! + 1);
+      d[i * cols + j] = best;
+    }
+  }
+  return d[rows * cols - 1]!;
+}
