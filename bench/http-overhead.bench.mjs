@@ -42,7 +42,6 @@ const VARIANTS = [
   },
   { id: 'decorated', label: '@UseCircuitBreaker provider, closed, no timeout', route: '/decorated', app: {}, target: true },
   { id: 'decorated-timeout', label: '@UseCircuitBreaker provider, closed, timeoutMs 1000', route: '/decorated-timeout', app: {} },
-  { id: 'interceptor', label: 'undecorated provider + global CircuitBreakerInterceptor (APP_INTERCEPTOR)', route: '/plain', app: { globalInterceptor: true } },
   { id: 'plain-als', label: 'undecorated provider, in a process that has served decorated calls', route: '/plain', app: { primeDecorated: true } },
 ];
 
@@ -51,8 +50,8 @@ const VARIANTS = [
 async function runServer(options) {
   await import('reflect-metadata');
   const { Controller, Get, Injectable, Module } = await import('@nestjs/common');
-  const { APP_INTERCEPTOR, NestFactory } = await import('@nestjs/core');
-  const { CircuitBreakerInterceptor, CircuitBreakerModule, CircuitBreakerRegistry, UseCircuitBreaker } = await import('../dist/esm/index.js');
+  const { NestFactory } = await import('@nestjs/core');
+  const { CircuitBreakerModule, CircuitBreakerRegistry, UseCircuitBreaker } = await import('../dist/esm/index.js');
 
   /** The work every route serves: an async provider method building a small JSON answer. */
   function priceOf(orderId) {
@@ -107,7 +106,7 @@ async function runServer(options) {
   Module({
     imports: options.withoutModule ? [] : [CircuitBreakerModule.forRoot({ breakers: { x: {}, 'x-timeout': { timeoutMs: 1_000 } } })],
     controllers: [BenchController],
-    providers: [WorkService, ...(options.globalInterceptor ? [{ provide: APP_INTERCEPTOR, useClass: CircuitBreakerInterceptor }] : [])],
+    providers: [WorkService],
   })(AppModule);
 
   const app = await NestFactory.create(AppModule, { logger: ['error', 'warn'] });

@@ -1,7 +1,5 @@
-import { UseInterceptors } from '@nestjs/common';
 import { CircuitBreakerConfigError } from '../core/errors.js';
 import { USE_CIRCUIT_BREAKER_METADATA } from '../circuit-breaker.constants.js';
-import { CircuitBreakerInterceptor } from '../circuit-breaker.interceptor.js';
 import type { UseCircuitBreakerOptions } from '../interfaces/circuit-breaker-module-options.interface.js';
 import { findBinding } from '../method-binding.js';
 
@@ -78,9 +76,6 @@ export function UseCircuitBreaker(name?: string, options: UseCircuitBreakerOptio
     const metadata: UseCircuitBreakerMetadata = { name, options, original };
     Reflect.defineMetadata(USE_CIRCUIT_BREAKER_METADATA, metadata, wrapped);
     (descriptor as TypedPropertyDescriptor<unknown>).value = wrapped;
-    // Maps CircuitOpenError / timeouts to the transport's error on decorated route handlers; on
-    // provider methods this metadata is inert.
-    UseInterceptors(CircuitBreakerInterceptor)(target, key, descriptor);
     return descriptor;
   };
 }
