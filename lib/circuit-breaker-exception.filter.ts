@@ -1,16 +1,13 @@
-import { Catch, Inject, Injectable, Optional } from '@nestjs/common';
-import type { ArgumentsHost, ExceptionFilter } from '@nestjs/common';
+import { Catch, Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import type { ArgumentsHost, ExceptionFilter, LoggerService } from '@nestjs/common';
 import { FILTER_CATCH_EXCEPTIONS } from '@nestjs/common/constants.js';
 import { ApplicationConfig, BaseExceptionFilter, HttpAdapterHost } from '@nestjs/core';
-import { isObservable } from 'rxjs';
+import { from, isObservable, mergeMap, of } from 'rxjs';
 import { CircuitBreakerTimeoutError, CircuitOpenError } from './core/errors.js';
 import { CIRCUIT_BREAKER_MODULE_OPTIONS } from './circuit-breaker.module-definition.js';
 import type { CircuitBreakerModuleOptions } from './interfaces/circuit-breaker-module-options.interface.js';
-import { retryAfterSeconds, toTransportError } from './transport-errors.js';
-import type { CircuitBreakerError, TransportClasses } from './transport-errors.js';
-
-/** DI token of the optional transport classes, loaded once at bootstrap. */
-export const TRANSPORT_CLASSES = Symbol('nestjs-breaker:transport-classes');
+import { loadTransport, retryAfterSeconds, toTransportError, transportClasses } from './transport-errors.js';
+import type { CircuitBreakerError } from './transport-errors.js';
 
 type Filter = ExceptionFilter<unknown>;
 
@@ -32,13 +29,26 @@ type Filter = ExceptionFilter<unknown>;
 export class CircuitBreakerExceptionFilter implements ExceptionFilter<CircuitBreakerError> {
   constructor(
     @Inject(CIRCUIT_BREAKER_MODULE_OPTIONS) private readonly options: CircuitBreakerModuleOptions,
-    @Inject(TRANSPORT_CLASSES) private readonly classes: TransportClasses,
     private readonly config: ApplicationConfig,
     @Optional() private readonly adapterHost?: HttpAdapterHost,
   ) {}
 
   catch(error: CircuitBreakerError, host: ArgumentsHost): unknown {
     const type = host.getType<string>();
+    const loading = loadTransport(type);
+    if (loading === undefined) return this.handle(error, host, type);
+    // The first error of this transport in the process: answer once its package is loaded, in the
+    // form the transport takes from a filter (RPC: an Observable; GraphQL: a promise; WS: nothing).
+    const handled = loading.then(() => this.handle(error, host, type));
+    if (type === 'rpc') return from(handled).pipe(mergeMap((result) => (isObservable(result) ? result : of(result))));
+    if (type === 'ws') {
+      handled.catch((failure: unknown) => this.logger()?.error(`Could not send a circuit breaker error to a WebSocket client: ${String(failure)}`));
+      return undefined;
+    }
+    return handled;
+  }
+
+  private handle(error: CircuitBreakerError, host: ArgumentsHost, type: string): unknown {
     // Gateways have no global filters in Nest: there this filter is bound to the gateway class,
     // behind the gateway's own filters.
     const others = type === 'ws' ? [] : this.otherGlobalFilters();
@@ -70,7 +80,7 @@ export class CircuitBreakerExceptionFilter implements ExceptionFilter<CircuitBre
         adapter.setHeader(response, 'Retry-After', seconds);
       }
     }
-    return toTransportError(error, type, this.classes);
+    return toTransportError(error, type, transportClasses);
   }
 
   /** What Nest's built-in filter of the transport does with the mapped error. */
@@ -79,10 +89,16 @@ export class CircuitBreakerExceptionFilter implements ExceptionFilter<CircuitBre
       new BaseExceptionFilter(this.adapterHost?.httpAdapter).catch(mapped, host);
       return undefined;
     }
-    if (type === 'rpc' && this.classes.BaseRpcExceptionFilter !== null) return new this.classes.BaseRpcExceptionFilter().catch(mapped, host);
-    if (type === 'ws' && this.classes.BaseWsExceptionFilter !== null) return new this.classes.BaseWsExceptionFilter().catch(mapped, host);
+    const { BaseRpcExceptionFilter, BaseWsExceptionFilter } = transportClasses;
+    if (type === 'rpc' && BaseRpcExceptionFilter !== null) return new BaseRpcExceptionFilter().catch(mapped, host);
+    if (type === 'ws' && BaseWsExceptionFilter !== null) return new BaseWsExceptionFilter().catch(mapped, host);
     // GraphQL and other external contexts: what a resolver throws is what the client gets.
     throw mapped;
+  }
+
+  private logger(): LoggerService | undefined {
+    const logger = this.options.logger;
+    return logger === false ? undefined : (logger ?? new Logger('CircuitBreaker'));
   }
 
   /** The application's other global filters, in the order Nest tries them (last registered first). */

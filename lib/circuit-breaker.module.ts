@@ -4,12 +4,11 @@ import { DiscoveryModule } from '@nestjs/core';
 import type { CircuitBreakerSettings } from './core/options.js';
 import { INJECTED_BY, getCircuitBreakerToken } from './circuit-breaker.constants.js';
 import { CircuitBreakerExplorer } from './circuit-breaker.explorer.js';
-import { CircuitBreakerExceptionFilter, TRANSPORT_CLASSES } from './circuit-breaker-exception.filter.js';
+import { CircuitBreakerExceptionFilter } from './circuit-breaker-exception.filter.js';
 import { ASYNC_OPTIONS_TYPE, CIRCUIT_BREAKER_MODULE_OPTIONS, ConfigurableModuleClass, OPTIONS_TYPE } from './circuit-breaker.module-definition.js';
 import { CircuitBreakerRegistry } from './circuit-breaker.registry.js';
 import { injectedCircuitBreakerNames } from './decorators/inject-circuit-breaker.decorator.js';
 import { ExceptionFilterInstaller } from './exception-filter-installer.js';
-import { loadTransportClasses } from './transport-errors.js';
 
 let featureCount = 0;
 
@@ -74,8 +73,7 @@ function withInternals(base: DynamicModule, declaredNames: string[]): DynamicMod
       ...(base.providers ?? []),
       CircuitBreakerRegistry,
       CircuitBreakerExplorer,
-      // Transport errors: the filter, where Nest looks for it, and the optional transport packages.
-      { provide: TRANSPORT_CLASSES, useFactory: loadTransportClasses },
+      // Transport errors: the filter, and where Nest looks for it.
       CircuitBreakerExceptionFilter,
       ExceptionFilterInstaller,
       ...names.map((n) => breakerProvider(n)),

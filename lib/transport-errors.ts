@@ -1,8 +1,7 @@
 /**
  * What each transport sends for a breaker's own errors (an open circuit, a timeout): HTTP 503 /
- * 504, an `RpcException`, a GraphQL error, a `WsException`. The transport packages are optional
- * peers: each one is loaded once at bootstrap when it is installed; an application without it has
- * no context of that type to map.
+ * 504, an `RpcException`, a GraphQL error, a `WsException`. The transport packages are optional:
+ * an application without one has no context of that type to map.
  */
 import { HttpException, HttpStatus } from '@nestjs/common';
 import type { ArgumentsHost } from '@nestjs/common';
@@ -20,30 +19,63 @@ interface TransportFilter {
   catch(exception: unknown, host: ArgumentsHost): unknown;
 }
 
-/** The classes of the optional transport packages, `null` for those not installed. */
+/** The classes of the optional transport packages: `null` until loaded, and when not installed. */
 export interface TransportClasses {
-  readonly RpcException: (new (error: object) => Error) | null;
-  readonly BaseRpcExceptionFilter: (new () => TransportFilter) | null;
-  readonly WsException: (new (error: object) => Error) | null;
-  readonly BaseWsExceptionFilter: (new () => TransportFilter) | null;
-  readonly GraphQLError: (new (message: string, options: { extensions: Record<string, unknown>; originalError?: Error }) => Error) | null;
+  RpcException: (new (error: object) => Error) | null;
+  BaseRpcExceptionFilter: (new () => TransportFilter) | null;
+  WsException: (new (error: object) => Error) | null;
+  BaseWsExceptionFilter: (new () => TransportFilter) | null;
+  GraphQLError: (new (message: string, options: { extensions: Record<string, unknown>; originalError?: Error }) => Error) | null;
 }
 
-/** Loads the installed transport packages; what is not installed stays `null`. */
-export async function loadTransportClasses(): Promise<TransportClasses> {
-  const optional = <T>(load: () => Promise<T>): Promise<T | null> => load().then(undefined, () => null);
-  const [microservices, websockets, graphql] = await Promise.all([
-    optional(() => import('@nestjs/microservices') as Promise<{ RpcException: TransportClasses['RpcException']; BaseRpcExceptionFilter: TransportClasses['BaseRpcExceptionFilter'] }>),
-    optional(() => import('@nestjs/websockets') as Promise<{ WsException: TransportClasses['WsException']; BaseWsExceptionFilter: TransportClasses['BaseWsExceptionFilter'] }>),
-    optional(() => import('graphql') as Promise<{ GraphQLError: TransportClasses['GraphQLError'] }>),
-  ]);
-  return {
-    RpcException: microservices?.RpcException ?? null,
-    BaseRpcExceptionFilter: microservices?.BaseRpcExceptionFilter ?? null,
-    WsException: websockets?.WsException ?? null,
-    BaseWsExceptionFilter: websockets?.BaseWsExceptionFilter ?? null,
-    GraphQLError: graphql?.GraphQLError ?? null,
-  };
+export const transportClasses: TransportClasses = {
+  RpcException: null,
+  BaseRpcExceptionFilter: null,
+  WsException: null,
+  BaseWsExceptionFilter: null,
+  GraphQLError: null,
+};
+
+/**
+ * Each package is loaded on the first breaker error of its context type, not at bootstrap: an app
+ * that has it installed but does not use it pays nothing, and one that uses it has it loaded already
+ * (its decorators come from it), so the load is a module-cache hit.
+ */
+const loaders: Record<string, () => Promise<void>> = {
+  rpc: () =>
+    (import('@nestjs/microservices') as Promise<Pick<TransportClasses, 'RpcException' | 'BaseRpcExceptionFilter'>>).then((m) => {
+      transportClasses.RpcException = m.RpcException;
+      transportClasses.BaseRpcExceptionFilter = m.BaseRpcExceptionFilter;
+    }),
+  ws: () =>
+    (import('@nestjs/websockets') as Promise<Pick<TransportClasses, 'WsException' | 'BaseWsExceptionFilter'>>).then((m) => {
+      transportClasses.WsException = m.WsException;
+      transportClasses.BaseWsExceptionFilter = m.BaseWsExceptionFilter;
+    }),
+  graphql: () =>
+    (import('graphql') as Promise<Pick<TransportClasses, 'GraphQLError'>>).then((m) => {
+      transportClasses.GraphQLError = m.GraphQLError;
+    }),
+};
+const loads = new Map<string, Promise<void> | 'done'>();
+
+/**
+ * Loads the package of a context type once; `undefined` once it is done (or for a context type
+ * that needs none: HTTP, custom transports), so the error path stays synchronous after the first.
+ * A package that is not installed leaves its classes `null`.
+ */
+export function loadTransport(type: string): Promise<void> | undefined {
+  const load = loaders[type];
+  if (load === undefined) return undefined;
+  const state = loads.get(type);
+  if (state === 'done') return undefined;
+  if (state !== undefined) return state;
+  const loading = load().then(
+    () => void loads.set(type, 'done'),
+    () => void loads.set(type, 'done'),
+  );
+  loads.set(type, loading);
+  return loading;
 }
 
 /** `extensions` of a GraphQL error, and the payload of a `WsException` (with `status: 'error'`). */

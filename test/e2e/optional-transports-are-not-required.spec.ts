@@ -24,7 +24,7 @@ for (const name of OPTIONAL) {
 }
 
 const { CircuitBreakerModule, CircuitBreakerRegistry, UseCircuitBreaker } = await import('../../lib/index.js');
-const { loadTransportClasses } = await import('../../lib/transport-errors.js');
+const { loadTransport, transportClasses } = await import('../../lib/transport-errors.js');
 const { Apps, startApp } = await import('./helpers.js');
 
 @Injectable()
@@ -51,7 +51,9 @@ describe('an application without the optional transport packages', () => {
 
   it('the library finds none of them', async () => {
     await expect(import('graphql')).rejects.toThrow("Cannot find module 'graphql'");
-    expect(await loadTransportClasses()).toEqual({
+    for (const type of ['rpc', 'ws', 'graphql']) await loadTransport(type);
+    for (const type of ['rpc', 'ws', 'graphql', 'http']) expect(loadTransport(type)).toBeUndefined(); // tried once, not again
+    expect(transportClasses).toEqual({
       RpcException: null,
       BaseRpcExceptionFilter: null,
       WsException: null,
