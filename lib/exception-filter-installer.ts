@@ -53,7 +53,20 @@ export class ExceptionFilterInstaller implements OnApplicationBootstrap, OnModul
  */
 function addAsGlobalFilterTriedFirst(config: ApplicationConfig, filter: CircuitBreakerExceptionFilter): void {
   const read = config.getGlobalFilters.bind(config);
-  config.getGlobalFilters = () => [...read().filter((other) => other !== filter), filter];
+  // Request-scoped controllers read the list per request: rebuild it only when it changed
+  // (useGlobalFilters replaces the array, APP_FILTER pushes onto it).
+  let source: readonly unknown[] | undefined;
+  let sourceLength = -1;
+  let withFilter: ReturnType<ApplicationConfig['getGlobalFilters']> = [];
+  config.getGlobalFilters = () => {
+    const filters = read();
+    if (filters !== source || filters.length !== sourceLength) {
+      source = filters;
+      sourceLength = filters.length;
+      withFilter = [...filters.filter((other) => other !== filter), filter];
+    }
+    return withFilter;
+  };
 }
 
 /**

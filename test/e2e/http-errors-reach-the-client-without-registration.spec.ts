@@ -15,6 +15,7 @@ import {
   Injectable,
   Module,
   Param,
+  Scope,
   UseFilters,
   UseGuards,
   UseInterceptors,
@@ -213,6 +214,17 @@ class OrdersController {
   }
 }
 
+/** Request-scoped: Nest builds its handler, filters included, per request. */
+@Controller({ path: 'scoped', scope: Scope.REQUEST })
+class ScopedOrdersController {
+  constructor(private readonly pricing: PricingService) {}
+
+  @Get(':id/price')
+  async price(@Param('id') id: string) {
+    return { id, price: await this.pricing.price(id) };
+  }
+}
+
 const platforms = [
   ['Express', () => undefined],
   ['Fastify', () => new FastifyAdapter()],
@@ -240,7 +252,7 @@ describe.each(platforms)('%s: breaker errors reach the client with no registrati
           breakers: { payments: tripFast(), quotes: { timeoutMs: 2_000 } },
         }),
       ],
-      controllers: [OrdersController],
+      controllers: [OrdersController, ScopedOrdersController],
       providers: [PaymentsApi, PricingService, QuotesClient, TenantsClient, TenantGuard, AuditClient, AuditInterceptor, ...(providers as [])],
     })
     class AppModule {}
@@ -289,6 +301,14 @@ describe.each(platforms)('%s: breaker errors reach the client with no registrati
     const res = await request(server).get('/decorated/3').expect(503);
     expect(res.body).toMatchObject({ statusCode: 503, breaker: 'payments', retryAfterMs: 10_000 });
     expect(res.headers['retry-after']).toBe('10');
+  });
+
+  it('a request-scoped controller answers the same 503; a catch-all added in main.ts still receives the HttpException', async () => {
+    const { server, registry, paymentsApi } = await setup({ beforeInit: (app) => app.useGlobalFilters(new AllExceptionsFilter(app.get(HttpAdapterHost))) });
+    await tripPayments(server, paymentsApi, registry);
+    const res = await request(server).get('/scoped/2/price').expect(503, { statusCode: 503, path: '/scoped/2/price' });
+    expect(res.headers['retry-after']).toBe('10');
+    expect(caught.at(-1)).toBeInstanceOf(HttpException);
   });
 
   it('a timeout in a provider answers 504', async () => {
