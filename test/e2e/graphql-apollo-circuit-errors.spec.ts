@@ -12,7 +12,9 @@ import { Args, Field, Float, GraphQLModule, ObjectType, Query, Resolver } from '
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
+import { GraphQLError } from 'graphql';
 import { CircuitBreakerModule, CircuitBreakerRegistry, CircuitOpenError, ManualClock, UseCircuitBreaker } from '../../lib/index.js';
+import type { CircuitBreakerErrorFactory } from '../../lib/index.js';
 import { Apps, tripFast, until } from './helpers.js';
 
 @ObjectType()
@@ -100,7 +102,7 @@ describe.each(platforms)('GraphQL (Apollo, %s): breaker errors as GraphQL errors
   const apps = new Apps();
   afterEach(() => apps.closeAll());
 
-  async function setup() {
+  async function setup(errorFactory?: CircuitBreakerErrorFactory) {
     const clock = new ManualClock(1_000_000);
     const httpAdapter = adapter();
     @Module({
@@ -108,6 +110,7 @@ describe.each(platforms)('GraphQL (Apollo, %s): breaker errors as GraphQL errors
         GraphQLModule.forRoot<ApolloDriverConfig>({ driver: ApolloDriver, autoSchemaFile: true }),
         CircuitBreakerModule.forRoot({
           logger: false,
+          errorFactory,
           defaults: { clock, ...tripFast() },
           breakers: { quotes: { timeoutMs: 3_000 } },
         }),
@@ -188,5 +191,18 @@ describe.each(platforms)('GraphQL (Apollo, %s): breaker errors as GraphQL errors
       ['ACME', 5],
     ]);
     expect(resolver.fallbackCalls[2]![2]).toBeInstanceOf(CircuitOpenError);
+  });
+
+  it('errorFactory replaces the GraphQL error', async () => {
+    const seen: string[] = [];
+    const { graphql, registry } = await setup((error, host) => {
+      seen.push(host.getType());
+      return new GraphQLError(`${error.breakerName} is resting`, { extensions: { code: 'TRY_LATER' } });
+    });
+    registry.get('rates').forceOpen();
+    const res = await graphql('{ status rate(pair: "EURUSD") }');
+    expect(res.body.data).toEqual({ status: 'ok', rate: null });
+    expect(res.body.errors[0]).toMatchObject({ message: 'rates is resting', extensions: { code: 'TRY_LATER' } });
+    expect(seen).toEqual(['graphql']);
   });
 });
