@@ -32,9 +32,16 @@ const SELF = fileURLToPath(import.meta.url);
  */
 const VARIANTS = [
   { id: 'plain', label: 'undecorated provider (baseline)', route: '/plain', app: {} },
+  {
+    id: 'no-module',
+    label: 'the same app without CircuitBreakerModule (undecorated provider)',
+    route: '/plain',
+    app: { withoutModule: true },
+    /** The module must cost nothing on a route it does not protect: plain >= 99% of this. */
+    moduleTarget: true,
+  },
   { id: 'decorated', label: '@UseCircuitBreaker provider, closed, no timeout', route: '/decorated', app: {}, target: true },
   { id: 'decorated-timeout', label: '@UseCircuitBreaker provider, closed, timeoutMs 1000', route: '/decorated-timeout', app: {} },
-  { id: 'interceptor', label: 'undecorated provider + global CircuitBreakerInterceptor (APP_INTERCEPTOR)', route: '/plain', app: { globalInterceptor: true } },
   { id: 'plain-als', label: 'undecorated provider, in a process that has served decorated calls', route: '/plain', app: { primeDecorated: true } },
 ];
 
@@ -43,8 +50,8 @@ const VARIANTS = [
 async function runServer(options) {
   await import('reflect-metadata');
   const { Controller, Get, Injectable, Module } = await import('@nestjs/common');
-  const { APP_INTERCEPTOR, NestFactory } = await import('@nestjs/core');
-  const { CircuitBreakerInterceptor, CircuitBreakerModule, CircuitBreakerRegistry, UseCircuitBreaker } = await import('../dist/esm/index.js');
+  const { NestFactory } = await import('@nestjs/core');
+  const { CircuitBreakerModule, CircuitBreakerRegistry, UseCircuitBreaker } = await import('../dist/esm/index.js');
 
   /** The work every route serves: an async provider method building a small JSON answer. */
   function priceOf(orderId) {
@@ -69,8 +76,10 @@ async function runServer(options) {
     for (const decorator of decorators.reverse()) descriptor = decorator(proto, key, descriptor) ?? descriptor;
     Object.defineProperty(proto, key, descriptor);
   };
-  decorate(WorkService.prototype, 'decorated', UseCircuitBreaker('x'));
-  decorate(WorkService.prototype, 'decoratedTimeout', UseCircuitBreaker('x-timeout'));
+  if (!options.withoutModule) {
+    decorate(WorkService.prototype, 'decorated', UseCircuitBreaker('x'));
+    decorate(WorkService.prototype, 'decoratedTimeout', UseCircuitBreaker('x-timeout'));
+  }
   Injectable()(WorkService);
 
   class BenchController {
@@ -95,15 +104,15 @@ async function runServer(options) {
 
   class AppModule {}
   Module({
-    imports: [CircuitBreakerModule.forRoot({ breakers: { x: {}, 'x-timeout': { timeoutMs: 1_000 } } })],
+    imports: options.withoutModule ? [] : [CircuitBreakerModule.forRoot({ breakers: { x: {}, 'x-timeout': { timeoutMs: 1_000 } } })],
     controllers: [BenchController],
-    providers: [WorkService, ...(options.globalInterceptor ? [{ provide: APP_INTERCEPTOR, useClass: CircuitBreakerInterceptor }] : [])],
+    providers: [WorkService],
   })(AppModule);
 
   const app = await NestFactory.create(AppModule, { logger: ['error', 'warn'] });
   await app.listen(0, '127.0.0.1');
   const port = new URL(await app.getUrl()).port;
-  const registry = app.get(CircuitBreakerRegistry);
+  const registry = options.withoutModule ? null : app.get(CircuitBreakerRegistry);
   if (options.primeDecorated) {
     // Serve decorated calls once, as a real app would: this process now has AsyncLocalStorage on.
     const work = app.get(WorkService);
@@ -116,7 +125,7 @@ async function runServer(options) {
     } else if (message?.cmd === 'stats') {
       process.send({
         cmd: 'stats',
-        breakers: registry.getAll().map((b) => ({ name: b.name, state: b.state, totals: b.totals() })),
+        breakers: registry === null ? [] : registry.getAll().map((b) => ({ name: b.name, state: b.state, totals: b.totals() })),
       });
     } else if (message?.cmd === 'close') {
       await app.close();
@@ -247,8 +256,17 @@ async function main() {
       const dp99 = s.map((r, i) => r.p99 - base[i].p99);
       const cpuRatio = s.map((r, i) => r.cpuUs / base[i].cpuUs);
       const isBase = v.id === 'plain';
-      const target = v.target ? '>= 95% req/s, p99 unchanged' : isBase ? '—' : 'info';
+      const target = v.target ? '>= 95% req/s, p99 unchanged' : v.moduleTarget ? 'plain >= 99% of this' : isBase ? '—' : 'info';
       let verdict = isBase ? '—' : 'info';
+      if (v.moduleTarget) {
+        // Read the other way round: plain (app with the module) against this app without it.
+        const withModule = s.map((r, i) => base[i].rps / r.rps);
+        const cpuWithModule = s.map((r, i) => base[i].cpuUs / r.cpuUs);
+        verdict = median(withModule) >= 0.99 ? 'PASS' : 'FAIL';
+        verdicts.push(
+          `module on an undecorated route: ${pct(median(withModule))} of the same app without the module (${verdict}, target >= 99%; per-round range ${range(withModule, pct)}), server CPU per request x${median(cpuWithModule).toFixed(3)}`,
+        );
+      }
       if (v.target) {
         verdict = median(ratio) >= 0.95 ? 'PASS' : 'FAIL';
         verdicts.push(

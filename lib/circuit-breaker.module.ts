@@ -4,10 +4,11 @@ import { DiscoveryModule, ModulesContainer } from '@nestjs/core';
 import type { CircuitBreakerSettings } from './core/options.js';
 import { CIRCUIT_BREAKER_ROOT_REGISTRATION, INJECTED_BY, getCircuitBreakerToken } from './circuit-breaker.constants.js';
 import { CircuitBreakerExplorer } from './circuit-breaker.explorer.js';
-import { CircuitBreakerInterceptor } from './circuit-breaker.interceptor.js';
+import { CircuitBreakerExceptionFilter } from './circuit-breaker-exception.filter.js';
 import { ASYNC_OPTIONS_TYPE, CIRCUIT_BREAKER_MODULE_OPTIONS, ConfigurableModuleClass, OPTIONS_TYPE } from './circuit-breaker.module-definition.js';
 import { CircuitBreakerRegistry } from './circuit-breaker.registry.js';
 import { injectedCircuitBreakerNames } from './decorators/inject-circuit-breaker.decorator.js';
+import { ExceptionFilterInstaller } from './exception-filter-installer.js';
 import { importersOf } from './nest-internals.js';
 
 let featureCount = 0;
@@ -68,9 +69,11 @@ function withInternals(base: DynamicModule, declaredNames: string[], registratio
     { provide: CIRCUIT_BREAKER_ROOT_REGISTRATION, useValue: registration },
     CircuitBreakerRegistry,
     CircuitBreakerExplorer,
-    CircuitBreakerInterceptor,
+    // Transport errors: the filter, and where Nest looks for it.
+    CircuitBreakerExceptionFilter,
+    ExceptionFilterInstaller,
   ];
-  const exported: DynamicModule['exports'] = [CIRCUIT_BREAKER_MODULE_OPTIONS, CircuitBreakerRegistry, CircuitBreakerInterceptor];
+  const exported: DynamicModule['exports'] = [CIRCUIT_BREAKER_MODULE_OPTIONS, CircuitBreakerRegistry, CircuitBreakerExceptionFilter];
   // A provider for every name @InjectCircuitBreaker has seen (with forRootAsync the declared names
   // are unknown until the factory runs), listed when Nest reads the module: by then every module
   // file is loaded, whichever order they were imported in. Names this app does not inject are

@@ -2,7 +2,7 @@ export * from './core/index.js';
 export { CircuitBreakerModule } from './circuit-breaker.module.js';
 export { CIRCUIT_BREAKER_MODULE_OPTIONS } from './circuit-breaker.module-definition.js';
 export { CircuitBreakerRegistry, defaultIsFailure } from './circuit-breaker.registry.js';
-export { CircuitBreakerInterceptor } from './circuit-breaker.interceptor.js';
+export { CircuitBreakerExceptionFilter } from './circuit-breaker-exception.filter.js';
 export { getCircuitBreakerToken, USE_CIRCUIT_BREAKER_METADATA } from './circuit-breaker.constants.js';
 export * from './decorators/index.js';
 export { circuitBreakerSignal } from './call-context.js';

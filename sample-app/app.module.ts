@@ -1,8 +1,7 @@
 import { Module } from '@nestjs/common';
 import type { DynamicModule } from '@nestjs/common';
-import { APP_INTERCEPTOR } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
-import { CircuitBreakerAdminModule, CircuitBreakerInterceptor, CircuitBreakerModule } from 'nestjs-breaker';
+import { CircuitBreakerAdminModule, CircuitBreakerModule } from 'nestjs-breaker';
 import type { CircuitBreakerStore, Clock } from 'nestjs-breaker';
 import { CircuitBreakerHealthModule } from 'nestjs-breaker/health';
 import { ApiKeyGuard } from './admin/api-key.guard.js';
@@ -76,8 +75,6 @@ export class AppModule {
             ]
           : [{ provide: PaymentsEndpoint, useValue: new ExternalPaymentsEndpoint(paymentsUrl) }]),
         PaymentsClient,
-        // Maps CircuitOpenError / timeouts from decorated providers under undecorated routes too.
-        { provide: APP_INTERCEPTOR, useClass: CircuitBreakerInterceptor },
       ],
     };
   }

@@ -18,6 +18,7 @@ import {
   Optional,
   Param,
   Post,
+  UseGuards,
 } from '@nestjs/common';
 import type { LoggerService } from '@nestjs/common';
 import { CircuitBreakerRegistry } from '../circuit-breaker.registry.js';
@@ -25,6 +26,7 @@ import type { CircuitBreaker, CircuitBreakerSnapshot } from '../core/circuit-bre
 import { CircuitBreakerConfigError } from '../core/errors.js';
 import { SETTING_KEYS } from '../core/options.js';
 import type { CircuitBreakerSettings } from '../core/options.js';
+import { jsonBodyOnly } from './json-body.guard.js';
 
 /** Options that exist but hold functions or objects with behaviour: settable in code only. */
 const CODE_ONLY: Readonly<Record<string, string>> = {
@@ -66,6 +68,8 @@ export interface CircuitBreakerAdminError {
  * | `POST /:name/reconfigure` | JSON body of options (see {@link RECONFIGURABLE_OVER_HTTP}); answers the new snapshot |
  *
  * An unknown name answers 404 and creates no breaker; a bad request answers 400 and changes nothing.
+ * The `POST` routes take `content-type: application/json` only (415 otherwise, checked after your
+ * guards): a cross-site form post cannot change a breaker.
  */
 @Injectable()
 export class CircuitBreakerAdminController {
@@ -94,6 +98,7 @@ export class CircuitBreakerAdminController {
 
   @Post(':name/force-open')
   @HttpCode(200)
+  @UseGuards(jsonBodyOnly)
   forceOpen(@Param('name') name: string): CircuitBreakerSnapshot {
     const breaker = this.find(name);
     breaker.forceOpen();
@@ -102,6 +107,7 @@ export class CircuitBreakerAdminController {
 
   @Post(':name/disable')
   @HttpCode(200)
+  @UseGuards(jsonBodyOnly)
   disable(@Param('name') name: string): CircuitBreakerSnapshot {
     const breaker = this.find(name);
     breaker.disable();
@@ -110,6 +116,7 @@ export class CircuitBreakerAdminController {
 
   @Post(':name/metrics-only')
   @HttpCode(200)
+  @UseGuards(jsonBodyOnly)
   metricsOnly(@Param('name') name: string): CircuitBreakerSnapshot {
     const breaker = this.find(name);
     breaker.metricsOnly();
@@ -118,6 +125,7 @@ export class CircuitBreakerAdminController {
 
   @Post(':name/reset')
   @HttpCode(200)
+  @UseGuards(jsonBodyOnly)
   reset(@Param('name') name: string): CircuitBreakerSnapshot {
     const breaker = this.find(name);
     breaker.reset();
@@ -126,6 +134,7 @@ export class CircuitBreakerAdminController {
 
   @Post(':name/reconfigure')
   @HttpCode(200)
+  @UseGuards(jsonBodyOnly)
   reconfigure(@Param('name') name: string, @Body() body: unknown): CircuitBreakerSnapshot {
     const breaker = this.find(name);
     const settings = settingsFrom(body);

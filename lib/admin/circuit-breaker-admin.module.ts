@@ -1,6 +1,8 @@
 import { Controller, Module, UseGuards } from '@nestjs/common';
 import type { CanActivate, DynamicModule, ModuleMetadata, Type } from '@nestjs/common';
 import { CircuitBreakerAdminController as BaseController } from './circuit-breaker-admin.controller.js';
+import { ADMIN_REGISTRATION, UnguardedAdminWarning } from './unguarded-admin.warning.js';
+import type { AdminRegistration } from './unguarded-admin.warning.js';
 
 /** Options of {@link CircuitBreakerAdminModule.register}. */
 export interface CircuitBreakerAdminOptions {
@@ -8,7 +10,8 @@ export interface CircuitBreakerAdminOptions {
   path?: string;
   /**
    * Guards applied to every admin route (`@UseGuards` on the controller), e.g. your API-key or
-   * role guard. Guards the application registers globally (`APP_GUARD`) apply as well.
+   * role guard. Guards the application registers globally (`APP_GUARD`) apply as well. Without
+   * guards here, a warning is logged at bootstrap.
    */
   guards?: (Type<CanActivate> | CanActivate)[];
   /** Modules that provide what the guards inject (e.g. your ConfigModule). */
@@ -19,8 +22,8 @@ export const CIRCUIT_BREAKER_ADMIN_OPTIONS = Symbol('CIRCUIT_BREAKER_ADMIN_OPTIO
 
 /**
  * Mounts the admin HTTP API ({@link BaseController | CircuitBreakerAdminController}). Off unless imported. It can
- * switch breakers open or off for the whole application: always protect it with `guards` (or a
- * global guard) and do not expose it publicly.
+ * switch breakers open or off for the whole application: always protect it with `guards` (a
+ * registration without them logs a warning at bootstrap) and do not expose it publicly.
  *
  * ```ts
  * CircuitBreakerAdminModule.register({ path: 'admin/circuit-breakers', guards: [AdminGuard] })
@@ -46,7 +49,11 @@ export class CircuitBreakerAdminModule {
       imports: options.imports ?? [],
       controllers: [AdminController],
       // Also makes each registration's module metadata distinct (Nest deduplicates identical dynamic modules).
-      providers: [{ provide: CIRCUIT_BREAKER_ADMIN_OPTIONS, useValue: { ...options, path } }],
+      providers: [
+        { provide: CIRCUIT_BREAKER_ADMIN_OPTIONS, useValue: { ...options, path } },
+        { provide: ADMIN_REGISTRATION, useValue: { path, guarded: guards.length > 0 } satisfies AdminRegistration },
+        UnguardedAdminWarning,
+      ],
     };
   }
 }

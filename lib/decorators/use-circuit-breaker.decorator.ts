@@ -1,7 +1,5 @@
-import { UseInterceptors } from '@nestjs/common';
 import { CircuitBreakerConfigError } from '../core/errors.js';
 import { USE_CIRCUIT_BREAKER_METADATA } from '../circuit-breaker.constants.js';
-import { CircuitBreakerInterceptor } from '../circuit-breaker.interceptor.js';
 import type { UseCircuitBreakerOptions } from '../interfaces/circuit-breaker-module-options.interface.js';
 import { findBinding } from '../binding-store.js';
 
@@ -86,9 +84,6 @@ export function UseCircuitBreaker(name?: string, options: UseCircuitBreakerOptio
     Object.defineProperty(wrapped, 'length', { value: original.length, configurable: true });
     Reflect.defineMetadata(USE_CIRCUIT_BREAKER_METADATA, metadata, wrapped);
     (descriptor as TypedPropertyDescriptor<unknown>).value = wrapped;
-    // Maps CircuitOpenError / timeouts to the transport's error on decorated route handlers; on
-    // provider methods this metadata is inert.
-    UseInterceptors(CircuitBreakerInterceptor)(target, key, descriptor);
     return descriptor;
   };
 }

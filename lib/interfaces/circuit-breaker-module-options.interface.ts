@@ -1,14 +1,17 @@
-import type { ExecutionContext, LoggerService } from '@nestjs/common';
+import type { ArgumentsHost, LoggerService } from '@nestjs/common';
 import type { CircuitBreakerSettings } from '../core/options.js';
 import type { CircuitBreakerTimeoutError, CircuitOpenError } from '../core/errors.js';
 
 /**
- * Maps a breaker's own errors (open circuit, timeout) to what the transport should send. Return
- * `undefined` to fall back to the built-in mapping (HTTP 503/504, RpcException).
+ * Maps a breaker's own errors (open circuit, timeout) to what the transport should send, e.g. an
+ * `HttpException` for HTTP. Return `undefined` to keep the built-in mapping (HTTP 503/504,
+ * RpcException, GraphQL error, WsException). `host` is the exception filter's host: `host.getType()`
+ * tells the transport, `host.switchToHttp().getRequest()` the request. Global filters of yours
+ * receive what it returns, like the built-in errors.
  */
 export type CircuitBreakerErrorFactory = (
   error: CircuitOpenError | CircuitBreakerTimeoutError,
-  context: ExecutionContext,
+  host: ArgumentsHost,
 ) => unknown;
 
 export interface CircuitBreakerModuleOptions {

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { Controller, Get, HttpException, HttpStatus } from '@nestjs/common';
-import type { ExecutionContext } from '@nestjs/common';
+import type { ArgumentsHost } from '@nestjs/common';
 import request from 'supertest';
 import { CircuitBreakerModule, CircuitBreakerRegistry, CircuitOpenError, ManualClock, UseCircuitBreaker } from '../../lib/index.js';
 import type { CircuitBreakerErrorFactory, CircuitBreakerTimeoutError } from '../../lib/index.js';
@@ -37,9 +37,9 @@ describe('errorFactory module option', () => {
 
   async function setup() {
     const clock = new ManualClock();
-    const seen: { error: CircuitOpenError | CircuitBreakerTimeoutError; type: string; handler: string }[] = [];
-    const errorFactory: CircuitBreakerErrorFactory = (error, context: ExecutionContext) => {
-      seen.push({ error, type: context.getType(), handler: context.getHandler().name });
+    const seen: { error: CircuitOpenError | CircuitBreakerTimeoutError; type: string; path: string }[] = [];
+    const errorFactory: CircuitBreakerErrorFactory = (error, host: ArgumentsHost) => {
+      seen.push({ error, type: host.getType(), path: host.switchToHttp().getRequest<{ url: string }>().url });
       if (error instanceof CircuitOpenError) {
         return new HttpException(
           { statusCode: 429, message: `slow down, ${error.breakerName} is resting`, retryInMs: error.retryAfterMs },
@@ -64,7 +64,7 @@ describe('errorFactory module option', () => {
     return { app, clock, seen, server: app.getHttpServer() };
   }
 
-  it('maps an open circuit to what the factory returns (429), with the execution context', async () => {
+  it('maps an open circuit to what the factory returns (429), with the filter host (transport, request)', async () => {
     const { app, server, seen } = await setup();
     await request(server).get('/rated').expect(500);
     await request(server).get('/rated').expect(500);
@@ -77,7 +77,7 @@ describe('errorFactory module option', () => {
     expect(seen).toHaveLength(1);
     expect(seen[0]!.error).toBeInstanceOf(CircuitOpenError);
     expect(seen[0]!.type).toBe('http');
-    expect(seen[0]!.handler).toBe('get');
+    expect(seen[0]!.path).toBe('/rated');
   });
 
   it('a factory returning undefined keeps the built-in mapping (timeout -> 504)', async () => {

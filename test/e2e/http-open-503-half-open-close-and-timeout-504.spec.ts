@@ -1,10 +1,9 @@
 import 'reflect-metadata';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import { Controller, Get, Injectable, Param } from '@nestjs/common';
-import { APP_INTERCEPTOR } from '@nestjs/core';
 import type { INestApplication } from '@nestjs/common';
 import request from 'supertest';
-import { CircuitBreakerInterceptor, CircuitBreakerModule, CircuitBreakerRegistry, ManualClock, UseCircuitBreaker } from '../../lib/index.js';
+import { CircuitBreakerModule, CircuitBreakerRegistry, ManualClock, UseCircuitBreaker } from '../../lib/index.js';
 import { Apps, startApp, tripFast, until } from './helpers.js';
 
 @Injectable()
@@ -37,25 +36,6 @@ class QuotesController {
   @UseCircuitBreaker('quotes')
   async get(@Param('id') id: string): Promise<{ id: string; price: number }> {
     return this.source.quote(id);
-  }
-}
-
-@Injectable()
-class PricingClient {
-  @UseCircuitBreaker('pricing')
-  async price(): Promise<number> {
-    throw new Error('pricing down');
-  }
-}
-
-/** Not decorated: maps breaker errors only through a global CircuitBreakerInterceptor. */
-@Controller('undecorated')
-class UndecoratedController {
-  constructor(private readonly pricing: PricingClient) {}
-
-  @Get()
-  async get(): Promise<number> {
-    return this.pricing.price();
   }
 }
 
@@ -202,23 +182,6 @@ describe('HTTP: trip -> 503 with Retry-After -> half_open -> closed; timeout -> 
     expect((await trial).status).toBe(504);
     expect(breaker.state).toBe('open');
     expect(breaker.snapshot().retryAfterMs).toBe(8_000);
-  });
-
-  it('a global CircuitBreakerInterceptor (APP_INTERCEPTOR) maps the open circuit of a decorated provider called by an undecorated route', async () => {
-    const clock = new ManualClock();
-    const app = apps.track(
-      await startApp({
-        imports: [CircuitBreakerModule.forRoot({ logger: false, defaults: { clock }, breakers: { pricing: tripFast() } })],
-        controllers: [UndecoratedController],
-        providers: [PricingClient, { provide: APP_INTERCEPTOR, useClass: CircuitBreakerInterceptor }],
-      }),
-    );
-    const server = app.getHttpServer();
-    await request(server).get('/undecorated').expect(500);
-    await request(server).get('/undecorated').expect(500);
-    const res = await request(server).get('/undecorated').expect(503);
-    expect(res.body).toMatchObject({ statusCode: 503, error: 'Service Unavailable', breaker: 'pricing', retryAfterMs: 10_000 });
-    expect(res.headers['retry-after']).toBe('10');
   });
 
   it('a handler whose promise never settles gets 504 once the clock passes timeoutMs, recorded as a failure', async () => {

@@ -23,7 +23,8 @@ function importGraph(entry: string): Map<string, string[]> {
     const file = pending.pop()!;
     if (graph.has(file)) continue;
     const source = readFileSync(file, 'utf8');
-    const specifiers = [...source.matchAll(/(?:^|\n)\s*(?:import|export)\s[^'"]*?['"]([^'"]+)['"]/g)].map((m) => m[1]!);
+    // Static imports and re-exports only (`import x from`, `export * from`, `import 'x'`), not `import('x')`.
+    const specifiers = [...source.matchAll(/(?:^|\n)\s*(?:import|export)\s(?:[^'";]*?\sfrom\s*)?['"]([^'"]+)['"]/g)].map((m) => m[1]!);
     graph.set(file, specifiers);
     for (const specifier of specifiers) {
       if (specifier.startsWith('.')) pending.push(resolve(dirname(file), specifier.replace(/\.js$/, '.ts')));
@@ -89,5 +90,13 @@ describe.each(subpaths)('the nestjs-breaker/$subpath subpath', ({ subpath, peer,
 
   it('exports exactly its public names', async () => {
     expect(Object.keys(await load()).sort()).toEqual(exportsNames);
+  });
+});
+
+describe('the optional transports (RPC, WebSockets, GraphQL)', () => {
+  it('are never imported statically by the root entry: the exception filter loads them only if installed', () => {
+    const specifiers = [...importGraph(join(root, 'lib/index.ts')).values()].flat();
+    const transports = ['@nestjs/microservices', '@nestjs/websockets', '@nestjs/graphql', '@nestjs/apollo', 'graphql'];
+    expect(specifiers.filter((specifier) => transports.some((name) => specifier === name || specifier.startsWith(`${name}/`)))).toEqual([]);
   });
 });

@@ -1,13 +1,13 @@
 import 'reflect-metadata';
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { afterEach, beforeAll, describe, expect, it } from '@jest/globals';
-import { Controller } from '@nestjs/common';
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { Controller, Injectable } from '@nestjs/common';
 import { ClientProxyFactory, MessagePattern, Payload, Transport } from '@nestjs/microservices';
 import type { ClientProxy, MicroserviceOptions } from '@nestjs/microservices';
 import { Test } from '@nestjs/testing';
 import { firstValueFrom } from 'rxjs';
-import { CircuitBreakerInterceptor, CircuitBreakerModule, CircuitBreakerRegistry, ManualClock, UseCircuitBreaker } from '../../lib/index.js';
+import { CircuitBreakerModule, CircuitBreakerRegistry, ManualClock, UseCircuitBreaker } from '../../lib/index.js';
 import { Apps, errorOf, tripFast } from './helpers.js';
 
 interface QuoteRequest {
@@ -28,6 +28,28 @@ class QuoteRpcController {
   }
 }
 
+@Injectable()
+class ExchangeClient {
+  calls = 0;
+
+  @UseCircuitBreaker('rpc-exchange')
+  async rate(pair: string) {
+    this.calls++;
+    return `${pair}=1.1`;
+  }
+}
+
+/** Not decorated: the breaker is on the provider it calls. */
+@Controller()
+class RateRpcController {
+  constructor(private readonly exchange: ExchangeClient) {}
+
+  @MessagePattern('rate')
+  rate(@Payload() pair: string) {
+    return this.exchange.rate(pair);
+  }
+}
+
 /** A free loopback port: the OS picks one, we release it for the microservice. */
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -41,8 +63,6 @@ describe('RPC (TCP microservice on loopback)', () => {
   const apps = new Apps();
   let client: ClientProxy | undefined;
 
-  beforeAll(() => CircuitBreakerInterceptor.ready());
-
   afterEach(async () => {
     await client?.close();
     client = undefined;
@@ -53,7 +73,8 @@ describe('RPC (TCP microservice on loopback)', () => {
     const clock = new ManualClock();
     const moduleRef = await Test.createTestingModule({
       imports: [CircuitBreakerModule.forRoot({ logger: false, defaults: { clock }, breakers: { 'rpc-quotes': tripFast({ minimumCalls: 3, openDurationMs: 4_200 }) } })],
-      controllers: [QuoteRpcController],
+      controllers: [QuoteRpcController, RateRpcController],
+      providers: [ExchangeClient],
     }).compile();
     const app = apps.track(moduleRef.createNestApplication({ logger: false }));
     const port = await freePort();
@@ -62,7 +83,7 @@ describe('RPC (TCP microservice on loopback)', () => {
     await app.init();
     client = ClientProxyFactory.create({ transport: Transport.TCP, options: { host: '127.0.0.1', port } });
     await client.connect();
-    return { app, clock, client, registry: app.get(CircuitBreakerRegistry), controller: app.get(QuoteRpcController) };
+    return { app, clock, client, registry: app.get(CircuitBreakerRegistry), controller: app.get(QuoteRpcController), exchange: app.get(ExchangeClient) };
   }
 
   it('a message handler is protected: failures trip it, then the client receives an error carrying breaker and retryAfterMs', async () => {
@@ -89,5 +110,14 @@ describe('RPC (TCP microservice on loopback)', () => {
     clock.advance(4_000);
     await expect(firstValueFrom(client.send('quote', { symbol: 'ACME' }))).resolves.toEqual({ symbol: 'ACME', price: 101 });
     expect(registry.get('rpc-quotes').state).toBe('closed');
+  });
+
+  it('an undecorated message handler over a decorated provider: the client receives the same error (forced_open: no retryAfterMs)', async () => {
+    const { client, registry, exchange } = await setup();
+    await expect(firstValueFrom(client.send('rate', 'EURUSD'))).resolves.toBe('EURUSD=1.1');
+    registry.get('rpc-exchange').forceOpen();
+    const open = await errorOf(firstValueFrom(client.send('rate', 'EURUSD')));
+    expect(open).toEqual({ status: 'circuit_open', message: 'Circuit breaker "rpc-exchange" is open', breaker: 'rpc-exchange' });
+    expect(exchange.calls).toBe(1);
   });
 });

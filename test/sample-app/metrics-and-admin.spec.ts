@@ -100,13 +100,13 @@ describe('sample app: /metrics and the admin API', () => {
     const list = await request(server).get('/admin/circuit-breakers').set('x-api-key', 'test-key').expect(200);
     expect(list.body).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'payments', state: 'closed' })]));
 
-    const forced = await request(server).post('/admin/circuit-breakers/payments/force-open').set('x-api-key', 'test-key').expect(200);
+    const forced = await request(server).post('/admin/circuit-breakers/payments/force-open').set('x-api-key', 'test-key').send({}).expect(200);
     expect(forced.body).toMatchObject({ name: 'payments', state: 'forced_open' });
     const rejected = await request(server).get('/orders/8/quote').expect(503); // 7 is cached now
     expect(rejected.headers['retry-after']).toBeUndefined();
     expect((await metrics()).get('circuit_breaker_state{name="payments",state="forced_open"}')).toBe(1);
 
-    await request(server).post('/admin/circuit-breakers/payments/reset').set('x-api-key', 'test-key').expect(200);
+    await request(server).post('/admin/circuit-breakers/payments/reset').set('x-api-key', 'test-key').send({}).expect(200);
     await request(server).get('/orders/7/quote').expect(200);
     await request(server).get('/admin/circuit-breakers/nope').set('x-api-key', 'test-key').expect(404);
   });
