@@ -2,6 +2,9 @@
 /** @type {import('jest').Config} */
 export default {
   testEnvironment: 'node',
+  // Real apps boot over real sockets in e2e tests; on a loaded 2-core CI machine the first Fastify or
+  // GraphQL boot of a file can take seconds. Time inside tests comes from ManualClock, not from this.
+  testTimeout: 30_000,
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.spec.ts'],
   extensionsToTreatAsEsm: ['.ts'],
