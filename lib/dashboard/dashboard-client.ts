@@ -358,7 +358,8 @@ export const DASHBOARD_SCRIPT = String.raw`
         return res.text().then(function (body) {
           var json = null;
           try { json = JSON.parse(body); } catch (e) { json = null; }
-          var message = json && json.message ? (Array.isArray(json.message) ? json.message.join('; ') : json.message) : body.slice(0, 200);
+          var message = json && json.message ? (Array.isArray(json.message) ? json.message.join('; ') : String(json.message)) : body.slice(0, 200);
+          if (message && !/[.!?]$/.test(message)) message += '.';
           if (res.ok) {
             b.result.dataset.outcome = 'ok';
             b.result.textContent = text + ': done, ' + b.name + ' is now ' + label(json && json.state);

@@ -63,7 +63,7 @@ export interface DashboardTransition {
   from: CircuitState;
   to: CircuitState;
   reason: TransitionReason;
-  /** The breaker clock's time (epoch ms with the default clock). */
+  /** The breaker clock's time, whole ms (epoch ms with the default clock). */
   at: number;
   failureRate: number;
   slowCallRate: number;

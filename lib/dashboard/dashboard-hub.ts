@@ -138,7 +138,8 @@ export class DashboardHub implements OnModuleInit, OnModuleDestroy {
 
   private sample(): void {
     const clock = this.options.clock;
-    const now = clock.now();
+    // whole milliseconds: the default clock has sub-millisecond precision nobody reads here
+    const now = Math.round(clock.now());
     this.sampleNo++;
     const slot = this.sampleNo % this.capacity;
     this.sampleTimes[slot] = now;
@@ -291,7 +292,7 @@ export class DashboardHub implements OnModuleInit, OnModuleDestroy {
     for (let n = this.sampleNo - count + 1; n <= this.sampleNo; n++) slots.push(n % this.capacity);
     return {
       version: 1,
-      at: this.options.clock.now(),
+      at: Math.round(this.options.clock.now()),
       instanceId: this.instanceId,
       sampleIntervalMs: this.options.sampleIntervalMs,
       historyMs: this.options.historyMs,
