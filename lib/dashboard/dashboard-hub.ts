@@ -111,7 +111,16 @@ export class DashboardHub implements OnModuleInit, OnModuleDestroy {
       response.writeHead(503, { 'Content-Type': 'text/plain; charset=utf-8', 'Retry-After': '5', Connection: 'close' }).end(message);
       return;
     }
+    // A client that left while guards ran has closed already: no 'close' event would ever remove it.
+    if (request.socket.destroyed || response.destroyed) {
+      response.destroy();
+      return;
+    }
     response.writeHead(200, STREAM_HEADERS);
+    if (request.method === 'HEAD') {
+      response.end();
+      return;
+    }
     request.socket.setNoDelay(true);
     const viewer: DashboardViewer = new DashboardViewer(
       response,

@@ -5,10 +5,13 @@
  * run on a ManualClock; the only waits are for bytes to cross a socket.
  */
 import 'reflect-metadata';
-import { afterEach, describe, expect, it } from '@jest/globals';
+import { afterEach, describe, expect, it, jest } from '@jest/globals';
+import { request } from 'node:http';
+import type { Server } from 'node:http';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import type { INestApplication } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
+import type { CanActivate, INestApplication } from '@nestjs/common';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import { CircuitBreakerModule, CircuitBreakerRegistry, ManualClock } from '../../lib/index.js';
@@ -20,6 +23,17 @@ import { DashboardHub } from '../../lib/dashboard/dashboard-hub.js';
 import { tripFast } from './helpers.js';
 import { SseClient, until } from './sse-client.js';
 import type { SseClientOptions } from './sse-client.js';
+
+/** Holds each request until the test opens the gate, like a slow authentication backend. */
+@Injectable()
+class GateGuard implements CanActivate {
+  static entered = 0;
+  static open: () => void = () => undefined;
+  canActivate(): Promise<boolean> {
+    GateGuard.entered++;
+    return new Promise((resolve) => (GateGuard.open = () => resolve(true)));
+  }
+}
 
 const fail = (breaker: CircuitBreaker) => breaker.execute(() => Promise.reject(new Error('down'))).catch(() => undefined);
 const succeed = (breaker: CircuitBreaker) => breaker.execute(() => Promise.resolve('ok'));
@@ -305,6 +319,23 @@ describe('dashboard event stream', () => {
     // 300 more changes to 100 viewers (30 000 events) leave the heap where it was, within noise
     expect(after350 - after50).toBeLessThan(4 * 1024 * 1024);
   }, 60_000);
+
+  it('a client that leaves while the guards run is never counted as a viewer', async () => {
+    const { app, hub, base } = await setup({ dashboard: { guards: [GateGuard] } });
+    const connect = jest.spyOn(hub, 'connect');
+    const req = request(`${base}/circuit-breakers/events`);
+    req.on('error', () => undefined);
+    req.end();
+    await until(() => GateGuard.entered === 1, () => 'the request to reach the guard');
+    req.destroy();
+    const server = app.getHttpServer() as Server;
+    const connections = () => new Promise<number>((resolve) => server.getConnections((_error, count) => resolve(count)));
+    let open = 1;
+    await until(() => (void connections().then((n) => (open = n)), open === 0), () => 'the server to see the client leave');
+    GateGuard.open();
+    await until(() => connect.mock.calls.length === 1, () => 'the handler to run');
+    expect(hub.stats().viewers).toBe(0);
+  });
 
   it('answers 503 beyond maxViewers, and lets a new viewer in once one leaves', async () => {
     const { open, hub } = await setup({ dashboard: { maxViewers: 2 } });
