@@ -87,6 +87,7 @@ export const DASHBOARD_SCRIPT = String.raw`
       root.append(actions, b.result);
     }
     var details = make('details', 'transitions');
+    details.open = true;
     b.summary = make('summary', null, 'Recent transitions');
     b.log = make('ol');
     details.append(b.summary, b.log);
@@ -130,7 +131,9 @@ export const DASHBOARD_SCRIPT = String.raw`
     fact(b.facts, 'Failure rate', pct(v.failureRate), 'trips at ' + pct(t.failureRateThreshold));
     fact(b.facts, 'Slow-call rate', t.slowCallRateThreshold === undefined ? 'not tracked' : pct(v.slowCallRate),
       t.slowCallRateThreshold === undefined ? '' : 'trips at ' + pct(t.slowCallRateThreshold) + ' of calls over ' + t.slowCallDurationMs + ' ms');
-    fact(b.facts, 'Calls in window', String(v.calls), 'rates count from ' + t.minimumCalls);
+    var w = t.slidingWindow;
+    fact(b.facts, 'Calls in window', String(v.calls),
+      (w.type === 'count' ? 'last ' + w.size + ' calls' : 'last ' + Math.round(w.durationMs / 1000) + ' s') + ', rates count from ' + t.minimumCalls);
     fact(b.facts, 'Consecutive failures', String(v.consecutiveFailures), t.consecutiveFailureThreshold ? 'trips at ' + t.consecutiveFailureThreshold : '');
     fact(b.facts, 'Rejected calls', String(v.notPermittedCalls), 'openings: ' + v.openings);
     fact(b.facts, 'Store', v.store === undefined ? 'none (this instance only)' : v.store === 'shared' ? 'shared' : 'unreachable: local fallback',
@@ -195,14 +198,16 @@ export const DASHBOARD_SCRIPT = String.raw`
 
   function renderCharts(b) {
     var times = model.times, t = b.view.thresholds, h = b.history;
-    var end = times.length ? times[times.length - 1] : 0, start = end - model.historyMs, minutes = Math.round(model.historyMs / 60000);
-    var since = minutes >= 1 ? '-' + minutes + ' min' : '-' + Math.round(model.historyMs / 1000) + ' s';
+    // The last historyMs, or less while there is less (at least a minute): a young app's charts use the width.
+    var end = times.length ? times[times.length - 1] : 0;
+    var span = Math.min(model.historyMs, Math.max(60000, times.length ? end - times[0] : 0)), start = end - span;
+    var since = span >= 120000 ? '-' + Math.round(span / 60000) + ' min' : '-' + Math.round(span / 1000) + ' s';
     var y = function (v) { return PAD + (1 - Math.min(v, 100) / 100) * (H - 2 * PAD); };
     frame(b.rates.svg, '100%', since);
     level(b.rates.svg, t.failureRateThreshold, y, 'failed', 'trips at ' + t.failureRateThreshold + '%');
     if (t.slowCallRateThreshold !== undefined) level(b.rates.svg, t.slowCallRateThreshold, y, 'slow', 'slow trips at ' + t.slowCallRateThreshold + '%');
-    line(b.rates.svg, path(h.failureRate, times, start, model.historyMs, y), 'failed');
-    line(b.rates.svg, path(h.slowCallRate, times, start, model.historyMs, y), 'slow');
+    line(b.rates.svg, path(h.failureRate, times, start, span, y), 'failed');
+    if (t.slowCallRateThreshold !== undefined) line(b.rates.svg, path(h.slowCallRate, times, start, span, y), 'slow');
     var fr = last(h.failureRate), sr = last(h.slowCallRate);
     b.rates.legend.textContent = 'failure rate ' + pct(fr) + ' (trips at ' + pct(t.failureRateThreshold) + ')' +
       (t.slowCallRateThreshold === undefined ? '' : ', slow-call rate ' + pct(sr) + ' (trips at ' + pct(t.slowCallRateThreshold) + ')');
@@ -215,7 +220,7 @@ export const DASHBOARD_SCRIPT = String.raw`
     frame(b.calls.svg, top + '/s', since);
     var parts = [];
     OUTCOMES.forEach(function (o) {
-      line(b.calls.svg, path(h[o[0]], times, start, model.historyMs, yc), o[2]);
+      line(b.calls.svg, path(h[o[0]], times, start, span, yc), o[2]);
       parts.push(o[1] + ' ' + last(h[o[0]]) + '/s');
     });
     b.calls.legend.textContent = '';
