@@ -5,11 +5,10 @@
  * targets Node; the browser tests run it for real. Data from the server is only ever set as text
  * (`textContent`), never parsed as HTML. No backtick or dollar-brace may appear in it.
  */
-export const DASHBOARD_SCRIPT = String.raw`
-(function () {
-  'use strict';
+import { DASHBOARD_CHARTS_SCRIPT } from './dashboard-client-charts.js';
+
+const MAIN = String.raw`
   var config = JSON.parse(document.getElementById('dashboard-config').textContent);
-  var SVG = 'http://www.w3.org/2000/svg';
   var STATES = {
     closed: ['Closed', 'calls pass'],
     open: ['Open', 'calls rejected'],
@@ -19,13 +18,8 @@ export const DASHBOARD_SCRIPT = String.raw`
     metrics_only: ['Metrics only', 'recorded, never rejected']
   };
   var ACTIONS = [['force-open', 'Force open'], ['disable', 'Disable'], ['metrics-only', 'Metrics only'], ['reset', 'Reset']];
-  var OUTCOMES = [
-    ['successful', 'successful', 'ok'], ['failed', 'failed', 'failed'], ['timeout', 'timed out', 'timeout'],
-    ['notPermitted', 'rejected', 'rejected'], ['ignored', 'ignored', 'ignored']
-  ];
   // the order of a sample's values (SAMPLE_FIELDS on the server)
   var FIELDS = ['failureRate', 'slowCallRate', 'successful', 'failed', 'timeout', 'notPermitted', 'ignored'];
-  var W = 320, H = 96, PAD = 14;
 
   var model = { times: [], historyMs: 300000, breakers: new Map() };
   var el = function (id) { return document.getElementById(id); };
@@ -35,11 +29,6 @@ export const DASHBOARD_SCRIPT = String.raw`
     var node = document.createElement(tag);
     if (cls) node.className = cls;
     if (text !== undefined) node.textContent = text;
-    return node;
-  }
-  function svg(tag, attrs) {
-    var node = document.createElementNS(SVG, tag);
-    Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, String(attrs[k])); });
     return node;
   }
   function label(state) { return (STATES[state] || [state])[0]; }
@@ -66,11 +55,11 @@ export const DASHBOARD_SCRIPT = String.raw`
     b.countdown = make('span', 'countdown');
     head.append(title, b.badge, b.countdown);
     b.facts = make('dl', 'facts');
-    var charts = make('div', 'charts');
-    b.rates = chart('Failure and slow-call rate (%)');
-    b.calls = chart('Calls per second by outcome');
-    charts.append(b.rates.figure, b.calls.figure);
-    root.append(head, b.facts, charts);
+    var chartRow = make('div', 'charts');
+    b.rates = charts.chart('Failure and slow-call rate (%)');
+    b.calls = charts.chart('Calls per second by outcome');
+    chartRow.append(b.rates.figure, b.calls.figure);
+    root.append(head, b.facts, chartRow);
     if (!config.readOnly) {
       var actions = make('div', 'actions');
       actions.setAttribute('role', 'group');
@@ -103,14 +92,6 @@ export const DASHBOARD_SCRIPT = String.raw`
     var next = Array.prototype.find.call(list.children, function (child) { return child.dataset.name > b.name; });
     b.root.dataset.name = b.name;
     list.insertBefore(b.root, next || null);
-  }
-
-  function chart(caption) {
-    var figure = make('figure', 'chart');
-    var svgNode = svg('svg', { viewBox: '0 0 ' + W + ' ' + H, role: 'img', preserveAspectRatio: 'none' });
-    var legend = make('p', 'legend');
-    figure.append(make('figcaption', null, caption), svgNode, legend);
-    return { figure: figure, svg: svgNode, legend: legend };
   }
 
   function fact(dl, term, value, extra) {
@@ -165,80 +146,6 @@ export const DASHBOARD_SCRIPT = String.raw`
     });
   }
 
-  // ------------------------------------------------------------------ charts
-
-  function path(values, times, start, span, y) {
-    var d = '', pen = false;
-    for (var i = 0; i < values.length; i++) {
-      if (values[i] === null || values[i] === undefined) { pen = false; continue; }
-      var x = ((times[i] - start) / span) * W;
-      d += (pen ? 'L' : 'M') + x.toFixed(1) + ' ' + y(values[i]).toFixed(1);
-      pen = true;
-    }
-    return d;
-  }
-
-  function line(target, d, cls) { if (d) target.append(svg('path', { d: d, 'class': 'line ' + cls })); }
-
-  function level(target, value, y, cls, text) {
-    target.append(svg('line', { x1: 0, x2: W, y1: y(value), y2: y(value), 'class': 'threshold ' + cls }));
-    var t = svg('text', { x: W - 2, y: y(value) - 2, 'text-anchor': 'end', 'class': 'axis ' + cls });
-    t.textContent = text;
-    target.append(t);
-  }
-
-  function frame(target, top, bottom) {
-    target.textContent = '';
-    target.append(svg('rect', { x: 0, y: 0, width: W, height: H, 'class': 'plot' }));
-    var a = svg('text', { x: 2, y: 10, 'class': 'axis' }); a.textContent = top;
-    var c = svg('text', { x: 2, y: H - 2, 'class': 'axis' }); c.textContent = bottom;
-    var n = svg('text', { x: W - 2, y: H - 2, 'text-anchor': 'end', 'class': 'axis' }); n.textContent = 'now';
-    target.append(a, c, n);
-  }
-
-  function renderCharts(b) {
-    var times = model.times, t = b.view.thresholds, h = b.history;
-    // The last historyMs, or less while there is less (at least a minute): a young app's charts use the width.
-    var end = times.length ? times[times.length - 1] : 0;
-    var span = Math.min(model.historyMs, Math.max(60000, times.length ? end - times[0] : 0)), start = end - span;
-    var since = span >= 120000 ? '-' + Math.round(span / 60000) + ' min' : '-' + Math.round(span / 1000) + ' s';
-    var y = function (v) { return PAD + (1 - Math.min(v, 100) / 100) * (H - 2 * PAD); };
-    frame(b.rates.svg, '100%', since);
-    level(b.rates.svg, t.failureRateThreshold, y, 'failed', 'trips at ' + t.failureRateThreshold + '%');
-    if (t.slowCallRateThreshold !== undefined) level(b.rates.svg, t.slowCallRateThreshold, y, 'slow', 'slow trips at ' + t.slowCallRateThreshold + '%');
-    line(b.rates.svg, path(h.failureRate, times, start, span, y), 'failed');
-    if (t.slowCallRateThreshold !== undefined) line(b.rates.svg, path(h.slowCallRate, times, start, span, y), 'slow');
-    var fr = last(h.failureRate), sr = last(h.slowCallRate);
-    b.rates.legend.textContent = 'failure rate ' + pct(fr) + ' (trips at ' + pct(t.failureRateThreshold) + ')' +
-      (t.slowCallRateThreshold === undefined ? '' : ', slow-call rate ' + pct(sr) + ' (trips at ' + pct(t.slowCallRateThreshold) + ')');
-    b.rates.svg.setAttribute('aria-label', b.rates.legend.textContent + ', over the last ' + since.slice(1));
-
-    var top = 1;
-    OUTCOMES.forEach(function (o) { h[o[0]].forEach(function (v) { if (v !== null && v > top) top = v; }); });
-    top = niceCeil(top);
-    var yc = function (v) { return PAD + (1 - v / top) * (H - 2 * PAD); };
-    frame(b.calls.svg, top + '/s', since);
-    var parts = [];
-    OUTCOMES.forEach(function (o) {
-      line(b.calls.svg, path(h[o[0]], times, start, span, yc), o[2]);
-      parts.push(o[1] + ' ' + last(h[o[0]]) + '/s');
-    });
-    b.calls.legend.textContent = '';
-    OUTCOMES.forEach(function (o, i) { b.calls.legend.append(make('span', 'key ' + o[2], parts[i])); });
-    b.calls.svg.setAttribute('aria-label', 'Calls per second: ' + parts.join(', '));
-  }
-
-  function last(values) {
-    for (var i = values.length - 1; i >= 0; i--) if (values[i] !== null) return values[i];
-    return 0;
-  }
-  function niceCeil(v) {
-    var p = Math.pow(10, Math.floor(Math.log10(v)));
-    var steps = [1, 2, 5, 10];
-    for (var i = 0; i < steps.length; i++) if (v <= steps[i] * p) return steps[i] * p;
-    return 10 * p;
-  }
-
   // ------------------------------------------------------------------ the stream
 
   function applyView(view, quiet) {
@@ -262,7 +169,7 @@ export const DASHBOARD_SCRIPT = String.raw`
       b.history = view.history;
       b.transitions = view.transitions.slice();
       renderTransitions(b);
-      renderCharts(b);
+      charts.render(b, model.times, model.historyMs);
     });
     el('empty').hidden = s.breakers.length > 0;
     renderInstances(s.instances);
@@ -279,7 +186,7 @@ export const DASHBOARD_SCRIPT = String.raw`
         b.history[field].push(p ? p[i] : null);
         b.history[field].splice(0, drop);
       });
-      if (b.view) renderCharts(b);
+      if (b.view) charts.render(b, model.times, model.historyMs);
     });
   }
 
@@ -392,5 +299,14 @@ export const DASHBOARD_SCRIPT = String.raw`
   }
   setInterval(function () { model.breakers.forEach(function (b) { if (b.view) tick(b); }); }, 250);
   connect();
-})();
+`;
+
+/**
+ * The whole script, in one function scope: the charts part first, then the page. The page's
+ * Content-Security-Policy carries the hash of exactly this text.
+ */
+export const DASHBOARD_SCRIPT = `
+(function () {
+  'use strict';
+${DASHBOARD_CHARTS_SCRIPT}${MAIN}})();
 `;
