@@ -12,8 +12,11 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Test } from '@nestjs/testing';
 import { chromium } from 'playwright-core';
 import type { BrowserContext, Page } from 'playwright-core';
+import { CircuitBreakerModule } from '../../lib/index.js';
+import { CircuitBreakerDashboardModule } from '../../lib/dashboard/index.js';
 import { SampleInstance, ensureSampleBuilt, waitFor } from '../fleet/fleet.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
@@ -58,19 +61,24 @@ describe('dashboard in Chromium, against the sample app', () => {
     app = await new SampleInstance('dashboard', { ADMIN_API_KEY: ADMIN_KEY }).ready();
     profile = mkdtempSync(join(tmpdir(), 'dashboard-chromium-'));
     context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
-    page = context.pages()[0] ?? (await context.newPage());
-    page.on('console', (message) => {
+    page = watch(context.pages()[0] ?? (await context.newPage()));
+  }, 120_000);
+
+  /** Records what goes wrong on `target` into `problems`. */
+  function watch(target: Page): Page {
+    target.on('console', (message) => {
       if (message.type() === 'error' || message.type() === 'warning') problems.push(`console ${message.type()}: ${message.text()}`);
     });
-    page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-    page.on('requestfailed', (request) => {
+    target.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+    target.on('requestfailed', (request) => {
       // the event stream is aborted when the page goes away; anything else failing is a problem
       if (!request.url().endsWith('/events')) problems.push(`request failed: ${request.url()} ${request.failure()?.errorText}`);
     });
-    page.on('response', (response) => {
+    target.on('response', (response) => {
       if (response.status() >= 400) problems.push(`HTTP ${response.status()}: ${response.request().method()} ${response.url()}`);
     });
-  }, 120_000);
+    return target;
+  }
 
   afterAll(async () => {
     await context?.close();
@@ -150,5 +158,28 @@ describe('dashboard in Chromium, against the sample app', () => {
     expect(await card('payments').locator('.result').textContent()).toBe('Reset: done, payments is now Closed');
     expect(await card('payments').locator('.transitions li').first().textContent()).toMatch(/Open \u2192 Closed\s+\(reset\)/);
     expect(problems).toEqual([]);
+  });
+
+  it('readOnly: the same page without buttons or a credentials field, and no admin API needed', async () => {
+    const moduleRef = await Test.createTestingModule({
+      imports: [CircuitBreakerModule.forRoot({ logger: false, breakers: { inventory: {} } }), CircuitBreakerDashboardModule.register({ path: 'ops/breakers', readOnly: true })],
+    }).compile();
+    // The browser keeps its connection to the page alive; without forceCloseConnections, close()
+    // would wait for it (keepAliveTimeout) although every event stream has ended.
+    const readOnly = moduleRef.createNestApplication({ logger: false, forceCloseConnections: true });
+    await readOnly.listen(0, '127.0.0.1');
+    const other = watch(await context.newPage());
+    try {
+      await other.goto(`${(await readOnly.getUrl()).replace('[::1]', '127.0.0.1')}/ops/breakers`);
+      await other.getByText('Live', { exact: true }).waitFor();
+      const inventory = other.locator('article.breaker').filter({ has: other.getByRole('heading', { name: 'inventory', exact: true }) });
+      expect(await inventory.locator('.state').textContent()).toBe('Closed');
+      expect(await other.getByRole('button').count()).toBe(0);
+      expect(await other.locator('#credentials-section').isHidden()).toBe(true);
+      expect(problems).toEqual([]);
+    } finally {
+      await other.close();
+      await readOnly.close();
+    }
   });
 });

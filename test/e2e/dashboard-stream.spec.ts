@@ -14,8 +14,8 @@ import { Injectable } from '@nestjs/common';
 import type { CanActivate, INestApplication } from '@nestjs/common';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
-import { CircuitBreakerModule, CircuitBreakerRegistry, ManualClock } from '../../lib/index.js';
-import type { CircuitBreaker, CircuitBreakerSettings } from '../../lib/index.js';
+import { CircuitBreakerModule, CircuitBreakerRegistry, InMemoryCircuitBreakerStore, ManualClock } from '../../lib/index.js';
+import type { CircuitBreaker, CircuitBreakerSettings, SyncReply, SyncRequest } from '../../lib/index.js';
 import { CircuitBreakerDashboardModule } from '../../lib/dashboard/index.js';
 import type { CircuitBreakerDashboardOptions, DashboardBreakerView, DashboardSampleEvent, DashboardSnapshotEvent, DashboardTransition } from '../../lib/dashboard/index.js';
 import { HEARTBEAT_INTERVAL_MS, MIN_FLUSH_INTERVAL_MS, RECONNECT_DELAY_MS, STALL_LIMIT_MS } from '../../lib/dashboard/circuit-breaker-dashboard.options.js';
@@ -35,6 +35,17 @@ class GateGuard implements CanActivate {
   }
 }
 
+/** A store that can stop answering, like a Redis that went away. */
+class UnreliableStore extends InMemoryCircuitBreakerStore {
+  down = false;
+  override sync(requests: readonly SyncRequest[]): Promise<readonly SyncReply[]> {
+    return this.down ? Promise.reject(new Error('store down')) : super.sync(requests);
+  }
+  override ping(): Promise<void> {
+    return this.down ? Promise.reject(new Error('store down')) : super.ping();
+  }
+}
+
 const fail = (breaker: CircuitBreaker) => breaker.execute(() => Promise.reject(new Error('down'))).catch(() => undefined);
 const succeed = (breaker: CircuitBreaker) => breaker.execute(() => Promise.resolve('ok'));
 
@@ -47,9 +58,9 @@ describe('dashboard event stream', () => {
   });
 
   async function setup(
-    options: { breakers?: Record<string, CircuitBreakerSettings>; dashboard?: CircuitBreakerDashboardOptions; fastify?: boolean } = {},
+    options: { breakers?: Record<string, CircuitBreakerSettings>; dashboard?: CircuitBreakerDashboardOptions; fastify?: boolean; clock?: ManualClock } = {},
   ) {
-    const clock = new ManualClock(1_000_000);
+    const clock = options.clock ?? new ManualClock(1_000_000);
     const moduleRef = await Test.createTestingModule({
       imports: [
         CircuitBreakerModule.forRoot({ defaults: { clock }, breakers: options.breakers ?? { payments: tripFast(), inventory: {} }, logger: false }),
@@ -189,6 +200,30 @@ describe('dashboard event stream', () => {
     expect(sample.t).toBe(1_001_000);
     // failureRate, slowCallRate, successful/s, failed/s, timeout/s, notPermitted/s, ignored/s
     expect(sample.points['payments']).toEqual([40, 0, 3, 1, 1, 0, 0]);
+  });
+
+  it('shows whether each breaker shares its state through its store, and a store outage as local_fallback with the outages counted', async () => {
+    const clock = new ManualClock(1_000_000);
+    const store = new UnreliableStore({ clock, logger: { warn: () => undefined, log: () => undefined } });
+    const { open, drained } = await setup({ breakers: { payments: { store }, local: {} }, clock });
+    await new Promise(setImmediate); // the store's first read
+    const client = await open();
+    const snapshot = (await client.waitFor('snapshot')).json as DashboardSnapshotEvent;
+    expect(snapshot.breakers.find((b) => b.name === 'payments')).toMatchObject({ store: 'shared', storeFallbacks: 0 });
+    expect(snapshot.breakers.find((b) => b.name === 'local')!.store).toBeUndefined();
+    expect(snapshot.instances[0]!.breakers['payments']).toMatchObject({ store: 'shared' });
+
+    store.down = true;
+    // An idle breaker's link syncs every fifth tick (1 s): that sync fails, and the sample after it
+    // sees the fallback.
+    for (let ms = 0; ms < 2_250; ms += 50) {
+      clock.advance(50);
+      await new Promise(setImmediate);
+    }
+    await drained();
+    await until(() => views(client, 'payments').at(-1)?.store === 'local_fallback', () => `payments in local_fallback; got ${JSON.stringify(views(client, 'payments'))}`);
+    expect(views(client, 'payments').at(-1)).toMatchObject({ state: 'closed', store: 'local_fallback', storeFallbacks: 1 });
+    expect((client.last.get('instances')!.json as DashboardSnapshotEvent['instances'])[0]!.breakers['payments']).toMatchObject({ store: 'local_fallback' });
   });
 
   it('writes a heartbeat comment every HEARTBEAT_INTERVAL_MS', async () => {
