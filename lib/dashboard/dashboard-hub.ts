@@ -6,8 +6,8 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { hostname } from 'node:os';
-import { Inject, Injectable, Optional } from '@nestjs/common';
-import type { OnModuleDestroy, OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import type { LoggerService, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import type { Subscription } from 'rxjs';
 import { CircuitBreakerRegistry } from '../circuit-breaker.registry.js';
 import type { StateChangeEvent } from '../core/circuit-breaker.js';
@@ -77,6 +77,7 @@ export class DashboardHub implements OnModuleInit, OnModuleDestroy {
   private removedSinceRefresh = false;
   private subscription: Subscription | undefined;
   private phase: Phase = 'created';
+  private readonly logger: LoggerService | undefined;
   readonly instanceId = `${hostname()}:${process.pid}`;
 
   constructor(
@@ -85,13 +86,15 @@ export class DashboardHub implements OnModuleInit, OnModuleDestroy {
   ) {
     if (registry === undefined || registry === null) throw new Error(MISSING_REGISTRY_MESSAGE);
     this.registry = registry;
+    const logger = registry.moduleOptions.logger;
+    this.logger = logger === false ? undefined : (logger ?? new Logger('CircuitBreakerDashboard'));
     this.capacity = Math.ceil(options.historyMs / options.sampleIntervalMs);
     this.sampleTimes = new Float64Array(this.capacity);
   }
 
   onModuleInit(): void {
     this.phase = 'running';
-    this.subscription = this.registry.stateChanges$.subscribe((event) => this.onTransition(event));
+    this.subscription = this.registry.stateChanges$.subscribe((event) => this.contained('recording a transition', () => this.onTransition(event)));
     this.sample();
   }
 
@@ -130,7 +133,7 @@ export class DashboardHub implements OnModuleInit, OnModuleDestroy {
     this.viewers.add(viewer);
     this.refresh();
     viewer.write(`retry: ${RECONNECT_DELAY_MS}\n\n${this.snapshotFor(viewer)}`, this.options.clock.now());
-    this.heartbeatTimer ??= scheduleTimer(this.options.clock, () => this.heartbeat(), HEARTBEAT_INTERVAL_MS);
+    this.heartbeatTimer ??= this.scheduleHeartbeat();
   }
 
   stats(): DashboardHubStats {
@@ -145,8 +148,22 @@ export class DashboardHub implements OnModuleInit, OnModuleDestroy {
 
   // ------------------------------------------------------------------------ what happens
 
+  /**
+   * Runs work that timers and the transition stream start: a throw there would be an uncaught
+   * exception (the process's end), so it is reported through the logger and the dashboard carries on.
+   */
+  private contained(what: string, work: () => void): void {
+    try {
+      work();
+    } catch (error) {
+      this.logger?.error(`CircuitBreakerDashboard: ${what} failed: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`);
+    }
+  }
+
   private sample(): void {
     const clock = this.options.clock;
+    // The next sample first, so that one failing sample does not end the sampling.
+    this.sampleTimer = scheduleTimer(clock, () => this.contained('sampling the breakers', () => this.sample()), this.options.sampleIntervalMs);
     // whole milliseconds: the default clock has sub-millisecond precision nobody reads here
     const now = Math.round(clock.now());
     this.sampleNo++;
@@ -166,7 +183,6 @@ export class DashboardHub implements OnModuleInit, OnModuleDestroy {
     }
     this.sampleText = `event: sample\ndata: ${JSON.stringify({ t: now, points })}\n\n`;
     this.generation++;
-    this.sampleTimer = scheduleTimer(clock, () => this.sample(), this.options.sampleIntervalMs);
     this.requestFlush();
   }
 
@@ -208,7 +224,7 @@ export class DashboardHub implements OnModuleInit, OnModuleDestroy {
     if (this.flushTimer !== undefined || this.viewers.size === 0 || this.phase !== 'running') return;
     const clock = this.options.clock;
     const delay = Math.max(0, this.lastFlushAt + MIN_FLUSH_INTERVAL_MS - clock.now());
-    this.flushTimer = scheduleTimer(clock, () => this.flush(), delay);
+    this.flushTimer = scheduleTimer(clock, () => this.contained('writing to the event streams', () => this.flush()), delay);
   }
 
   private flush(): void {
@@ -222,12 +238,17 @@ export class DashboardHub implements OnModuleInit, OnModuleDestroy {
   }
 
   private heartbeat(): void {
+    // The next one first, so that one failing heartbeat does not end them (disconnect() cancels it when the last viewer goes).
+    this.heartbeatTimer = this.scheduleHeartbeat();
     const now = this.options.clock.now();
     for (const viewer of [...this.viewers]) {
       if (!viewer.congested) viewer.write(': heartbeat\n\n', now);
       else if (now - viewer.congestedSince! >= STALL_LIMIT_MS) viewer.destroy();
     }
-    this.heartbeatTimer = this.viewers.size > 0 ? scheduleTimer(this.options.clock, () => this.heartbeat(), HEARTBEAT_INTERVAL_MS) : undefined;
+  }
+
+  private scheduleHeartbeat(): unknown {
+    return scheduleTimer(this.options.clock, () => this.contained('writing a heartbeat', () => this.heartbeat()), HEARTBEAT_INTERVAL_MS);
   }
 
   /** Rebuilds what changed: each dirty breaker's event, and the instances view. */

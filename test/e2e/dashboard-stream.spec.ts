@@ -11,7 +11,7 @@ import type { Server } from 'node:http';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { Injectable } from '@nestjs/common';
-import type { CanActivate, INestApplication } from '@nestjs/common';
+import type { CanActivate, INestApplication, LoggerService } from '@nestjs/common';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import { CircuitBreakerModule, CircuitBreakerRegistry, InMemoryCircuitBreakerStore, ManualClock } from '../../lib/index.js';
@@ -58,12 +58,18 @@ describe('dashboard event stream', () => {
   });
 
   async function setup(
-    options: { breakers?: Record<string, CircuitBreakerSettings>; dashboard?: CircuitBreakerDashboardOptions; fastify?: boolean; clock?: ManualClock } = {},
+    options: {
+      breakers?: Record<string, CircuitBreakerSettings>;
+      dashboard?: CircuitBreakerDashboardOptions;
+      fastify?: boolean;
+      clock?: ManualClock;
+      logger?: LoggerService;
+    } = {},
   ) {
     const clock = options.clock ?? new ManualClock(1_000_000);
     const moduleRef = await Test.createTestingModule({
       imports: [
-        CircuitBreakerModule.forRoot({ defaults: { clock }, breakers: options.breakers ?? { payments: tripFast(), inventory: {} }, logger: false }),
+        CircuitBreakerModule.forRoot({ defaults: { clock }, breakers: options.breakers ?? { payments: tripFast(), inventory: {} }, logger: options.logger ?? false }),
         CircuitBreakerDashboardModule.register({ readOnly: true, clock, ...options.dashboard }),
       ],
     }).compile();
@@ -224,6 +230,25 @@ describe('dashboard event stream', () => {
     await until(() => views(client, 'payments').at(-1)?.store === 'local_fallback', () => `payments in local_fallback; got ${JSON.stringify(views(client, 'payments'))}`);
     expect(views(client, 'payments').at(-1)).toMatchObject({ state: 'closed', store: 'local_fallback', storeFallbacks: 1 });
     expect((client.last.get('instances')!.json as DashboardSnapshotEvent['instances'])[0]!.breakers['payments']).toMatchObject({ store: 'local_fallback' });
+  });
+
+  it('a failure while sampling is logged rather than thrown out of a timer, and sampling carries on', async () => {
+    const errors: string[] = [];
+    const logger: LoggerService = { log: () => undefined, warn: () => undefined, error: (message: unknown) => void errors.push(String(message)) };
+    const { open, clock, payments } = await setup({ logger });
+    const client = await open();
+    await client.waitFor('snapshot');
+    const snapshot = jest.spyOn(payments, 'snapshot').mockImplementation(() => {
+      throw new Error('snapshot broke');
+    });
+    clock.advance(1_000); // would throw out of the timer (the process's end, with real timers) if not contained
+    expect(errors).toEqual(['CircuitBreakerDashboard: sampling the breakers failed: Error: snapshot broke']);
+    snapshot.mockRestore();
+    clock.advance(1_000);
+    clock.advance(MIN_FLUSH_INTERVAL_MS);
+    const sample = (await client.waitFor('sample')).json as DashboardSampleEvent;
+    expect(sample.t).toBe(1_002_000);
+    expect(errors).toHaveLength(1);
   });
 
   it('writes a heartbeat comment every HEARTBEAT_INTERVAL_MS', async () => {
