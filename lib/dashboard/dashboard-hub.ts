@@ -21,7 +21,9 @@ import {
   STALL_LIMIT_MS,
 } from './circuit-breaker-dashboard.options.js';
 import type { ResolvedDashboardOptions } from './circuit-breaker-dashboard.options.js';
-import type { DashboardInstanceView, DashboardSamplePoint, DashboardSnapshotEvent, DashboardTransition } from './dashboard-events.js';
+import type { DashboardInstanceView, DashboardSamplePoint, DashboardSnapshotEvent } from './dashboard-events.js';
+import { instanceViewOf, snapshotOf } from './dashboard-snapshot.js';
+import { TransitionLog } from './transition-log.js';
 import { DashboardViewer } from './dashboard-viewer.js';
 
 export const MISSING_REGISTRY_MESSAGE =
@@ -30,16 +32,6 @@ export const MISSING_REGISTRY_MESSAGE =
 
 /** Transitions kept for streams that lag; one that falls further behind gets a snapshot instead. */
 const TRANSITIONS_KEPT = 256;
-
-const STREAM_HEADERS = {
-  'Content-Type': 'text/event-stream; charset=utf-8',
-  // no-transform: compression middleware leaves the stream alone instead of buffering it
-  'Cache-Control': 'no-cache, no-transform',
-  // nginx: pass events through as they come
-  'X-Accel-Buffering': 'no',
-  // The stream is the connection's only use: when it ends, so does the socket (no idle keep-alive to wait for at shutdown).
-  Connection: 'close',
-};
 
 /** What the hub holds now, for tests and benchmarks (not part of the stream). */
 export interface DashboardHubStats {
@@ -62,8 +54,7 @@ export class DashboardHub implements OnModuleInit, OnModuleDestroy {
   /** Index of the newest sample (its slot is `sampleNo % capacity`); -1 before the first. */
   private sampleNo = -1;
   private sampleText = '';
-  private readonly transitions: { readonly transition: DashboardTransition; readonly json: string }[] = [];
-  private lastTransitionId = 0;
+  private readonly transitions = new TransitionLog(TRANSITIONS_KEPT);
   private seq = 0;
   private instancesText = '';
   private instancesSeq = 0;
@@ -109,27 +100,17 @@ export class DashboardHub implements OnModuleInit, OnModuleDestroy {
 
   /** Answers an event-stream request on the raw Node.js request and response (Express and Fastify alike). */
   connect(request: IncomingMessage, response: ServerResponse): void {
-    if (this.phase !== 'running' || this.viewers.size >= this.options.maxViewers) {
-      const message = this.phase === 'running' ? `At most ${this.options.maxViewers} dashboard viewers at once; try again shortly.\n` : 'The application is shutting down.\n';
-      response.writeHead(503, { 'Content-Type': 'text/plain; charset=utf-8', 'Retry-After': '5', Connection: 'close' }).end(message);
-      return;
+    if (this.phase !== 'running') return DashboardViewer.refuse(response, 'The application is shutting down.');
+    if (this.viewers.size >= this.options.maxViewers) {
+      return DashboardViewer.refuse(response, `At most ${this.options.maxViewers} dashboard viewers at once; try again shortly.`);
     }
-    // A client that left while guards ran has closed already: no 'close' event would ever remove it.
-    if (request.socket.destroyed || response.destroyed) {
-      response.destroy();
-      return;
-    }
-    response.writeHead(200, STREAM_HEADERS);
-    if (request.method === 'HEAD') {
-      response.end();
-      return;
-    }
-    request.socket.setNoDelay(true);
-    const viewer: DashboardViewer = new DashboardViewer(
+    const viewer: DashboardViewer | undefined = DashboardViewer.accept(
+      request,
       response,
       () => this.requestFlush(),
-      () => this.disconnect(viewer),
+      () => this.disconnect(viewer!),
     );
+    if (viewer === undefined) return;
     this.viewers.add(viewer);
     this.refresh();
     viewer.write(`retry: ${RECONNECT_DELAY_MS}\n\n${this.snapshotFor(viewer)}`, this.options.clock.now());
@@ -189,9 +170,7 @@ export class DashboardHub implements OnModuleInit, OnModuleDestroy {
   private onTransition(event: StateChangeEvent): void {
     const track = this.trackOf(event.name);
     if (track === undefined) return;
-    const transition = track.addTransition(event, ++this.lastTransitionId);
-    this.transitions.push({ transition, json: JSON.stringify(transition) });
-    if (this.transitions.length > TRANSITIONS_KEPT) this.transitions.shift();
+    this.transitions.add(track.addTransition(event, this.transitions.nextId()));
     this.generation++;
     this.requestFlush();
   }
@@ -272,8 +251,7 @@ export class DashboardHub implements OnModuleInit, OnModuleDestroy {
 
   /** Everything newer than what `viewer` has; a snapshot when it has nothing or missed transitions. */
   private deltaFor(viewer: DashboardViewer): string {
-    const oldestKept = this.transitions[0]?.transition.id ?? this.lastTransitionId + 1;
-    if (viewer.needsSnapshot || viewer.lastTransitionId < oldestKept - 1) return this.snapshotFor(viewer);
+    if (viewer.needsSnapshot || !this.transitions.reaches(viewer.lastTransitionId)) return this.snapshotFor(viewer);
     let out = '';
     for (const name of viewer.sent.keys()) {
       if (!this.tracks.has(name)) {
@@ -287,10 +265,9 @@ export class DashboardHub implements OnModuleInit, OnModuleDestroy {
         viewer.sent.set(name, track.seq);
       }
     }
-    if (viewer.lastTransitionId < this.lastTransitionId) {
-      const fresh = this.transitions.filter((entry) => entry.transition.id > viewer.lastTransitionId).map((entry) => entry.json);
-      out += `event: transitions\ndata: [${fresh.join(',')}]\n\n`;
-      viewer.lastTransitionId = this.lastTransitionId;
+    if (viewer.lastTransitionId < this.transitions.lastId) {
+      out += `event: transitions\ndata: ${this.transitions.jsonAfter(viewer.lastTransitionId)}\n\n`;
+      viewer.lastTransitionId = this.transitions.lastId;
     }
     if (viewer.sampleNo !== this.sampleNo) {
       out += this.sampleText;
@@ -310,7 +287,7 @@ export class DashboardHub implements OnModuleInit, OnModuleDestroy {
     viewer.needsSnapshot = false;
     viewer.sent.clear();
     for (const [name, track] of this.tracks) viewer.sent.set(name, track.seq);
-    viewer.lastTransitionId = this.lastTransitionId;
+    viewer.lastTransitionId = this.transitions.lastId;
     viewer.sampleNo = this.sampleNo;
     viewer.instancesSeq = this.instancesSeq;
     return this.snapshotCache.text;
@@ -320,28 +297,16 @@ export class DashboardHub implements OnModuleInit, OnModuleDestroy {
     const count = Math.min(this.sampleNo + 1, this.capacity);
     const slots: number[] = [];
     for (let n = this.sampleNo - count + 1; n <= this.sampleNo; n++) slots.push(n % this.capacity);
-    return {
-      version: 1,
+    return snapshotOf(this.tracks.values(), slots, this.sampleTimes, this.instances(), {
       at: Math.round(this.options.clock.now()),
       instanceId: this.instanceId,
       sampleIntervalMs: this.options.sampleIntervalMs,
       historyMs: this.options.historyMs,
-      sampleTimes: slots.map((slot) => this.sampleTimes[slot]!),
-      breakers: [...this.tracks.values()]
-        .filter((track) => track.view !== undefined)
-        .map((track) => ({ ...track.view!, history: track.historyOver(slots), transitions: track.transitions })),
-      instances: this.instances(),
-    };
+    });
   }
 
   /** This instance only, until the fleet view exists: then one entry per live instance. */
   private instances(): DashboardInstanceView[] {
-    const breakers: DashboardInstanceView['breakers'] = Object.create(null) as DashboardInstanceView['breakers'];
-    for (const [name, track] of this.tracks) {
-      const view = track.view;
-      if (view === undefined) continue;
-      breakers[name] = { state: view.state, failureRate: view.failureRate, slowCallRate: view.slowCallRate, ...(view.store !== undefined ? { store: view.store } : {}) };
-    }
-    return [{ id: this.instanceId, self: true, breakers }];
+    return [instanceViewOf(this.instanceId, this.tracks)];
   }
 }

@@ -4,7 +4,17 @@
  * client that reads slowly therefore gets fewer, newer messages instead of an ever longer backlog;
  * what waits for it is at most one batch, in the socket's own buffer.
  */
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+const STREAM_HEADERS = {
+  'Content-Type': 'text/event-stream; charset=utf-8',
+  // no-transform: compression middleware leaves the stream alone instead of buffering it
+  'Cache-Control': 'no-cache, no-transform',
+  // nginx: pass events through as they come
+  'X-Accel-Buffering': 'no',
+  // The stream is the connection's only use: when it ends, so does the socket (no idle keep-alive to wait for at shutdown).
+  Connection: 'close',
+};
 
 export class DashboardViewer {
   /** Per breaker name, the sequence number of the `breaker` event last written. */
@@ -18,7 +28,31 @@ export class DashboardViewer {
   congestedSince: number | undefined;
   private closed = false;
 
-  constructor(
+  /**
+   * Starts the stream: its headers are written at once. Undefined when there is no stream to keep:
+   * a HEAD request (headers only), or a client that left while the guards ran (its 'close' event has
+   * passed, so nothing would ever remove it).
+   */
+  static accept(request: IncomingMessage, response: ServerResponse, onDrain: () => void, onClose: () => void): DashboardViewer | undefined {
+    if (request.socket.destroyed || response.destroyed) {
+      response.destroy();
+      return undefined;
+    }
+    response.writeHead(200, STREAM_HEADERS);
+    if (request.method === 'HEAD') {
+      response.end();
+      return undefined;
+    }
+    request.socket.setNoDelay(true);
+    return new DashboardViewer(response, onDrain, onClose);
+  }
+
+  /** 503 with Retry-After: an EventSource gives up on it, and the page retries by itself. */
+  static refuse(response: ServerResponse, message: string): void {
+    response.writeHead(503, { 'Content-Type': 'text/plain; charset=utf-8', 'Retry-After': '5', Connection: 'close' }).end(`${message}\n`);
+  }
+
+  private constructor(
     private readonly response: ServerResponse,
     onDrain: () => void,
     onClose: () => void,
