@@ -397,6 +397,14 @@ describe('dashboard event stream', () => {
     expect(hub.stats().viewers).toBe(0);
   });
 
+  it('HEAD gets the stream headers and no stream', async () => {
+    const { base, hub } = await setup();
+    const res = await fetch(`${base}/circuit-breakers/events`, { method: 'HEAD' });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
+    expect(hub.stats().viewers).toBe(0);
+  });
+
   it('answers 503 beyond maxViewers, and lets a new viewer in once one leaves', async () => {
     const { open, hub } = await setup({ dashboard: { maxViewers: 2 } });
     const [a, b] = [await open(), await open()];
