@@ -3,9 +3,11 @@ import type { DynamicModule } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { CircuitBreakerAdminModule, CircuitBreakerModule } from 'nestjs-breaker';
 import type { CircuitBreakerStore, Clock } from 'nestjs-breaker';
+import { CircuitBreakerDashboardModule } from 'nestjs-breaker/dashboard';
 import { CircuitBreakerHealthModule } from 'nestjs-breaker/health';
 import { ApiKeyGuard } from './admin/api-key.guard.js';
 import { ChaosController } from './chaos/chaos.controller.js';
+import { LoopbackGuard } from './dashboard/loopback.guard.js';
 import { HealthController } from './health/health.controller.js';
 import { MetricsModule } from './metrics/metrics.module.js';
 import { OrdersController } from './orders/orders.controller.js';
@@ -65,6 +67,13 @@ export class AppModule {
         MetricsModule.forRoot(),
         // /admin/circuit-breakers: snapshots and manual control, behind an API key (x-api-key)
         CircuitBreakerAdminModule.register({ path: 'admin/circuit-breakers', guards: [ApiKeyGuard] }),
+        // /circuit-breakers: the live dashboard, for this machine; its buttons post to the admin API
+        // above, sending the key typed into the page as x-api-key
+        CircuitBreakerDashboardModule.register({
+          guards: [LoopbackGuard],
+          credentialsHeader: 'x-api-key',
+          ...(options.clock ? { clock: options.clock } : {}),
+        }),
       ],
       controllers: [OrdersController, ChaosController, HealthController],
       providers: [

@@ -81,6 +81,7 @@ async function bootstrap(): Promise<void> {
         : `  POST ${url}/chaos/payments       {"mode":"ok"|"fail"|"slow"|"flaky","percent":50}`,
       `  GET  ${url}/metrics              Prometheus metrics of the breakers`,
       `  GET  ${url}/admin/circuit-breakers  manual control (header x-api-key: $ADMIN_API_KEY, default change-me)`,
+      `  open ${url}/circuit-breakers     live dashboard in a browser (this machine only; its buttons need the key)`,
       `Payments dependency on ${payments.url.replace('127.0.0.1', 'localhost')}${payments.external ? ' (external: PAYMENTS_URL)' : ' (started by this app)'}`,
       `Breaker state: ${storeBanner}`,
       '',

@@ -9,6 +9,7 @@ const entries = {
   'nestjs-breaker/health': ['CircuitBreakerHealthModule', 'CircuitBreakerHealthIndicator'],
   'nestjs-breaker/prometheus': ['CircuitBreakerPrometheusModule'],
   'nestjs-breaker/redis': ['RedisCircuitBreakerStore'],
+  'nestjs-breaker/dashboard': ['CircuitBreakerDashboardModule'],
 };
 
 let failed = false;

@@ -10,6 +10,7 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
 interface PackageJson {
   exports: Record<string, unknown>;
+  typesVersions: Record<string, Record<string, string[]>>;
   peerDependencies: Record<string, string>;
   peerDependenciesMeta?: Record<string, { optional?: boolean }>;
 }
@@ -98,5 +99,27 @@ describe('the optional transports (RPC, WebSockets, GraphQL)', () => {
     const specifiers = [...importGraph(join(root, 'lib/index.ts')).values()].flat();
     const transports = ['@nestjs/microservices', '@nestjs/websockets', '@nestjs/graphql', '@nestjs/apollo', 'graphql'];
     expect(specifiers.filter((specifier) => transports.some((name) => specifier === name || specifier.startsWith(`${name}/`)))).toEqual([]);
+  });
+});
+
+// The dashboard needs no optional peer, but it is still reached only through its subpath: an
+// application that does not mount it loads none of it (page, script, stream).
+describe('the nestjs-breaker/dashboard subpath', () => {
+  it('is exported with the same import/require conditions as the root entry, and typed for node10 resolution', () => {
+    expect(pkg.exports['./dashboard']).toEqual({
+      import: { types: './dist/esm/dashboard/index.d.ts', default: './dist/esm/dashboard/index.js' },
+      require: { types: './dist/cjs/dashboard/index.d.ts', default: './dist/cjs/dashboard/index.js' },
+    });
+    expect(pkg.typesVersions['*']['dashboard']).toEqual(['./dist/cjs/dashboard/index.d.ts']);
+  });
+
+  it('is not reachable from the root entry', () => {
+    const files = [...importGraph(join(root, 'lib/index.ts')).keys()].map((file) => relative(root, file));
+    expect(files).toContain('lib/admin/circuit-breaker-admin.module.ts');
+    expect(files.filter((file) => file.startsWith('lib/dashboard/'))).toEqual([]);
+  });
+
+  it('exports exactly its public names', async () => {
+    expect(Object.keys(await import('../../lib/dashboard/index.js')).sort()).toEqual(['CircuitBreakerDashboardModule', 'SAMPLE_FIELDS']);
   });
 });
