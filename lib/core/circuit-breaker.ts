@@ -18,11 +18,11 @@ import { DeadlineQueue, PendingCall, promiseFor } from './deadlines.js';
 import { CircuitBreakerConfigError, CircuitBreakerTimeoutError, CircuitOpenError } from './errors.js';
 import type { CircuitBreakerOptions, CircuitBreakerSettings, ResolvedOptions } from './options.js';
 import { resolveOptions } from './options.js';
-import type { LinkedBreaker, StoreLink } from './shared-link.js';
-import { joinStore } from './shared-link.js';
+import type { LinkedBreaker, StoreLink } from './fleet/store-link.js';
+import { joinStore } from './fleet/store-session.js';
 import type { SlidingWindow } from './sliding-window.js';
 import { FAILURE, SLOW, createWindow } from './sliding-window.js';
-import type { SharedState, WindowCounts } from './store.js';
+import type { SharedState, WindowCounts } from './fleet/store.js';
 
 export type CircuitState = 'closed' | 'open' | 'half_open' | 'forced_open' | 'disabled' | 'metrics_only';
 
@@ -836,7 +836,7 @@ export class CircuitBreaker implements LinkedBreaker {
     this.permitBase = this.generation * PERMIT_SPAN;
   }
 
-  // ---------------------------------------------------------------- shared state (see shared-link.ts)
+  // ---------------------------------------------------------------- shared state (see fleet/store-link.ts)
 
   /** Applies a state the fleet agreed on. @internal */
   adoptShared(shared: SharedState): void {

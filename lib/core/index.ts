@@ -25,7 +25,8 @@ export type {
   SlidingWindowOptions,
   TimeWindowOptions,
 } from './options.js';
-export { InMemoryCircuitBreakerStore, COUNT_WINDOW_BUCKET_MS, COUNT_WINDOW_HORIZON_BUCKETS, STORE_DEFAULTS, isSharedState, resolveStoreOptions } from './store.js';
+export { InMemoryCircuitBreakerStore } from './fleet/in-memory-store.js';
+export { COUNT_WINDOW_BUCKET_MS, COUNT_WINDOW_HORIZON_BUCKETS, STORE_DEFAULTS, isSharedState, resolveStoreOptions } from './fleet/store.js';
 export type {
   CircuitBreakerStore,
   FleetWindowSpec,
@@ -39,4 +40,4 @@ export type {
   TrialReply,
   TrialRequest,
   WindowCounts,
-} from './store.js';
+} from './fleet/store.js';

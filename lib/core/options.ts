@@ -1,5 +1,5 @@
 import type { Clock } from './clock.js';
-import type { CircuitBreakerStore } from './store.js';
+import type { CircuitBreakerStore } from './fleet/store.js';
 import { monotonicClock } from './clock.js';
 import { CircuitBreakerConfigError } from './errors.js';
 

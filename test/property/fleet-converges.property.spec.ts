@@ -1,6 +1,6 @@
 /**
  * Model/property test of fleet-wide state: three breakers of one name sharing one in-memory store
- * (lib/core/store.ts, lib/core/shared-link.ts), driven by a ManualClock that is both the breakers'
+ * (lib/core/fleet/: in-memory-store.ts, store-session.ts, store-link.ts), driven by a ManualClock that is both the breakers'
  * clock and the store's, through random schedules of
  *   - calls on instance i: sync or `async` functions that succeed, fail, or throw an error that
  *     `isFailure` ignores; promise-returning calls settled by a later step (in any order, with any
@@ -246,7 +246,7 @@ const hangOn = (i: number): Step => ({ t: 'call', i, shape: 'hang', outcome: 'ok
 
 /**
  * Shrunk counterexamples, run before the random schedules (fast-check `examples`). Both broke
- * invariants of lib/core/shared-link.ts as of commit 32d5df1.
+ * invariants of the store link (then lib/core/shared-link.ts) as of commit 32d5df1.
  */
 const KNOWN_SCHEDULES: Scenario[] = [
   {
