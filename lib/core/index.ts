@@ -26,7 +26,7 @@ export type {
   TimeWindowOptions,
 } from './options.js';
 export { InMemoryCircuitBreakerStore } from './fleet/in-memory-store.js';
-export { COUNT_WINDOW_BUCKET_MS, COUNT_WINDOW_HORIZON_BUCKETS, STORE_DEFAULTS, isSharedState, resolveStoreOptions } from './fleet/store.js';
+export { STORE_DEFAULTS, isSharedState, resolveStoreOptions } from './fleet/store.js';
 export type {
   CircuitBreakerStore,
   FleetWindowSpec,

@@ -2,24 +2,12 @@ import type { Clock } from './clock.js';
 import type { CircuitBreakerStore } from './fleet/store.js';
 import { monotonicClock } from './clock.js';
 import { CircuitBreakerConfigError } from './errors.js';
+import { MAX_TIMER_MS, Validator } from './validator.js';
+import { DEFAULT_COUNT_WINDOW_SIZE, DEFAULT_TIME_WINDOW_BUCKETS, DEFAULT_TIME_WINDOW_MS, resolveWindow, windowCapacity } from './windows/index.js';
+import type { ResolvedWindowOptions, SlidingWindowOptions } from './windows/index.js';
 
-/** The last `size` recorded calls. */
-export interface CountWindowOptions {
-  type: 'count';
-  /** Number of calls kept. Integer in [1, 1_000_000]. Default 100. */
-  size: number;
-}
-
-/** The calls of the last `durationMs`, kept in `buckets` equal slices that expire one at a time. */
-export interface TimeWindowOptions {
-  type: 'time';
-  /** Window length in milliseconds. Default 60_000. */
-  durationMs: number;
-  /** Number of slices; the window's resolution is `durationMs / buckets`. Integer in [1, 1000]. Default 10. */
-  buckets?: number;
-}
-
-export type SlidingWindowOptions = CountWindowOptions | TimeWindowOptions;
+export type { CountWindowOptions, SlidingWindowOptions, TimeWindowOptions } from './windows/index.js';
+export { MAX_TIMER_MS };
 
 /** Open duration growth for a circuit that re-opens without having closed in between. */
 export interface OpenDurationBackoffOptions {
@@ -89,7 +77,7 @@ export interface CircuitBreakerOptions extends CircuitBreakerSettings {
 /** Options after defaults and validation; what the engine reads. */
 export interface ResolvedOptions {
   readonly name: string;
-  readonly slidingWindow: Readonly<CountWindowOptions> | Readonly<Required<TimeWindowOptions>>;
+  readonly slidingWindow: ResolvedWindowOptions;
   readonly failureRateThreshold: number;
   readonly slowCallDurationMs: number | undefined;
   readonly slowCallRateThreshold: number;
@@ -109,9 +97,9 @@ export interface ResolvedOptions {
 }
 
 export const DEFAULTS = {
-  slidingWindowSize: 100,
-  timeWindowDurationMs: 60_000,
-  timeWindowBuckets: 10,
+  slidingWindowSize: DEFAULT_COUNT_WINDOW_SIZE,
+  timeWindowDurationMs: DEFAULT_TIME_WINDOW_MS,
+  timeWindowBuckets: DEFAULT_TIME_WINDOW_BUCKETS,
   failureRateThreshold: 50,
   slowCallRateThreshold: 100,
   minimumCalls: 10,
@@ -122,9 +110,6 @@ export const DEFAULTS = {
   backoffJitter: 0,
   halfOpenMaxCalls: 1,
 } as const;
-
-/** setTimeout's largest delay; a longer one fires at once. */
-export const MAX_TIMER_MS = 2_147_483_647;
 
 /** Every option a breaker has besides its name, in documentation order. */
 export const SETTING_KEYS: readonly (keyof CircuitBreakerSettings)[] = [
@@ -173,13 +158,13 @@ export function resolveOptions(options: CircuitBreakerOptions): ResolvedOptions 
   const slowCallDurationMs = v.optionalDuration('slowCallDurationMs', options.slowCallDurationMs);
   const slowCallRateThreshold = v.percent('slowCallRateThreshold', options.slowCallRateThreshold, DEFAULTS.slowCallRateThreshold);
 
-  let minimumCalls: number;
-  if (options.minimumCalls === undefined) {
-    minimumCalls = slidingWindow.type === 'count' ? Math.min(DEFAULTS.minimumCalls, slidingWindow.size) : DEFAULTS.minimumCalls;
-  } else {
+  // A count window never holds more calls than its size: a gate above it could never open.
+  const capacity = windowCapacity(slidingWindow);
+  let minimumCalls = Math.min(DEFAULTS.minimumCalls, capacity);
+  if (options.minimumCalls !== undefined) {
     minimumCalls = v.integer('minimumCalls', options.minimumCalls, 1, Number.MAX_SAFE_INTEGER, 'an integer >= 1');
-    if (slidingWindow.type === 'count' && minimumCalls > slidingWindow.size) {
-      throw new CircuitBreakerConfigError(name, 'minimumCalls', minimumCalls, `an integer in [1, slidingWindow.size = ${slidingWindow.size}] (a count window never holds more calls than its size)`);
+    if (minimumCalls > capacity) {
+      v.fail('minimumCalls', minimumCalls, `an integer in [1, slidingWindow.size = ${capacity}] (a count window never holds more calls than its size)`);
     }
   }
   const minimumFailures =
@@ -238,28 +223,6 @@ function resolveStore(v: Validator, store: CircuitBreakerStore | undefined): Cir
   return store;
 }
 
-function resolveWindow(v: Validator, window: SlidingWindowOptions | undefined): ResolvedOptions['slidingWindow'] {
-  if (window === undefined) return { type: 'count', size: DEFAULTS.slidingWindowSize };
-  if (window === null || typeof window !== 'object') {
-    return v.fail('slidingWindow', window, "{ type: 'count', size } or { type: 'time', durationMs, buckets? }");
-  }
-  if (window.type === 'count') {
-    v.onlyKeys('slidingWindow', window, ['type', 'size']);
-    const size = v.integer('slidingWindow.size', window.size, 1, 1_000_000, 'an integer in [1, 1000000]');
-    return { type: 'count', size };
-  }
-  if (window.type === 'time') {
-    v.onlyKeys('slidingWindow', window, ['type', 'durationMs', 'buckets']);
-    const durationMs = v.duration('slidingWindow.durationMs', window.durationMs, DEFAULTS.timeWindowDurationMs);
-    const buckets =
-      window.buckets === undefined
-        ? DEFAULTS.timeWindowBuckets
-        : v.integer('slidingWindow.buckets', window.buckets, 1, 1000, 'an integer in [1, 1000]');
-    return { type: 'time', durationMs, buckets };
-  }
-  return v.fail('slidingWindow.type', (window as { type?: unknown }).type, "'count' or 'time'");
-}
-
 function resolveBackoff(
   v: Validator,
   backoff: OpenDurationBackoffOptions | undefined,
@@ -302,46 +265,4 @@ function resolveClock(v: Validator, clock: Clock | undefined): Clock {
     return v.fail('clock', clock, 'a clock with both setTimeout and clearTimeout, or neither');
   }
   return clock;
-}
-
-class Validator {
-  constructor(private readonly breaker: string) {}
-
-  fail(option: string, value: unknown, allowed: string): never {
-    throw new CircuitBreakerConfigError(this.breaker, option, value, allowed);
-  }
-
-  onlyKeys(option: string, object: object, keys: readonly string[]): void {
-    for (const key of Object.keys(object)) {
-      if (!keys.includes(key)) this.fail(`${option}.${key}`, (object as Record<string, unknown>)[key], `absent (known keys: ${keys.join(', ')})`);
-    }
-  }
-
-  number(option: string, value: unknown, fallback: number | undefined, ok: (n: number) => boolean, allowed: string): number {
-    if (value === undefined && fallback !== undefined) return fallback;
-    if (typeof value !== 'number' || !Number.isFinite(value) || !ok(value)) this.fail(option, value, allowed);
-    return value as number;
-  }
-
-  integer(option: string, value: unknown, min: number, max: number, allowed: string): number {
-    return this.number(option, value, undefined, (n) => Number.isInteger(n) && n >= min && n <= max, allowed);
-  }
-
-  percent(option: string, value: unknown, fallback: number): number {
-    return this.number(option, value, fallback, (n) => n > 0 && n <= 100, 'a percentage in (0, 100]');
-  }
-
-  duration(option: string, value: unknown, fallback: number): number {
-    return this.number(option, value, fallback, (n) => n > 0 && n <= MAX_TIMER_MS, `a number of ms in (0, ${MAX_TIMER_MS}]`);
-  }
-
-  optionalDuration(option: string, value: unknown): number | undefined {
-    if (value === undefined) return undefined;
-    return this.number(option, value, undefined, (n) => n > 0 && n <= MAX_TIMER_MS, `a number of ms in (0, ${MAX_TIMER_MS}]`);
-  }
-
-  optionalFunction(option: string, value: unknown): unknown {
-    if (value !== undefined && typeof value !== 'function') this.fail(option, value, 'a function');
-    return value;
-  }
 }

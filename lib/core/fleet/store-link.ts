@@ -17,7 +17,8 @@
  */
 import type { ResolvedOptions } from '../options.js';
 import type { CircuitBreakerStore, FleetWindowSpec, SharedState, SyncReply, WindowCounts } from './store.js';
-import { COUNT_WINDOW_BUCKET_MS, COUNT_WINDOW_HORIZON_BUCKETS, isSharedState as validState } from './store.js';
+import { fleetWindow } from '../windows/index.js';
+import { isSharedState as validState } from './store.js';
 import type { StoreSession } from './store-session.js';
 import { TrialPermits } from './trial-permits.js';
 
@@ -94,7 +95,7 @@ export class StoreLink {
   takeDelta(nowMs: number): { name: string; nowMs: number; delta: WindowCounts; window: FleetWindowSpec } {
     const delta = { calls: this.calls, failures: this.failures, slowCalls: this.slowCalls };
     this.calls = this.failures = this.slowCalls = 0;
-    return { name: this.name, nowMs, delta, window: fleetWindow(this.breaker.options) };
+    return { name: this.name, nowMs, delta, window: fleetWindow(this.breaker.options.slidingWindow) };
   }
 
   onSync(reply: SyncReply, mark: number): void {
@@ -318,13 +319,6 @@ export class StoreLink {
       `circuit breaker "${this.name}": the store holds unreadable data for this breaker; it is ignored and overwritten by the next transition`,
     );
   }
-}
-
-/** The fleet window matching a breaker's own: the same slices for a time window, 1 s slices for a count window. */
-export function fleetWindow(opts: ResolvedOptions): FleetWindowSpec {
-  const window = opts.slidingWindow;
-  if (window.type === 'time') return { bucketMs: window.durationMs / window.buckets, buckets: window.buckets, countLimit: 0 };
-  return { bucketMs: COUNT_WINDOW_BUCKET_MS, buckets: COUNT_WINDOW_HORIZON_BUCKETS, countLimit: window.size };
 }
 
 function isCount(value: unknown): value is number {

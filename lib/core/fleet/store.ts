@@ -11,11 +11,17 @@
  */
 import type { Clock } from '../clock.js';
 import { monotonicClock } from '../clock.js';
+import { SHARED_STATES } from '../states/index.js';
+import type { SharedCircuitState } from '../states/index.js';
+import type { WindowCounts } from '../windows/sliding-window.js';
 
-/** The states a fleet shares. half_open is an instance's own view of an `open` circuit whose open duration has elapsed. */
-export type SharedCircuitState = 'closed' | 'open' | 'forced_open' | 'disabled' | 'metrics_only';
+export type { WindowCounts };
 
-const SHARED_STATES: ReadonlySet<string> = new Set<SharedCircuitState>(['closed', 'open', 'forced_open', 'disabled', 'metrics_only']);
+/**
+ * The states a fleet shares (from the state table). half_open is an instance's own view of an
+ * `open` circuit whose open duration has elapsed.
+ */
+export type { SharedCircuitState };
 
 /** One breaker's state as the store holds it. Times are epoch milliseconds. */
 export interface SharedState {
@@ -36,12 +42,6 @@ export interface FleetWindowSpec {
   readonly buckets: number;
   /** Count windows: stop summing (newest first) once this many calls are covered; 0 for time windows. */
   readonly countLimit: number;
-}
-
-export interface WindowCounts {
-  readonly calls: number;
-  readonly failures: number;
-  readonly slowCalls: number;
 }
 
 export interface SyncRequest {
@@ -156,10 +156,6 @@ export interface StoreOptions {
 }
 
 export const STORE_DEFAULTS = { syncIntervalMs: 200, commandTimeoutMs: 250 } as const;
-
-/** A count window's fleet slices: 1 s each, summed back at most 60 s. */
-export const COUNT_WINDOW_BUCKET_MS = 1_000;
-export const COUNT_WINDOW_HORIZON_BUCKETS = 60;
 
 export const defaultStoreLogger: StoreLogger = {
   warn: (message) => process.emitWarning(message, { code: 'CIRCUIT_BREAKER_STORE' }),

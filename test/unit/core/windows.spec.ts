@@ -1,5 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
-import { CountWindow, FAILURE, SLOW, TimeWindow, createWindow } from '../../../lib/core/sliding-window.js';
+import { CountWindow } from '../../../lib/core/windows/count-window.js';
+import { createWindow } from '../../../lib/core/windows/index.js';
+import { FAILURE, SLOW } from '../../../lib/core/windows/sliding-window.js';
+import { TimeWindow } from '../../../lib/core/windows/time-window.js';
 import { failSync, setup, slowSync, succeedSync } from './helpers.js';
 
 function counts(window: { calls: number; failures: number; slowCalls: number }): [number, number, number] {

@@ -1,59 +1,39 @@
-/**
- * The calls a breaker judges its rates on. Both implementations are O(1) per recorded call (a time
- * window's rotation is amortised: each bucket is cleared at most once per period) and hold
- * memory proportional to their size only.
- */
-export interface SlidingWindow {
-  readonly calls: number;
-  readonly failures: number;
-  readonly slowCalls: number;
-  /** True when `record` and `advance` use the time they are given. */
-  readonly usesTime: boolean;
-  /** Records one completed call. `outcome` is a bit set of {@link FAILURE} and {@link SLOW}. */
-  record(outcome: number, nowMs: number): void;
-  /** Drops outcomes that have aged out by `nowMs` (time windows only). */
-  advance(nowMs: number): void;
-  clear(): void;
+import type { FleetWindowSpec } from '../fleet/store.js';
+import { own } from '../validator.js';
+import type { SlidingWindow, WindowType } from './sliding-window.js';
+import { FAILURE, SLOW } from './sliding-window.js';
+
+/** The calls of the last `durationMs`, kept in `buckets` equal slices that expire one at a time. */
+export interface TimeWindowOptions {
+  type: 'time';
+  /** Window length in milliseconds. Default 60_000. */
+  durationMs: number;
+  /**
+   * Number of slices; the window's resolution is `durationMs / buckets`, at least 1 ms.
+   * Integer in [1, 1000]. Default 10 (fewer for a window shorter than 10 ms).
+   */
+  buckets?: number;
 }
 
-export const FAILURE = 1;
-export const SLOW = 2;
+export const DEFAULT_TIME_WINDOW_MS = 60_000;
+export const DEFAULT_TIME_WINDOW_BUCKETS = 10;
 
-/** The last `size` calls, as a ring of outcome bytes. */
-export class CountWindow implements SlidingWindow {
-  calls = 0;
-  failures = 0;
-  slowCalls = 0;
-  readonly usesTime = false;
-  private readonly ring: Uint8Array;
-  private next = 0;
-
-  constructor(readonly size: number) {
-    this.ring = new Uint8Array(size);
-  }
-
-  record(outcome: number): void {
-    const i = this.next;
-    if (this.calls === this.size) {
-      const evicted = this.ring[i]!;
-      this.failures -= evicted & FAILURE;
-      this.slowCalls -= (evicted & SLOW) >> 1;
-    } else {
-      this.calls++;
+export const timeWindow: WindowType<TimeWindowOptions, Required<TimeWindowOptions>> = {
+  keys: ['durationMs', 'buckets'],
+  resolve(v, options) {
+    const durationMs = v.duration('slidingWindow.durationMs', own(options, 'durationMs'), DEFAULT_TIME_WINDOW_MS);
+    const rawBuckets = own(options, 'buckets');
+    // The default keeps a slice at least 1 ms long in windows shorter than 10 ms.
+    const buckets = rawBuckets === undefined ? Math.max(1, Math.min(DEFAULT_TIME_WINDOW_BUCKETS, Math.floor(durationMs))) : v.integer('slidingWindow.buckets', rawBuckets, 1, 1000, 'an integer in [1, 1000]');
+    if (durationMs / buckets < 1) {
+      v.fail('slidingWindow.buckets', buckets, `an integer in [1, ${Math.floor(durationMs)}] for durationMs = ${durationMs} (a slice, durationMs / buckets, lasts at least 1 ms)`);
     }
-    this.ring[i] = outcome;
-    this.failures += outcome & FAILURE;
-    this.slowCalls += (outcome & SLOW) >> 1;
-    this.next = i + 1 === this.size ? 0 : i + 1;
-  }
-
-  advance(): void {}
-
-  clear(): void {
-    this.calls = this.failures = this.slowCalls = 0;
-    this.next = 0;
-  }
-}
+    return { type: 'time', durationMs, buckets };
+  },
+  create: ({ durationMs, buckets }) => new TimeWindow(durationMs, buckets),
+  capacity: () => Number.POSITIVE_INFINITY,
+  fleet: ({ durationMs, buckets }): FleetWindowSpec => ({ bucketMs: durationMs / buckets, buckets, countLimit: 0 }),
+};
 
 /**
  * The calls of the last `durationMs`, in `buckets` slices of `durationMs / buckets` each. An outcome
@@ -65,18 +45,18 @@ export class TimeWindow implements SlidingWindow {
   failures = 0;
   slowCalls = 0;
   readonly usesTime = true;
-  private readonly bucketMs: number;
+  readonly sliceMs: number;
   private readonly bucketCalls: Int32Array;
   private readonly bucketFailures: Int32Array;
   private readonly bucketSlow: Int32Array;
-  /** Absolute slice number (floor(now / bucketMs)) of the newest slice, NaN while never used. */
+  /** Absolute slice number (floor(now / sliceMs)) of the newest slice, NaN while never used. */
   private head = Number.NaN;
 
   constructor(
     readonly durationMs: number,
     readonly buckets: number,
   ) {
-    this.bucketMs = durationMs / buckets;
+    this.sliceMs = durationMs / buckets;
     this.bucketCalls = new Int32Array(buckets);
     this.bucketFailures = new Int32Array(buckets);
     this.bucketSlow = new Int32Array(buckets);
@@ -98,7 +78,7 @@ export class TimeWindow implements SlidingWindow {
   }
 
   advance(nowMs: number): void {
-    const current = Math.floor(nowMs / this.bucketMs);
+    const current = Math.floor(nowMs / this.sliceMs);
     const head = this.head;
     if (current <= head) return; // same slice, or a clock that stepped back: keep the newest slice
     if (head !== head) {
@@ -132,8 +112,4 @@ export class TimeWindow implements SlidingWindow {
     const slot = absolute % this.buckets;
     return slot < 0 ? slot + this.buckets : slot;
   }
-}
-
-export function createWindow(options: { type: 'count'; size: number } | { type: 'time'; durationMs: number; buckets: number }): SlidingWindow {
-  return options.type === 'count' ? new CountWindow(options.size) : new TimeWindow(options.durationMs, options.buckets);
 }

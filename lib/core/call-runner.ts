@@ -1,0 +1,140 @@
+/**
+ * Runs one call through a breaker: admission, the shape of what `fn` returns (a value, a throw, a
+ * promise or another thenable), per-call timeouts and the rejection of a call the circuit does not
+ * admit. The breaker's fast path (closed, no timeout, no slow-call tracking, a native promise) lives
+ * in CircuitBreaker.execute itself; everything else comes here.
+ *
+ * Hot-path rules (bench/ measures them): no clock read unless a timeout or slow-call tracking needs
+ * it; no timer and no AbortController per call (deadlines.ts); no stack capture per rejection.
+ */
+import type { CircuitBreaker } from './circuit-breaker.js';
+import { DeadlineQueue, PendingCall, promiseFor } from './deadlines.js';
+import { CircuitBreakerTimeoutError } from './errors.js';
+import { NOT_PERMITTED, TIMED_OUT } from './states/state.js';
+
+/** How a call the circuit does not admit is rejected. */
+export const REJECT_AUTO = 0;
+export const REJECT_THROW = 1;
+export const REJECT_PROMISE = 2;
+export type RejectMode = typeof REJECT_AUTO | typeof REJECT_THROW | typeof REJECT_PROMISE;
+
+type Thenable = { then: (onFulfilled: (value: unknown) => unknown, onRejected: (reason: unknown) => unknown) => unknown };
+
+const AsyncFunction = (async () => {}).constructor;
+
+export function isThenable(value: unknown): value is Thenable {
+  return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as { then?: unknown }).then === 'function';
+}
+
+/** Runs `fn` through `breaker` (every path but the closed fast path). */
+export function runCall<T>(breaker: CircuitBreaker, fn: (signal?: AbortSignal) => T, mode: RejectMode): T {
+  if (typeof fn !== 'function') {
+    throw new TypeError(`Circuit breaker "${breaker.name}": execute() expects a function, got ${typeof fn}`);
+  }
+  const permit = breaker.acquire();
+  if (permit === NOT_PERMITTED) return reject(breaker, fn, mode) as T;
+  const opts = breaker.opts;
+  if (opts.timeoutMs !== undefined) return runTimed(breaker, fn, permit);
+  const startedAt = opts.slowCallDurationMs !== undefined ? opts.clock.now() : Number.NaN;
+  let result: T;
+  try {
+    result = fn();
+    if (isThenable(result)) {
+      breaker.sawPromise = true;
+      if (startedAt !== startedAt && result instanceof Promise) {
+        // No clock needed: record through the reactions made once per closed generation (no closure,
+        // no async frame per call). The returned promise settles after the outcome is recorded, and a
+        // failure still rejects it, so a caller that ignores it still gets Node's unhandled-rejection report.
+        const reactions = breaker.reactionsFor(permit);
+        return result.then(reactions.fulfilled, reactions.rejected) as T;
+      }
+      return follow(breaker, result, permit, startedAt) as T;
+    }
+  } catch (error) {
+    // fn threw, or its result's `then` did: the call failed now.
+    breaker.recordError(permit, error, startedAt);
+    throw error;
+  }
+  breaker.recordResult(permit, result, startedAt);
+  return result;
+}
+
+/** The rejection of a call the circuit did not admit (fn is never called). */
+export function reject(breaker: CircuitBreaker, fn: unknown, mode: RejectMode): unknown {
+  const error = breaker.rejection();
+  if (mode === REJECT_PROMISE || (mode === REJECT_AUTO && (breaker.sawPromise || fn instanceof AsyncFunction))) {
+    return breaker.rejectedPromise(error);
+  }
+  throw error;
+}
+
+async function follow(breaker: CircuitBreaker, thenable: Thenable, permit: number, startedAt: number): Promise<unknown> {
+  let value: unknown;
+  try {
+    value = await thenable;
+  } catch (error) {
+    breaker.recordError(permit, error, startedAt);
+    throw error;
+  }
+  breaker.recordResult(permit, value, startedAt);
+  return value;
+}
+
+function runTimed<T>(breaker: CircuitBreaker, fn: (signal?: AbortSignal) => T, permit: number): T {
+  const opts = breaker.opts;
+  const startedAt = opts.clock.now();
+  const controller = fn.length > 0 ? new AbortController() : undefined;
+  let result: T;
+  try {
+    result = controller === undefined ? fn() : fn(controller.signal);
+    if (!isThenable(result)) {
+      // A sync function cannot be interrupted; it is recorded like any other call.
+      breaker.recordResult(permit, result, startedAt);
+      return result;
+    }
+  } catch (error) {
+    breaker.recordError(permit, error, startedAt);
+    throw error;
+  }
+  breaker.sawPromise = true;
+  const call = new PendingCall(permit, startedAt, startedAt + opts.timeoutMs!, controller);
+  const promise = promiseFor(call);
+  if (!breaker.disposed) {
+    const queue = (breaker.deadlines ??= new DeadlineQueue(
+      () => breaker.opts.clock,
+      (expired, now) => expire(breaker, expired, now),
+    ));
+    queue.add(call, startedAt);
+  }
+  try {
+    result.then(
+      (value) => settledInTime(breaker, call, value, false),
+      (error) => settledInTime(breaker, call, error, true),
+    );
+  } catch (error) {
+    // A thenable whose then() throws: the call failed now, not at its deadline.
+    settledInTime(breaker, call, error, true);
+  }
+  return promise as T;
+}
+
+function settledInTime(breaker: CircuitBreaker, call: PendingCall, outcome: unknown, failed: boolean): void {
+  if (call.done) return; // timed out first: the late outcome is ignored
+  call.done = true;
+  breaker.deadlines?.remove(call);
+  if (failed) {
+    breaker.recordError(call.permit, outcome, call.startedAt);
+    call.reject(outcome);
+  } else {
+    breaker.recordResult(call.permit, outcome, call.startedAt);
+    call.resolve(outcome);
+  }
+}
+
+function expire(breaker: CircuitBreaker, call: PendingCall, nowMs: number): void {
+  // The timeout the call ran under (reconfigure may have changed it since).
+  const error = new CircuitBreakerTimeoutError(breaker.name, call.deadline - call.startedAt);
+  if (call.controller !== undefined) call.controller.abort(error);
+  breaker.complete(call.permit, TIMED_OUT, call.startedAt, error, nowMs);
+  call.reject(error);
+}

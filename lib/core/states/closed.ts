@@ -1,0 +1,37 @@
+/**
+ * closed: every call is admitted and recorded in the window; the trip rules are judged after each
+ * recorded call, and the first that holds opens the circuit.
+ */
+import { FAILURE, SLOW } from '../windows/sliding-window.js';
+import { IGNORED, SUCCESS, defineState, timeOf } from './state.js';
+
+export const closed = defineState({
+  name: 'closed',
+  acquire: (host) => host.permitBase,
+  record(host, _permit, outcome, slow, nowMs, cause) {
+    if (outcome === IGNORED) return;
+    const failed = outcome !== SUCCESS;
+    host.link?.count(failed ? 1 : 0, slow ? 1 : 0);
+    const window = host.window;
+    if (failed) {
+      host.consecutiveFailures++;
+      window.record(slow ? FAILURE | SLOW : FAILURE, host.windowNow());
+    } else {
+      host.consecutiveFailures = 0;
+      window.record(slow ? SLOW : 0, host.windowNow());
+      // The usual closed success: nothing in the window can trip, skip the rules.
+      if (window.failures === 0 && window.slowCalls === 0) return;
+    }
+    const reason = host.tripReason();
+    if (reason !== null) host.transition('open', reason, timeOf(host, nowMs), cause);
+  },
+  enter(host, from, reason) {
+    // Only a close after trials, a reset and a peer's close start afresh; other ways back keep the window.
+    if (from.name === 'half_open' || reason === 'reset' || reason === 'shared_state') {
+      host.window.clear();
+      host.openStreak = 0;
+    }
+    host.consecutiveFailures = 0;
+    host.openedAt = Number.NaN;
+  },
+});
