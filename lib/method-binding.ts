@@ -5,7 +5,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { Observable, from, isObservable, of } from 'rxjs';
 import type { Subscriber } from 'rxjs';
-import { CircuitBreaker, RejectAs } from './core/circuit-breaker.js';
+import { CircuitBreaker } from './core/circuit-breaker.js';
 import { CircuitBreakerTimeoutError, CircuitOpenError } from './core/errors.js';
 
 type AnyMethod = (this: unknown, ...args: unknown[]) => unknown;
@@ -55,14 +55,15 @@ export type MethodShape = 'auto' | 'promise' | 'observable';
 export type FallbackInvoker = (instance: unknown, args: unknown[], error: unknown) => unknown;
 
 export class MethodBinding {
-  private readonly rejectAs: RejectAs;
+  /** Promise-shaped (metadata says so, or a call returned a promise): an open circuit then rejects instead of throwing. */
+  private returnsPromise: boolean;
 
   constructor(
     readonly breaker: CircuitBreaker,
     readonly shape: MethodShape,
     private readonly fallback: FallbackInvoker | undefined,
   ) {
-    this.rejectAs = shape === 'promise' ? RejectAs.Promise : RejectAs.Auto;
+    this.returnsPromise = shape === 'promise';
   }
 
   invoke(instance: unknown, original: AnyMethod, args: unknown[]): unknown {
@@ -82,10 +83,11 @@ export class MethodBinding {
             return original.apply(instance, args);
           };
     try {
-      result = activeCalls.run(call, () => breaker.run(fn, this.rejectAs));
+      result = activeCalls.run(call, () => (this.returnsPromise ? breaker.execute(fn) : breaker.executeSync(fn)));
     } catch (error) {
       return this.recover(instance, args, error);
     }
+    if (!this.returnsPromise && isThenable(result)) this.returnsPromise = true;
     if (this.fallback !== undefined && isThenable(result)) {
       return Promise.resolve(result).then(undefined, (error: unknown) => this.recover(instance, args, error));
     }

@@ -12,60 +12,65 @@ import { DeadlineQueue, PendingCall, promiseFor } from './deadlines.js';
 import { CircuitBreakerTimeoutError } from './errors.js';
 import { NOT_PERMITTED, TIMED_OUT } from './states/state.js';
 
-/** How a call the circuit does not admit is rejected. */
-export const REJECT_AUTO = 0;
-export const REJECT_THROW = 1;
-export const REJECT_PROMISE = 2;
-export type RejectMode = typeof REJECT_AUTO | typeof REJECT_THROW | typeof REJECT_PROMISE;
-
 type Thenable = { then: (onFulfilled: (value: unknown) => unknown, onRejected: (reason: unknown) => unknown) => unknown };
-
-const AsyncFunction = (async () => {}).constructor;
 
 export function isThenable(value: unknown): value is Thenable {
   return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as { then?: unknown }).then === 'function';
 }
 
-/** Runs `fn` through `breaker` (every path but the closed fast path). */
-export function runCall<T>(breaker: CircuitBreaker, fn: (signal?: AbortSignal) => T, mode: RejectMode): T {
+/**
+ * Runs `fn` through `breaker` (every path but execute's closed fast path). `sync` is the shape of the
+ * entry point: executeSync returns fn's value and throws (its own error, or CircuitOpenError) as it
+ * comes; execute turns both into a promise. A thenable fn returns is followed either way.
+ */
+export function runCall<T>(breaker: CircuitBreaker, fn: (signal?: AbortSignal) => T, sync: boolean): unknown {
   if (typeof fn !== 'function') {
-    throw new TypeError(`Circuit breaker "${breaker.name}": execute() expects a function, got ${typeof fn}`);
+    const error = new TypeError(`Circuit breaker "${breaker.name}": ${sync ? 'executeSync' : 'execute'}() expects a function, got ${typeof fn}`);
+    if (sync) throw error;
+    return Promise.reject(error);
   }
   const permit = breaker.acquire();
-  if (permit === NOT_PERMITTED) return reject(breaker, fn, mode) as T;
+  if (permit === NOT_PERMITTED) {
+    const error = breaker.rejection();
+    if (sync) throw error;
+    return breaker.rejectedPromise(error);
+  }
   const opts = breaker.opts;
-  if (opts.timeoutMs !== undefined) return runTimed(breaker, fn, permit);
+  if (opts.timeoutMs !== undefined) return runTimed(breaker, fn, permit, sync);
   const startedAt = opts.slowCallDurationMs !== undefined ? opts.clock.now() : Number.NaN;
   let result: T;
   try {
     result = fn();
     if (isThenable(result)) {
-      breaker.sawPromise = true;
       if (startedAt !== startedAt && result instanceof Promise) {
         // No clock needed: record through the reactions made once per closed generation (no closure,
         // no async frame per call). The returned promise settles after the outcome is recorded, and a
         // failure still rejects it, so a caller that ignores it still gets Node's unhandled-rejection report.
         const reactions = breaker.reactionsFor(permit);
-        return result.then(reactions.fulfilled, reactions.rejected) as T;
+        return result.then(reactions.fulfilled, reactions.rejected);
       }
-      return follow(breaker, result, permit, startedAt) as T;
+      return follow(breaker, result, permit, startedAt);
     }
   } catch (error) {
     // fn threw, or its result's `then` did: the call failed now.
     breaker.recordError(permit, error, startedAt);
-    throw error;
+    if (sync) throw error;
+    return Promise.reject(error);
   }
   breaker.recordResult(permit, result, startedAt);
-  return result;
+  return sync ? result : Promise.resolve(result);
 }
 
-/** The rejection of a call the circuit did not admit (fn is never called). */
-export function reject(breaker: CircuitBreaker, fn: unknown, mode: RejectMode): unknown {
-  const error = breaker.rejection();
-  if (mode === REJECT_PROMISE || (mode === REJECT_AUTO && (breaker.sawPromise || fn instanceof AsyncFunction))) {
-    return breaker.rejectedPromise(error);
+/** execute's fast path, for a result that is not a native promise: followed if a thenable, else recorded. */
+export function settleOther(breaker: CircuitBreaker, result: unknown, permit: number): Promise<unknown> {
+  try {
+    if (isThenable(result)) return follow(breaker, result, permit, Number.NaN);
+  } catch (error) {
+    breaker.recordError(permit, error, Number.NaN); // a `then` getter that throws
+    return Promise.reject(error);
   }
-  throw error;
+  breaker.recordResult(permit, result, Number.NaN);
+  return Promise.resolve(result);
 }
 
 async function follow(breaker: CircuitBreaker, thenable: Thenable, permit: number, startedAt: number): Promise<unknown> {
@@ -80,23 +85,32 @@ async function follow(breaker: CircuitBreaker, thenable: Thenable, permit: numbe
   return value;
 }
 
-function runTimed<T>(breaker: CircuitBreaker, fn: (signal?: AbortSignal) => T, permit: number): T {
+function runTimed<T>(breaker: CircuitBreaker, fn: (signal?: AbortSignal) => T, permit: number, sync: boolean): unknown {
   const opts = breaker.opts;
   const startedAt = opts.clock.now();
   const controller = fn.length > 0 ? new AbortController() : undefined;
   let result: T;
   try {
     result = controller === undefined ? fn() : fn(controller.signal);
-    if (!isThenable(result)) {
-      // A sync function cannot be interrupted; it is recorded like any other call.
-      breaker.recordResult(permit, result, startedAt);
-      return result;
-    }
   } catch (error) {
     breaker.recordError(permit, error, startedAt);
-    throw error;
+    if (sync) throw error;
+    return Promise.reject(error);
   }
-  breaker.sawPromise = true;
+  let then: Thenable['then'] | undefined;
+  try {
+    then = isThenable(result) ? result.then : undefined;
+  } catch (error) {
+    // A `then` getter that throws: the call failed now.
+    breaker.recordError(permit, error, startedAt);
+    if (sync) throw error;
+    return Promise.reject(error);
+  }
+  if (then === undefined) {
+    // A sync function cannot be interrupted; it is recorded like any other call.
+    breaker.recordResult(permit, result, startedAt);
+    return sync ? result : Promise.resolve(result);
+  }
   const call = new PendingCall(permit, startedAt, startedAt + opts.timeoutMs!, controller);
   const promise = promiseFor(call);
   if (!breaker.disposed) {
@@ -107,7 +121,8 @@ function runTimed<T>(breaker: CircuitBreaker, fn: (signal?: AbortSignal) => T, p
     queue.add(call, startedAt);
   }
   try {
-    result.then(
+    then.call(
+      result,
       (value) => settledInTime(breaker, call, value, false),
       (error) => settledInTime(breaker, call, error, true),
     );
@@ -115,7 +130,7 @@ function runTimed<T>(breaker: CircuitBreaker, fn: (signal?: AbortSignal) => T, p
     // A thenable whose then() throws: the call failed now, not at its deadline.
     settledInTime(breaker, call, error, true);
   }
-  return promise as T;
+  return promise;
 }
 
 function settledInTime(breaker: CircuitBreaker, call: PendingCall, outcome: unknown, failed: boolean): void {

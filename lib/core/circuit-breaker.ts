@@ -12,7 +12,7 @@
 import type { Clock } from './clock.js';
 import { cancelTimer, scheduleTimer } from './clock.js';
 import { windowClock } from './coarse-clock.js';
-import { REJECT_AUTO, REJECT_PROMISE, REJECT_THROW, reject, runCall } from './call-runner.js';
+import { runCall, settleOther } from './call-runner.js';
 import type { DeadlineQueue } from './deadlines.js';
 import { CircuitBreakerConfigError, CircuitBreakerTimeoutError, CircuitOpenError } from './errors.js';
 import type { CallEvent, CallEventKind, CallListener, StateChangeEvent, StateChangeListener, TransitionReason } from './events.js';
@@ -39,12 +39,9 @@ export type { CallEvent, CallEventKind, CallListener, StateChangeEvent, StateCha
 export type { CircuitBreakerSnapshot, CircuitBreakerTotals } from './snapshot.js';
 export type { CircuitState } from './states/index.js';
 
-/** How an open circuit reports a rejection: see {@link CircuitBreaker.execute}. */
-export const RejectAs = { Auto: REJECT_AUTO, Throw: REJECT_THROW, Promise: REJECT_PROMISE } as const;
-export type RejectAs = (typeof RejectAs)[keyof typeof RejectAs];
-
 const OUTCOME_KINDS: readonly CallEventKind[] = ['success', 'failure', 'ignored', 'timeout'];
 const closedState = STATE_TABLE.closed.behaviour;
+const promiseThen = Promise.prototype.then;
 
 interface Reactions {
   readonly permit: number;
@@ -84,9 +81,9 @@ export class CircuitBreaker {
   /** @internal */ disposed = false;
   /** @internal */ link: StoreLink | null = null;
   /** @internal */ deadlines: DeadlineQueue | null = null;
-  /** Set once any call returned a thenable: open rejections then come as rejected promises. @internal */
-  sawPromise = false;
 
+  /** No timeout and no slow-call tracking: a closed call needs no clock (execute's fast path). */
+  private plainCalls: boolean;
   private given: CircuitBreakerOptions;
   private clockOfWindow: Clock;
   private rules: readonly TripRule[];
@@ -116,6 +113,7 @@ export class CircuitBreaker {
     this.window = createWindow(this.opts.slidingWindow);
     this.clockOfWindow = windowClock(this.opts.clock, this.window.sliceMs);
     this.rules = tripRulesFor(this.opts);
+    this.plainCalls = this.opts.timeoutMs === undefined && this.opts.slowCallDurationMs === undefined;
     this.reactions = this.makeReactions(0);
     if (this.opts.store !== undefined) this.link = joinStore(this.opts.store, this);
   }
@@ -140,25 +138,45 @@ export class CircuitBreaker {
   }
 
   /**
-   * Runs `fn` through the breaker and returns what it returns: a value for a sync function, a
-   * promise for an async one. `fn` receives an AbortSignal only when `timeoutMs` applies and `fn`
-   * declares a parameter; the signal aborts when the call times out.
+   * Runs `fn` through the breaker. Always returns a promise: `fn`'s result (awaited if it is a
+   * promise or another thenable), or a rejection with `fn`'s error, or with a
+   * {@link CircuitOpenError} when the circuit does not admit the call (`fn` is then not called).
    *
-   * When the circuit does not admit the call, `fn` is not called and a {@link CircuitOpenError} is
-   * thrown synchronously, or returned as a rejected promise when `fn` is an `async` function or this
-   * breaker has already seen a call return a promise.
+   * `fn` receives an AbortSignal only when `timeoutMs` applies and `fn` declares a parameter; the
+   * signal aborts when the call times out. For a synchronous function whose result you want
+   * synchronously, use {@link executeSync}.
    */
-  execute<T>(fn: (signal?: AbortSignal) => T): T {
-    return runCall(this, fn, REJECT_AUTO);
+  execute<T>(fn: (signal?: AbortSignal) => T | PromiseLike<T>): Promise<T> {
+    if (this.current === closedState && this.plainCalls && typeof fn === 'function') {
+      // The closed fast path: no clock, no call through the state object, no closure per call.
+      const permit = this.permitBase;
+      let result: T | PromiseLike<T>;
+      try {
+        result = fn();
+        if (result instanceof Promise && result.then === promiseThen) {
+          const reactions = this.reactionsFor(permit);
+          return result.then(reactions.fulfilled, reactions.rejected) as Promise<T>;
+        }
+      } catch (error) {
+        this.recordError(permit, error, Number.NaN);
+        return Promise.reject(error);
+      }
+      return settleOther(this, result, permit) as Promise<T>;
+    }
+    return runCall(this, fn, false) as Promise<T>;
   }
 
   /**
-   * {@link execute} with the rejection shape fixed by the caller: `RejectAs.Throw` keeps a sync
-   * function sync on a breaker that has seen promises, `RejectAs.Promise` always rejects. The Nest
-   * layer uses it with the shape it reads from a method's metadata.
+   * Runs a synchronous `fn` through the breaker and returns its value; `fn`'s own error is rethrown,
+   * and a {@link CircuitOpenError} is thrown when the circuit does not admit the call (`fn` is then
+   * not called). Nothing is wrapped in a promise.
+   *
+   * If `fn` returns a promise (or another thenable) anyway, its outcome is still recorded and timed
+   * (`timeoutMs`): the promise returned is the tracked one, which settles once the outcome is
+   * recorded. So a function's own shape is kept: a sync result stays sync, a promise stays a promise.
    */
-  run<T>(fn: (signal?: AbortSignal) => T, rejectAs: RejectAs): T {
-    return runCall(this, fn, rejectAs);
+  executeSync<T>(fn: (signal?: AbortSignal) => T): T {
+    return runCall(this, fn, true) as T;
   }
 
   /**
@@ -168,7 +186,7 @@ export class CircuitBreaker {
    */
   acquirePermission(): number {
     const permit = this.acquire();
-    if (permit === NOT_PERMITTED) return reject(this, undefined, REJECT_THROW) as never;
+    if (permit === NOT_PERMITTED) throw this.rejection();
     return permit;
   }
 
@@ -440,6 +458,7 @@ export class CircuitBreaker {
     this.given = merged;
     this.opts = next;
     this.rules = tripRulesFor(next);
+    this.plainCalls = next.timeoutMs === undefined && next.slowCallDurationMs === undefined;
     if (previous.isFailure !== next.isFailure) this.classified = null;
     if (!sameWindow(previous.slidingWindow, next.slidingWindow)) this.window = createWindow(next.slidingWindow);
     this.clockOfWindow = windowClock(next.clock, this.window.sliceMs);

@@ -1,4 +1,4 @@
-export { CircuitBreaker, RejectAs } from './circuit-breaker.js';
+export { CircuitBreaker } from './circuit-breaker.js';
 export type {
   CallEvent,
   CallEventKind,

@@ -13,7 +13,7 @@ describe('onStateChange', () => {
     clock.advance(10);
     failSync(breaker);
     clock.advance(1000);
-    breaker.execute(() => 'ok');
+    breaker.executeSync(() => 'ok');
     expect(seen).toEqual([
       { name: 'payments', from: 'closed', to: 'open', at: 10, reason: 'consecutive_failures' },
       { name: 'payments', from: 'open', to: 'half_open', at: 1010, reason: 'open_duration_elapsed' },
@@ -27,7 +27,7 @@ describe('onStateChange', () => {
     breaker.onStateChange(() => order.push('first'));
     breaker.onStateChange(() => order.push('second'));
     try {
-      breaker.execute((): never => {
+      breaker.executeSync((): never => {
         throw new Error('x');
       });
     } catch {
@@ -92,7 +92,7 @@ describe('onStateChange', () => {
     expect(after).toHaveBeenCalledTimes(1);
     expect(internalError).toHaveBeenCalledWith(crash, expect.stringContaining('onStateChange'));
     clock.advance(1000);
-    expect(breaker.execute(() => 'recovered')).toBe('recovered');
+    expect(breaker.executeSync(() => 'recovered')).toBe('recovered');
     expect(breaker.state).toBe('closed');
   });
 
@@ -103,7 +103,7 @@ describe('onStateChange', () => {
       if (e.to === 'half_open') breaker.forceOpen();
     });
     clock.advance(1000);
-    expect(() => breaker.execute(() => 1)).toThrow(CircuitOpenError);
+    expect(() => breaker.executeSync(() => 1)).toThrow(CircuitOpenError);
     expect(breaker.state).toBe('forced_open');
   });
 });
@@ -142,7 +142,7 @@ describe('onCall', () => {
     const { breaker } = setup(settings);
     failSync(breaker);
     const seen = listen(breaker);
-    const error = thrownBy(() => breaker.execute(() => 1));
+    const error = thrownBy(() => breaker.executeSync(() => 1));
     expect(seen).toEqual([expect.objectContaining({ kind: 'not_permitted', error, slow: false })]);
     expect(error).toBeInstanceOf(CircuitOpenError);
   });
@@ -177,7 +177,7 @@ describe('onCall', () => {
     unsubscribe();
     succeedSync(breaker);
     failSync(breaker);
-    thrownBy(() => breaker.execute(() => 1));
+    thrownBy(() => breaker.executeSync(() => 1));
     await flush();
     expect(listener).toHaveBeenCalledTimes(1);
   });
@@ -190,7 +190,7 @@ describe('onCall', () => {
     breaker.onCall(() => {
       throw crash;
     });
-    expect(breaker.execute(() => 'ok')).toBe('ok');
+    expect(breaker.executeSync(() => 'ok')).toBe('ok');
     expect(internalError).toHaveBeenCalledWith(crash, expect.stringContaining('onCall'));
     expect(breaker.totals().successfulCalls).toBe(1);
   });

@@ -73,7 +73,7 @@ describe('half_open outcomes', () => {
   it('the window kept through open is cleared only by the close', () => {
     const { breaker } = halfOpen({ minimumCalls: 1 });
     expect(breaker.snapshot()).toMatchObject({ calls: 1, failures: 1 }); // kept while open / half_open
-    breaker.execute(() => 'ok');
+    breaker.executeSync(() => 'ok');
     expect(breaker.snapshot()).toMatchObject({ state: 'closed', calls: 0, failures: 0 });
   });
 
@@ -101,13 +101,13 @@ describe('half_open outcomes', () => {
 
   it('a result flagged by isResultFailure fails the trial', () => {
     const { breaker, events } = halfOpen({ isResultFailure: (r) => r === 503 });
-    expect(breaker.execute(() => 503)).toBe(503);
+    expect(breaker.executeSync(() => 503)).toBe(503);
     expect(events.at(-1)?.reason).toBe('trial_failed');
   });
 
   it('a slow trial re-opens with reason trial_slow when slow tracking is on', () => {
     const { breaker, clock, events } = halfOpen({ slowCallDurationMs: 100, minimumCalls: 100 });
-    const value = breaker.execute(() => {
+    const value = breaker.executeSync(() => {
       clock.advance(100);
       return 'slow but ok';
     });
@@ -118,7 +118,7 @@ describe('half_open outcomes', () => {
 
   it('a long trial closes when slow tracking is off', () => {
     const { breaker, clock } = halfOpen({ halfOpenProbeTimeoutMs: 10_000 });
-    breaker.execute(() => {
+    breaker.executeSync(() => {
       clock.advance(5000);
       return 'ok';
     });
@@ -134,20 +134,20 @@ describe('half_open outcomes', () => {
     await a.call.done;
     expect(a.call.reason).toBe(ignored);
     expect(breaker.snapshot()).toMatchObject({ state: 'half_open', halfOpenCallsInFlight: 0 });
-    expect(breaker.execute(() => 'second trial')).toBe('second trial');
+    expect(breaker.executeSync(() => 'second trial')).toBe('second trial');
     expect(breaker.state).toBe('closed');
   });
 
   it('an ignored trial counts no success', () => {
     const { breaker } = halfOpen({ isFailure: ignoreIgnoredError, halfOpenMaxCalls: 2 });
     expect(() =>
-      breaker.execute(() => {
+      breaker.executeSync(() => {
         throw new IgnoredError('ignored');
       }),
     ).toThrow(IgnoredError);
-    breaker.execute(() => 'ok');
+    breaker.executeSync(() => 'ok');
     expect(breaker.state).toBe('half_open'); // one success of two
-    breaker.execute(() => 'ok');
+    breaker.executeSync(() => 'ok');
     expect(breaker.state).toBe('closed');
   });
 

@@ -59,7 +59,7 @@ describe('healthCheck recovery', () => {
     expect(breaker.state).toBe('half_open');
     expect(events.at(-1)).toMatchObject({ from: 'open', to: 'half_open', reason: 'health_check_passed', at: 500 });
     expect(clock.pendingTimers).toBe(0); // leaving open cleared the poll timer
-    expect(breaker.execute(() => 'trial')).toBe('trial');
+    expect(breaker.executeSync(() => 'trial')).toBe('trial');
     expect(breaker.state).toBe('closed');
   });
 
@@ -92,7 +92,7 @@ describe('healthCheck recovery', () => {
       await flush();
     }
     expect(breaker.state).toBe('open');
-    const error = thrownBy(() => breaker.execute(() => 'never'));
+    const error = thrownBy(() => breaker.executeSync(() => 'never'));
     expect(error).toBeInstanceOf(CircuitOpenError);
   });
 
@@ -164,7 +164,7 @@ describe('healthCheck retryAfterMs', () => {
   it('while open, retryAfterMs is the time until the next poll', () => {
     const { breaker, clock } = harness(() => false, { openDurationMs: 10_000 });
     failSync(breaker);
-    const retryAfter = (): number | undefined => (thrownBy(() => breaker.execute(() => 1)) as CircuitOpenError).retryAfterMs;
+    const retryAfter = (): number | undefined => (thrownBy(() => breaker.executeSync(() => 1)) as CircuitOpenError).retryAfterMs;
     expect(retryAfter()).toBe(500);
     clock.advance(300);
     expect(retryAfter()).toBe(200);

@@ -27,7 +27,7 @@ describe('open', () => {
     const { breaker } = setup(tripping);
     failSync(breaker);
     const fn = jest.fn(() => 'never');
-    const error = thrownBy(() => breaker.execute(fn));
+    const error = thrownBy(() => breaker.executeSync(fn));
     expect(error).toBeInstanceOf(CircuitOpenError);
     expect(error).toMatchObject({ name: 'CircuitOpenError', breakerName: 'payments', retryAfterMs: 1000 });
     expect((error as Error).message).toContain('payments');
@@ -37,7 +37,7 @@ describe('open', () => {
   it('retryAfterMs decreases as the clock advances', () => {
     const { breaker, clock } = setup(tripping);
     failSync(breaker);
-    const retryAfter = (): number | undefined => (thrownBy(() => breaker.execute(() => 1)) as CircuitOpenError).retryAfterMs;
+    const retryAfter = (): number | undefined => (thrownBy(() => breaker.executeSync(() => 1)) as CircuitOpenError).retryAfterMs;
     expect(retryAfter()).toBe(1000);
     clock.advance(250);
     expect(retryAfter()).toBe(750);
@@ -49,7 +49,7 @@ describe('open', () => {
   it('counts rejected calls as not permitted', () => {
     const { breaker } = setup(tripping);
     failSync(breaker);
-    for (let i = 0; i < 3; i++) thrownBy(() => breaker.execute(() => 1));
+    for (let i = 0; i < 3; i++) thrownBy(() => breaker.executeSync(() => 1));
     expect(breaker.snapshot().notPermittedCalls).toBe(3);
     expect(breaker.totals()).toMatchObject({ notPermittedCalls: 3, failedCalls: 1, successfulCalls: 0 });
   });
@@ -69,7 +69,7 @@ describe('open', () => {
   it('the rejection carries no stack frames (fast fail)', () => {
     const { breaker } = setup(tripping);
     failSync(breaker);
-    const error = thrownBy(() => breaker.execute(() => 1)) as Error;
+    const error = thrownBy(() => breaker.executeSync(() => 1)) as Error;
     expect(error.stack ?? '').not.toContain('    at ');
   });
 });
@@ -79,7 +79,7 @@ describe('open -> half_open', () => {
     const { breaker, clock } = setup(tripping);
     failSync(breaker);
     clock.advance(999);
-    expect(() => breaker.execute(() => 1)).toThrow(CircuitOpenError);
+    expect(() => breaker.executeSync(() => 1)).toThrow(CircuitOpenError);
     expect(breaker.state).toBe('open');
   });
 
@@ -102,7 +102,7 @@ describe('open -> half_open', () => {
     const { breaker, clock } = setup(tripping);
     failSync(breaker);
     clock.advance(1000);
-    expect(breaker.execute(() => 'trial')).toBe('trial');
+    expect(breaker.executeSync(() => 'trial')).toBe('trial');
     expect(breaker.state).toBe('closed');
   });
 });
