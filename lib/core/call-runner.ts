@@ -8,6 +8,8 @@
  * it; no timer and no AbortController per call (deadlines.ts); no stack capture per rejection.
  */
 import type { CircuitBreaker } from './circuit-breaker.js';
+import { monotonicClock } from './clock.js';
+import { COARSE_CLOCK_RESOLUTION_MS, coarseClock } from './coarse-clock.js';
 import { DeadlineQueue, PendingCall, promiseFor } from './deadlines.js';
 import { CircuitBreakerTimeoutError } from './errors.js';
 import { NOT_PERMITTED, TIMED_OUT } from './states/state.js';
@@ -87,7 +89,12 @@ async function follow(breaker: CircuitBreaker, thenable: Thenable, permit: numbe
 
 function runTimed<T>(breaker: CircuitBreaker, fn: (signal?: AbortSignal) => T, permit: number, sync: boolean): unknown {
   const opts = breaker.opts;
-  const startedAt = opts.clock.now();
+  // On the default clock, without slow-call tracking, a timed call reads the shared coarse clock (a
+  // clock read costs as much as the await itself). Its deadline then gets the clock's resolution on
+  // top: a timeout fires up to 10 ms late, never early.
+  const coarse = opts.clock === monotonicClock && opts.slowCallDurationMs === undefined;
+  const startedAt = coarse ? coarseClock.now() : opts.clock.now();
+  const timeoutMs = opts.timeoutMs!;
   const controller = fn.length > 0 ? new AbortController() : undefined;
   let result: T;
   try {
@@ -111,7 +118,7 @@ function runTimed<T>(breaker: CircuitBreaker, fn: (signal?: AbortSignal) => T, p
     breaker.recordResult(permit, result, startedAt);
     return sync ? result : Promise.resolve(result);
   }
-  const call = new PendingCall(permit, startedAt, startedAt + opts.timeoutMs!, controller);
+  const call = new PendingCall(permit, startedAt, timeoutMs, startedAt + timeoutMs + (coarse ? COARSE_CLOCK_RESOLUTION_MS : 0), controller);
   const promise = promiseFor(call);
   if (!breaker.disposed) {
     const queue = (breaker.deadlines ??= new DeadlineQueue(
@@ -147,8 +154,7 @@ function settledInTime(breaker: CircuitBreaker, call: PendingCall, outcome: unkn
 }
 
 function expire(breaker: CircuitBreaker, call: PendingCall, nowMs: number): void {
-  // The timeout the call ran under (reconfigure may have changed it since).
-  const error = new CircuitBreakerTimeoutError(breaker.name, call.deadline - call.startedAt);
+  const error = new CircuitBreakerTimeoutError(breaker.name, call.timeoutMs);
   if (call.controller !== undefined) call.controller.abort(error);
   breaker.complete(call.permit, TIMED_OUT, call.startedAt, error, nowMs);
   call.reject(error);

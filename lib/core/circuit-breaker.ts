@@ -25,6 +25,7 @@ import type { CircuitBreakerOptions, CircuitBreakerSettings, ResolvedOptions } f
 import { resolveOptions } from './options.js';
 import type { CircuitState } from './states/index.js';
 import { STATE_TABLE } from './states/index.js';
+import { recordClosedSuccess } from './states/closed.js';
 import { Trials } from './states/half-open.js';
 import type { Outcome, StateBehaviour } from './states/state.js';
 import { FAILED, IGNORED, NOT_PERMITTED, PERMIT_SPAN, SUCCESS, TIMED_OUT } from './states/state.js';
@@ -82,8 +83,8 @@ export class CircuitBreaker {
   /** @internal */ link: StoreLink | null = null;
   /** @internal */ deadlines: DeadlineQueue | null = null;
 
-  /** No timeout and no slow-call tracking: a closed call needs no clock (execute's fast path). */
-  private plainCalls: boolean;
+  /** Closed, no timeout and no slow-call tracking: a call needs no clock (execute's fast path). */
+  private fast = true;
   private given: CircuitBreakerOptions;
   private clockOfWindow: Clock;
   private rules: readonly TripRule[];
@@ -113,8 +114,8 @@ export class CircuitBreaker {
     this.window = createWindow(this.opts.slidingWindow);
     this.clockOfWindow = windowClock(this.opts.clock, this.window.sliceMs);
     this.rules = tripRulesFor(this.opts);
-    this.plainCalls = this.opts.timeoutMs === undefined && this.opts.slowCallDurationMs === undefined;
     this.reactions = this.makeReactions(0);
+    this.refreshFastPath();
     if (this.opts.store !== undefined) this.link = joinStore(this.opts.store, this);
   }
 
@@ -147,17 +148,18 @@ export class CircuitBreaker {
    * synchronously, use {@link executeSync}.
    */
   execute<T>(fn: (signal?: AbortSignal) => T | PromiseLike<T>): Promise<T> {
-    if (this.current === closedState && this.plainCalls && typeof fn === 'function') {
+    if (this.fast) {
       // The closed fast path: no clock, no call through the state object, no closure per call.
       const permit = this.permitBase;
       let result: T | PromiseLike<T>;
       try {
         result = fn();
         if (result instanceof Promise && result.then === promiseThen) {
-          const reactions = this.reactionsFor(permit);
+          const reactions = this.reactions; // made for this closed generation (refreshFastPath)
           return result.then(reactions.fulfilled, reactions.rejected) as Promise<T>;
         }
       } catch (error) {
+        if (typeof fn !== 'function') return runCall(this, fn, false) as Promise<T>; // rejects with a TypeError, records nothing
         this.recordError(permit, error, Number.NaN);
         return Promise.reject(error);
       }
@@ -295,7 +297,14 @@ export class CircuitBreaker {
 
   /** @internal */
   recordResult(permit: number, result: unknown, startedAt: number): void {
-    const isResultFailure = this.opts.isResultFailure;
+    const opts = this.opts;
+    const isResultFailure = opts.isResultFailure;
+    if (isResultFailure === undefined && permit === this.permitBase && this.current === closedState && opts.slowCallDurationMs === undefined && this.callListeners.empty) {
+      // The usual closed success: straight to closed's own recording, no dispatch through the state object.
+      this.successfulCalls++;
+      recordClosedSuccess(this, Number.NaN);
+      return;
+    }
     const failed = isResultFailure !== undefined && this.predicate(isResultFailure, result, 'isResultFailure');
     this.complete(permit, failed ? FAILED : SUCCESS, startedAt, undefined, Number.NaN, failed ? result : undefined);
   }
@@ -352,10 +361,18 @@ export class CircuitBreaker {
     this.current = next;
     this.bumpGeneration();
     next.enter(this, from, reason, nowMs, cause);
+    this.refreshFastPath();
     if (this.link !== null && reason !== 'shared_state') this.link.transitioned(reason);
     if (this.stateListeners.empty) return;
     const event: StateChangeEvent = { name: this.name, from: from.name, to, at: nowMs, reason };
     this.stateListeners.emit(event, (error) => this.onInternalError(error, `onStateChange listener of circuit breaker "${this.name}"`));
+  }
+
+  /** execute's fast path holds while closed without timeout or slow-call tracking, with reactions for the current permit. */
+  private refreshFastPath(): void {
+    const opts = this.opts;
+    this.fast = this.current === closedState && opts.timeoutMs === undefined && opts.slowCallDurationMs === undefined;
+    if (this.current === closedState && this.reactions.permit !== this.permitBase) this.reactions = this.makeReactions(this.permitBase);
   }
 
   /** Calls in flight become stale (their outcomes no longer count toward the state). */
@@ -397,6 +414,7 @@ export class CircuitBreaker {
     this.openStreak = 0;
     this.consecutiveFailures = 0;
     this.bumpGeneration();
+    this.refreshFastPath();
   }
 
   // ---------------------------------------------------------------- shared state (see fleet/store-link.ts)
@@ -458,7 +476,6 @@ export class CircuitBreaker {
     this.given = merged;
     this.opts = next;
     this.rules = tripRulesFor(next);
-    this.plainCalls = next.timeoutMs === undefined && next.slowCallDurationMs === undefined;
     if (previous.isFailure !== next.isFailure) this.classified = null;
     if (!sameWindow(previous.slidingWindow, next.slidingWindow)) this.window = createWindow(next.slidingWindow);
     this.clockOfWindow = windowClock(next.clock, this.window.sliceMs);
@@ -468,6 +485,7 @@ export class CircuitBreaker {
       this.trials = new Trials(this, next.halfOpenMaxCalls);
       this.bumpGeneration();
     }
+    this.refreshFastPath();
     const healthChanged =
       previous.healthCheck?.check !== next.healthCheck?.check || previous.healthCheck?.intervalMs !== next.healthCheck?.intervalMs;
     if (this.current.name === 'open' && healthChanged) {

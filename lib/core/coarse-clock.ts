@@ -5,10 +5,14 @@
  * unref'd (it never keeps the process alive) and stops after one tick without a read, so an idle
  * process has no timer at all.
  *
- * Only time windows whose slices last at least {@link COARSE_CLOCK_MIN_SLICE_MS}, on the default
- * clock, use it: an outcome then lands in the slice that was current up to 10 ms before it completed
- * (longer while the event loop is blocked), at most 1 % of a slice. An injected clock (a
- * ManualClock in tests) is always read directly.
+ * Two readers, both only on the default clock (an injected clock, a ManualClock in tests, is
+ * always read directly):
+ * - time windows whose slices last at least {@link COARSE_CLOCK_MIN_SLICE_MS}: an outcome lands in
+ *   the slice that was current up to 10 ms before it completed (longer while the event loop is
+ *   blocked), at most 1 % of a slice;
+ * - the start of a call with `timeoutMs` and no slow-call tracking: its deadline gets the resolution
+ *   on top, so a timeout fires up to 10 ms late, never early while the event loop is responsive (a
+ *   call started during a long synchronous block reads the time from before the block).
  */
 import type { Clock } from './clock.js';
 import { monotonicClock } from './clock.js';

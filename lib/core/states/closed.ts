@@ -3,13 +3,33 @@
  * recorded call, and the first that holds opens the circuit.
  */
 import { FAILURE, SLOW } from '../windows/sliding-window.js';
+import type { StateHost } from './state.js';
 import { IGNORED, SUCCESS, defineState, timeOf } from './state.js';
+
+/**
+ * A success that is not slow, admitted in closed. Exported for execute's fast path, which calls it
+ * directly rather than through the state object (one call target: no polymorphic dispatch).
+ */
+export function recordClosedSuccess(host: StateHost, nowMs: number): void {
+  host.link?.count(0, 0);
+  host.consecutiveFailures = 0;
+  const window = host.window;
+  window.record(0, host.windowNow());
+  // The usual closed success: nothing in the window can trip, skip the rules.
+  if (window.failures === 0 && window.slowCalls === 0) return;
+  const reason = host.tripReason();
+  if (reason !== null) host.transition('open', reason, timeOf(host, nowMs));
+}
 
 export const closed = defineState({
   name: 'closed',
   acquire: (host) => host.permitBase,
   record(host, _permit, outcome, slow, nowMs, cause) {
     if (outcome === IGNORED) return;
+    if (outcome === SUCCESS && !slow) {
+      recordClosedSuccess(host, nowMs);
+      return;
+    }
     const failed = outcome !== SUCCESS;
     host.link?.count(failed ? 1 : 0, slow ? 1 : 0);
     const window = host.window;
@@ -18,9 +38,7 @@ export const closed = defineState({
       window.record(slow ? FAILURE | SLOW : FAILURE, host.windowNow());
     } else {
       host.consecutiveFailures = 0;
-      window.record(slow ? SLOW : 0, host.windowNow());
-      // The usual closed success: nothing in the window can trip, skip the rules.
-      if (window.failures === 0 && window.slowCalls === 0) return;
+      window.record(SLOW, host.windowNow());
     }
     const reason = host.tripReason();
     if (reason !== null) host.transition('open', reason, timeOf(host, nowMs), cause);
