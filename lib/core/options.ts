@@ -51,7 +51,12 @@ export interface CircuitBreakerSettings {
   openDurationBackoff?: OpenDurationBackoffOptions;
   /** Trial calls admitted at once in half_open; that many successes close the circuit. Integer >= 1. Default 1. */
   halfOpenMaxCalls?: number;
-  /** A trial call not settled after this many ms counts as failed. Default: `openDurationMs`. */
+  /**
+   * A trial call not settled after this many ms counts as failed (a hung probe must not pin
+   * half_open). At least `timeoutMs`. Default: `timeoutMs` when set, else 60_000 (never tied to
+   * `openDurationMs`: a healthy dependency slower than the open duration must be able to close the
+   * circuit).
+   */
   halfOpenProbeTimeoutMs?: number;
   /** While open, recover through half_open only once this check passes. Default: none. */
   healthCheck?: HealthCheckOptions;
@@ -109,6 +114,8 @@ export const DEFAULTS = {
   backoffMaxFactor: 10,
   backoffJitter: 0,
   halfOpenMaxCalls: 1,
+  /** Without timeoutMs; with one, the probe timeout defaults to timeoutMs. */
+  halfOpenProbeTimeoutMs: 60_000,
 } as const;
 
 /** Every option a breaker has besides its name, in documentation order. */
@@ -182,7 +189,12 @@ export function resolveOptions(options: CircuitBreakerOptions): ResolvedOptions 
     options.halfOpenMaxCalls === undefined
       ? DEFAULTS.halfOpenMaxCalls
       : v.integer('halfOpenMaxCalls', options.halfOpenMaxCalls, 1, 10_000, 'an integer in [1, 10000]');
-  const halfOpenProbeTimeoutMs = v.duration('halfOpenProbeTimeoutMs', options.halfOpenProbeTimeoutMs, openDurationMs);
+  // A trial's limit is never tied to the open duration: a healthy dependency slower than
+  // openDurationMs must still be able to close the circuit.
+  const halfOpenProbeTimeoutMs = v.duration('halfOpenProbeTimeoutMs', options.halfOpenProbeTimeoutMs, timeoutMs ?? DEFAULTS.halfOpenProbeTimeoutMs);
+  if (timeoutMs !== undefined && halfOpenProbeTimeoutMs < timeoutMs) {
+    v.fail('halfOpenProbeTimeoutMs', halfOpenProbeTimeoutMs, `a number of ms in [timeoutMs = ${timeoutMs}, ${MAX_TIMER_MS}] (a trial must be allowed the time a call may take)`);
+  }
   const healthCheck = resolveHealthCheck(v, options.healthCheck);
   const isFailure = v.optionalFunction('isFailure', options.isFailure) as ResolvedOptions['isFailure'];
   const isResultFailure = v.optionalFunction('isResultFailure', options.isResultFailure) as ResolvedOptions['isResultFailure'];

@@ -217,7 +217,7 @@ describe(`GET /health with CircuitBreakerHealthModule (Terminus ${terminusVersio
   });
 
   it('reports retryAfterMs in half_open while every trial slot is taken', async () => {
-    const { clock, registry, get } = await start({ payments: { ...breakerOptions, halfOpenMaxCalls: 1 } });
+    const { clock, registry, get } = await start({ payments: { ...breakerOptions, halfOpenMaxCalls: 1, halfOpenProbeTimeoutMs: OPEN_MS } });
     const payments = registry.get('payments');
     trip(payments);
     clock.advance(OPEN_MS);

@@ -184,7 +184,7 @@ class BreakerModel {
   constructor(private readonly cfg: Config) {
     this.now = cfg.startMs;
     // Defaults from DESIGN.md / the documented option defaults.
-    this.probeTimeoutMs = cfg.halfOpenProbeTimeoutMs ?? cfg.openDurationMs;
+    this.probeTimeoutMs = cfg.halfOpenProbeTimeoutMs ?? 60_000; // the default without timeoutMs (never openDurationMs)
     this.slowRateThreshold = cfg.slowCallRateThreshold ?? 100;
     this.minimumFailures = cfg.minimumFailures ?? 1;
   }

@@ -22,7 +22,7 @@
  * The model follows DESIGN.md ("Semantics", "Precise points") and the documented reconfigure()
  * behaviour in circuit-breaker.ts: options are validated first (an invalid value throws and changes
  * nothing); the window is kept when its shape is unchanged; a new openDurationMs applies from the
- * next opening (and moves the defaults that follow it: backoff maxMs, halfOpenProbeTimeoutMs); a
+ * next opening (and moves the default that follows it: backoff maxMs); a
  * new halfOpenMaxCalls in half_open makes the trials in flight stale and starts trials afresh;
  * nothing trips until the next recorded call. Where it mirrors a documented timing rule of the
  * engine, the rule is cited ("checked at the latest at the next admission").
@@ -172,7 +172,7 @@ class Model {
   }
 
   private get probeTimeoutMs(): number {
-    return this.cfg.halfOpenProbeTimeoutMs ?? this.opts.openDurationMs; // default follows openDurationMs
+    return this.cfg.halfOpenProbeTimeoutMs ?? 60_000; // the default without timeoutMs (never openDurationMs)
   }
 
   /** Validation the engine must apply to the merged options; returns false when it must throw. */

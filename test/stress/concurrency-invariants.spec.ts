@@ -83,7 +83,7 @@ const common = {
 const VARIANTS: readonly Variant[] = [
   { label: 'timeoutMs 30, 3 trials', options: { ...common, timeoutMs: 30, halfOpenMaxCalls: 3, halfOpenProbeTimeoutMs: 40 } },
   { label: 'no timeout (native-promise reactions), 2 trials', options: { ...common, halfOpenMaxCalls: 2, halfOpenProbeTimeoutMs: 60 } },
-  { label: 'timeoutMs 25 + slow calls, probe timeout < timeout', options: { ...common, timeoutMs: 25, slowCallDurationMs: 20, halfOpenMaxCalls: 3, halfOpenProbeTimeoutMs: 15 } },
+  { label: 'timeoutMs 25 + slow calls, probe timeout = timeout (the smallest allowed)', options: { ...common, timeoutMs: 25, slowCallDurationMs: 20, halfOpenMaxCalls: 3, halfOpenProbeTimeoutMs: 25 } },
   { label: 'no timeout + slow calls, 4 trials', options: { ...common, slowCallDurationMs: 15, halfOpenMaxCalls: 4 } },
 ];
 

@@ -1,5 +1,5 @@
 import { describe, expect, it, jest } from '@jest/globals';
-import { CircuitOpenError } from '../../../lib/index.js';
+import { CircuitBreakerConfigError, CircuitOpenError } from '../../../lib/index.js';
 import type { CircuitBreakerSettings } from '../../../lib/index.js';
 import { IgnoredError, failSync, flush, ignoreIgnoredError, pendingCall, setup, track } from './helpers.js';
 
@@ -151,11 +151,11 @@ describe('half_open outcomes', () => {
     expect(breaker.state).toBe('closed');
   });
 
-  it('with the default probe timeout a full half_open reports retryAfterMs = openDurationMs', async () => {
+  it('with the default probe timeout (60 s without timeoutMs) a full half_open reports retryAfterMs = 60 s', async () => {
     const { breaker } = halfOpen();
     pendingCall(breaker);
     const error = await breaker.execute(async () => 1).catch((e: unknown) => e);
-    expect(error).toMatchObject({ retryAfterMs: 1000 }); // probe timeout defaults to openDurationMs
+    expect(error).toMatchObject({ retryAfterMs: 60_000 });
   });
 });
 
@@ -197,14 +197,44 @@ describe('halfOpenProbeTimeoutMs', () => {
     expect(breaker.totals().openings).toBe(2);
   });
 
-  it('defaults to openDurationMs', () => {
+  it('is not tied to openDurationMs: a recovered dependency slower than the open duration closes the circuit', async () => {
+    // openDurationMs 1 s, the dependency is healthy again but answers in 1.5 s.
+    const { breaker, clock, events } = halfOpen({ openDurationMs: 1000 });
+    const trial = pendingCall(breaker); // t = 1000
+    clock.advance(1500);
+    trial.deferred.resolve('slow but fine');
+    await trial.call.done;
+    expect(trial.call.value).toBe('slow but fine');
+    expect(breaker.state).toBe('closed');
+    expect(events.map((e) => e.reason)).toEqual(['consecutive_failures', 'open_duration_elapsed', 'trials_succeeded']);
+  });
+
+  it('defaults to 60 s without timeoutMs', () => {
     const { breaker, clock } = halfOpen({ openDurationMs: 700 });
-    expect(breaker.options.halfOpenProbeTimeoutMs).toBe(700);
+    expect(breaker.options.halfOpenProbeTimeoutMs).toBe(60_000);
     pendingCall(breaker); // admitted at t = 700
-    clock.advance(699);
+    clock.advance(59_999);
     expect(breaker.state).toBe('half_open');
     clock.advance(1);
     expect(breaker.state).toBe('open');
+  });
+
+  it('defaults to timeoutMs when one is set', () => {
+    const { breaker } = setup({ openDurationMs: 700, timeoutMs: 2_500 });
+    expect(breaker.options.halfOpenProbeTimeoutMs).toBe(2_500);
+  });
+
+  it('below timeoutMs is a configuration error (a trial could never take as long as a call may)', () => {
+    let error: unknown;
+    try {
+      setup({ timeoutMs: 2_000, halfOpenProbeTimeoutMs: 1_999 });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(CircuitBreakerConfigError);
+    expect(error).toMatchObject({ breakerName: 'payments', option: 'halfOpenProbeTimeoutMs', value: 1_999 });
+    expect((error as Error).message).toContain('timeoutMs = 2000');
+    expect(setup({ timeoutMs: 2_000, halfOpenProbeTimeoutMs: 2_000 }).breaker.options.halfOpenProbeTimeoutMs).toBe(2_000);
   });
 
   it('times each trial from its own start (the timer follows the oldest trial still in flight)', async () => {

@@ -231,7 +231,7 @@ describe('defaults', () => {
       openDurationMs: 30_000,
       openDurationBackoff: undefined,
       halfOpenMaxCalls: 1,
-      halfOpenProbeTimeoutMs: 30_000,
+      halfOpenProbeTimeoutMs: 60_000,
       healthCheck: undefined,
       isFailure: undefined,
       isResultFailure: undefined,

@@ -55,10 +55,12 @@ describe('reconfigure()', () => {
     expect(breaker.state).toBe('closed');
   });
 
-  it('the probe timeout default follows a new openDurationMs', () => {
+  it('the probe timeout default follows a new timeoutMs, not openDurationMs', () => {
     const { breaker } = setup({ openDurationMs: 1000 });
     breaker.reconfigure({ openDurationMs: 4000 });
-    expect(breaker.options.halfOpenProbeTimeoutMs).toBe(4000);
+    expect(breaker.options.halfOpenProbeTimeoutMs).toBe(60_000);
+    breaker.reconfigure({ timeoutMs: 3000 });
+    expect(breaker.options.halfOpenProbeTimeoutMs).toBe(3000);
   });
 
   it('keeps the window when its shape is unchanged', () => {
