@@ -329,12 +329,13 @@ export class CircuitBreaker {
     const state = this.current;
     if (!state.records && permit === this.permitBase) return; // disabled records nothing
     const opts = this.opts;
+    const slowMs = opts.slowCallDurationMs;
+    // A call whose start is known (slow-call tracking, a timeout) has a duration: read the clock
+    // for it when slow calls are judged or someone listens, never otherwise.
+    const timed = startedAt === startedAt;
     let now = nowMs;
-    let slow = false;
-    if (opts.slowCallDurationMs !== undefined && outcome !== IGNORED && startedAt === startedAt) {
-      if (now !== now) now = opts.clock.now();
-      slow = now - startedAt >= opts.slowCallDurationMs;
-    }
+    if (timed && now !== now && ((slowMs !== undefined && outcome !== IGNORED) || !this.callListeners.empty)) now = opts.clock.now();
+    const slow = timed && slowMs !== undefined && outcome !== IGNORED && now - startedAt >= slowMs;
     const stale = permit < this.permitBase || permit >= this.permitBase + PERMIT_SPAN;
     if (outcome === SUCCESS) this.successfulCalls++;
     else if (outcome === FAILED) this.failedCalls++;
@@ -342,7 +343,7 @@ export class CircuitBreaker {
     else this.timeoutCalls++;
     if (slow) this.slowCalls++;
     if (!this.callListeners.empty) {
-      this.emitCall(OUTCOME_KINDS[outcome]!, slow, startedAt === startedAt && now === now ? now - startedAt : undefined, error, stale);
+      this.emitCall(OUTCOME_KINDS[outcome]!, slow, timed ? now - startedAt : undefined, error, stale);
     }
     if (stale) return;
     state.record(this, permit, outcome, slow, now, outcome === FAILED && error === undefined ? result : error);

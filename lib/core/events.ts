@@ -42,7 +42,11 @@ export interface CallEvent {
   readonly kind: CallEventKind;
   /** The call lasted at least `slowCallDurationMs` (only known when slow calls are tracked). */
   readonly slow: boolean;
-  /** Known when the breaker read the clock for the call (timeouts, slow-call tracking). */
+  /**
+   * How long the call took, in ms: known whenever `timeoutMs` or `slowCallDurationMs` applies to it
+   * (the breaker reads the clock at its start). With a timeout on the default clock and no slow-call
+   * tracking, the start comes from a 10 ms ticker: the duration may read up to 10 ms long.
+   */
   readonly durationMs: number | undefined;
   /** The error for failure, ignored, timeout and not_permitted. */
   readonly error?: unknown;

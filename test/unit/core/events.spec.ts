@@ -157,6 +157,37 @@ describe('onCall', () => {
     expect(call.reason).toBeInstanceOf(CircuitBreakerTimeoutError);
   });
 
+  it('every outcome carries durationMs when timeoutMs is set: success, failure, ignored, a sync call, a throw', async () => {
+    const { breaker, clock } = setup({ timeoutMs: 250, isFailure: ignoreIgnoredError }); // never trips here
+    const seen = listen(breaker);
+    const ok = pendingCall(breaker);
+    clock.advance(40);
+    ok.deferred.resolve('fine');
+    await ok.call.done;
+    const failed = pendingCall(breaker);
+    clock.advance(70);
+    failed.deferred.reject(new Error('down'));
+    await failed.call.done;
+    const ignored = pendingCall(breaker);
+    clock.advance(5);
+    ignored.deferred.reject(new IgnoredError('400'));
+    await ignored.call.done;
+    slowSync(breaker, clock, 12); // a sync fn under a timeout: timed all the same
+    thrownBy(() =>
+      breaker.executeSync(() => {
+        clock.advance(3);
+        throw new Error('sync down');
+      }),
+    );
+    expect(seen.map((e) => [e.kind, e.durationMs])).toEqual([
+      ['success', 40],
+      ['failure', 70],
+      ['ignored', 5],
+      ['success', 12],
+      ['failure', 3],
+    ]);
+  });
+
   it('the slow flag and duration are set when slow calls are tracked', () => {
     const { breaker, clock } = setup({ ...settings, slowCallDurationMs: 100 });
     const seen = listen(breaker);
