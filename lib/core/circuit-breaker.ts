@@ -260,7 +260,8 @@ export class CircuitBreaker {
     const retryAfterMs = this.rejectRetryAfterMs;
     let error = this.lastRejection;
     if (error === null || this.lastRejectionGeneration !== this.generation || error.retryAfterMs !== retryAfterMs) {
-      error = CircuitOpenError.withoutStack(this.name, retryAfterMs);
+      // The opening's cause (open, half_open); a manual forced_open has none.
+      error = CircuitOpenError.withoutStack(this.name, retryAfterMs, STATE_TABLE[this.current.name].manual === null ? this.openCause : undefined);
       this.lastRejection = error;
       this.lastRejectionGeneration = this.generation;
       this.lastRejected = null;

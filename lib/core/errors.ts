@@ -19,17 +19,23 @@ export class CircuitOpenError extends Error {
    */
   readonly retryAfterMs: number | undefined;
 
-  constructor(breakerName: string, retryAfterMs: number | undefined) {
-    super(`Circuit breaker "${breakerName}" is open`);
+  /**
+   * `cause` (the standard `Error.cause`): the failure that opened the circuit, for logs. The error
+   * of the call that tripped it or of the trial that re-opened it (a `CircuitBreakerTimeoutError`
+   * for a timeout or a hung probe; the result itself when `isResultFailure` flagged it); undefined
+   * for a slow-call trip, a manual `forceOpen()` or an opening adopted from another instance.
+   */
+  constructor(breakerName: string, retryAfterMs: number | undefined, cause?: unknown) {
+    super(`Circuit breaker "${breakerName}" is open`, cause === undefined ? undefined : { cause });
     this.breakerName = breakerName;
     this.retryAfterMs = retryAfterMs;
   }
 
   /** Builds the error without capturing a stack trace. */
-  static withoutStack(breakerName: string, retryAfterMs: number | undefined): CircuitOpenError {
+  static withoutStack(breakerName: string, retryAfterMs: number | undefined, cause?: unknown): CircuitOpenError {
     const limit = Error.stackTraceLimit;
     Error.stackTraceLimit = 0;
-    const error = new CircuitOpenError(breakerName, retryAfterMs);
+    const error = new CircuitOpenError(breakerName, retryAfterMs, cause);
     Error.stackTraceLimit = limit;
     return error;
   }
