@@ -21,9 +21,16 @@ export interface OpenDurationBackoffOptions {
 
 /** Recovery driven by a check of the dependency instead of a timer. */
 export interface HealthCheckOptions {
-  /** Resolves (or returns) `true` when the dependency looks healthy. A throw or rejection counts as `false`. */
-  check: () => boolean | Promise<boolean>;
-  /** Poll period while the circuit is open, in ms. A check still pending after this counts as failed. */
+  /**
+   * Resolves (or returns) `true` when the dependency looks healthy. A throw or rejection counts as
+   * `false`. A check that declares a parameter gets an AbortSignal, aborted when the check counts
+   * as failed for not settling within `intervalMs` (or when the circuit leaves open).
+   */
+  check: (signal?: AbortSignal) => boolean | Promise<boolean>;
+  /**
+   * Poll period while the circuit is open, in ms. At most one check is in flight: one still
+   * pending at the next poll counts as failed, and no other starts until it settles.
+   */
   intervalMs: number;
 }
 

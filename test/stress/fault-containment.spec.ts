@@ -161,7 +161,7 @@ describe('listeners that throw', () => {
 });
 
 describe('health checks that fail badly', () => {
-  function withCheck(check: () => boolean | Promise<boolean>) {
+  function withCheck(check: (signal?: AbortSignal) => boolean | Promise<boolean>) {
     const h = harness({ consecutiveFailureThreshold: 1, openDurationMs: 100, healthCheck: { check, intervalMs: 500 } });
     syncError(() => h.breaker.executeSync((): never => { throw new Error('down'); }));
     expect(h.breaker.state).toBe('open');
@@ -197,24 +197,43 @@ describe('health checks that fail badly', () => {
     expectNoTimerAfterDispose(breaker, clock);
   });
 
-  it('a check that never settles: the next poll still runs, and a later passing check recovers the breaker', async () => {
+  it('a check that hangs until aborted: the next poll counts it failed and aborts it, the poll after asks again, and a passing check recovers the breaker', async () => {
     const answers: Deferred<boolean>[] = [];
-    const { clock, breaker } = withCheck(() => {
+    const { clock, breaker } = withCheck((signal?: AbortSignal) => {
       const d = deferred<boolean>();
       answers.push(d);
+      // a well-behaved check (an HTTP ping given the signal) ends when it is aborted
+      signal?.addEventListener('abort', () => d.reject(signal.reason));
       return d.promise;
     });
-    clock.advance(500); // poll 1: never answers
-    clock.advance(500); // poll 2
+    clock.advance(500); // poll 1: hangs
+    clock.advance(500); // poll 2: poll 1 failed (aborted); nothing else asked meanwhile
+    expect(answers).toHaveLength(1);
+    await flush();
+    clock.advance(500); // poll 3: asks again
     expect(answers).toHaveLength(2);
     expect(clock.pendingTimers).toBe(1); // the poll timer, not one per hung check
     answers[1]!.resolve(true);
     await flush();
     expect(breaker.state).toBe('half_open');
-    answers[0]!.resolve(true); // the hung one answers late: superseded, changes nothing
+    answers[0]!.resolve(true); // the hung one answers late (after its abort): changes nothing
     await flush();
     expect(breaker.executeSync(() => 'trial')).toBe('trial');
     expect(breaker.state).toBe('closed');
+    expectNoTimerAfterDispose(breaker, clock);
+  });
+
+  it('a check that never settles, signal or not: it is asked once, not once per interval, and nothing crashes', async () => {
+    let asked = 0;
+    const { clock, breaker } = withCheck(() => {
+      asked++;
+      return new Promise<boolean>(() => undefined);
+    });
+    for (let i = 0; i < 50; i++) clock.advance(500);
+    await flush();
+    expect(asked).toBe(1);
+    expect(breaker.state).toBe('open');
+    expect(clock.pendingTimers).toBe(1);
     expectNoTimerAfterDispose(breaker, clock);
   });
 
