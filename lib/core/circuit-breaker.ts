@@ -14,7 +14,7 @@ import { cancelTimer, scheduleTimer } from './clock.js';
 import { windowClock } from './coarse-clock.js';
 import { runCall, settleOther } from './call-runner.js';
 import type { DeadlineQueue } from './deadlines.js';
-import { CircuitBreakerConfigError, CircuitBreakerTimeoutError, CircuitOpenError } from './errors.js';
+import { CircuitBreakerConfigError, CircuitBreakerTimeoutError, CircuitOpenError, describeValue } from './errors.js';
 import type { CallEvent, CallEventKind, CallListener, StateChangeEvent, StateChangeListener, TransitionReason } from './events.js';
 import type { StoreLink } from './fleet/store-link.js';
 import { joinStore } from './fleet/store-session.js';
@@ -192,20 +192,31 @@ export class CircuitBreaker {
     return permit;
   }
 
-  /** Records a permit's call as succeeded (`isResultFailure` applies to `result`). */
+  /**
+   * Records a permit's call as succeeded (`isResultFailure` applies to `result`). A value that is
+   * not a permit throws a TypeError; a permit already ended, or never issued, is ignored.
+   */
   recordSuccess(permit: number, result?: unknown, startedAtMs = Number.NaN): void {
-    this.recordResult(permit, result, startedAtMs);
+    this.recordResult(this.checkPermit(permit, 'recordSuccess'), result, startedAtMs);
   }
 
   /** Records a permit's call as failed (`isFailure` decides; a timeout error counts as a timeout). */
   recordFailure(permit: number, error: unknown, startedAtMs = Number.NaN): void {
+    this.checkPermit(permit, 'recordFailure');
     if (error instanceof CircuitBreakerTimeoutError) this.complete(permit, TIMED_OUT, startedAtMs, error);
     else this.recordError(permit, error, startedAtMs);
   }
 
   /** Returns a permit whose call counts as neither success nor failure (e.g. unsubscribed). */
   releasePermission(permit: number): void {
-    this.complete(permit, IGNORED, Number.NaN, undefined);
+    this.complete(this.checkPermit(permit, 'releasePermission'), IGNORED, Number.NaN, undefined);
+  }
+
+  private checkPermit(permit: number, method: string): number {
+    if (!Number.isSafeInteger(permit) || permit < 0) {
+      throw new TypeError(`Circuit breaker "${this.name}": ${method}() expects a permit from acquirePermission(), got ${describeValue(permit)}`);
+    }
+    return permit;
   }
 
   /** Whether `error` counts as a failure under `isFailure` (false: the breaker ignores it). */
@@ -337,7 +348,11 @@ export class CircuitBreaker {
     let now = nowMs;
     if (timed && now !== now && ((slowMs !== undefined && outcome !== IGNORED) || !this.callListeners.empty)) now = opts.clock.now();
     const slow = timed && slowMs !== undefined && outcome !== IGNORED && now - startedAt >= slowMs;
-    const stale = permit < this.permitBase || permit >= this.permitBase + PERMIT_SPAN;
+    const base = this.permitBase;
+    // Not live: never issued (a later generation, a slot nobody holds) or already ended. Ignored
+    // entirely: it must not end a real call's slot, nor count.
+    if (permit >= base + PERMIT_SPAN || (permit >= base && permit !== base && !state.holds(this, permit))) return;
+    const stale = permit < base;
     if (outcome === SUCCESS) this.successfulCalls++;
     else if (outcome === FAILED) this.failedCalls++;
     else if (outcome === IGNORED) this.ignoredCalls++;

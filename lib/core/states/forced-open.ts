@@ -3,6 +3,7 @@ import { NOT_PERMITTED, defineState } from './state.js';
 
 export const forcedOpen = defineState({
   name: 'forced_open',
+  holds: () => false, // admits no call
   acquire(host) {
     host.rejectRetryAfterMs = undefined;
     return NOT_PERMITTED;

@@ -7,14 +7,20 @@
 import { cancelTimer, scheduleTimer } from '../clock.js';
 import { CircuitBreakerTimeoutError } from '../errors.js';
 import type { StateHost } from './state.js';
-import { FAILED, IGNORED, NOT_PERMITTED, SUCCESS, TIMED_OUT, ceilMs, defineState, timeOf } from './state.js';
+import { FAILED, IGNORED, NOT_PERMITTED, PERMIT_SPAN, SUCCESS, TIMED_OUT, ceilMs, defineState, timeOf } from './state.js';
 
-/** The trials of one half-open period (created on entry). */
+/**
+ * The trials of one half-open period (created on entry). Each admission gets its own permit (the
+ * period's base plus a ticket), so a permit that ended cannot end the trial that reuses its slot.
+ */
 export class Trials {
   /** Start time per slot; NaN = free. */
   readonly startedAt: number[];
+  /** The permit each busy slot was issued. */
+  private readonly permits: number[];
   inFlight = 0;
   successes = 0;
+  private tickets = 0;
   private timer: unknown = undefined;
 
   constructor(
@@ -23,6 +29,7 @@ export class Trials {
     public limit: number,
   ) {
     this.startedAt = new Array<number>(limit).fill(Number.NaN);
+    this.permits = new Array<number>(limit).fill(-1);
   }
 
   /** A free slot, or -1. */
@@ -33,18 +40,28 @@ export class Trials {
     return -1;
   }
 
-  start(slot: number, nowMs: number): void {
+  /** Starts a trial in `slot`; returns its permit. */
+  start(slot: number, nowMs: number): number {
     this.startedAt[slot] = nowMs;
+    const permit = this.host.permitBase + 1 + (this.tickets++ % (PERMIT_SPAN - 1));
+    this.permits[slot] = permit;
     if (this.inFlight++ === 0) this.armProbeTimer(nowMs);
+    return permit;
   }
 
-  /** Frees `slot`; false if it held no trial (a permit used twice, or never issued). */
-  end(slot: number): boolean {
-    const slots = this.startedAt;
-    if (!(slot >= 0 && slot < slots.length) || slots[slot] !== slots[slot]) return false;
-    slots[slot] = Number.NaN;
+  /** The slot of a trial still running under `permit`, or -1. */
+  slotOf(permit: number): number {
+    return this.permits.indexOf(permit);
+  }
+
+  /** Ends the trial of `permit`; returns its slot, or -1 if it holds none (ended already, or never issued). */
+  end(permit: number): number {
+    const slot = this.slotOf(permit);
+    if (slot === -1) return -1;
+    this.startedAt[slot] = Number.NaN;
+    this.permits[slot] = -1;
     this.inFlight--;
-    return true;
+    return slot;
   }
 
   oldestStart(): number {
@@ -86,6 +103,7 @@ export class Trials {
 
 export const halfOpen = defineState({
   name: 'half_open',
+  holds: (host, permit) => host.trials!.slotOf(permit) !== -1,
   acquire(host) {
     const now = host.now();
     const trials = host.trials!;
@@ -101,13 +119,12 @@ export const halfOpen = defineState({
       host.rejectRetryAfterMs = link.retryAfterMs(now);
       return NOT_PERMITTED;
     }
-    trials.start(slot, now);
-    return host.permitBase + slot + 1;
+    return trials.start(slot, now);
   },
   record(host, permit, outcome, slow, nowMs, cause) {
     const trials = host.trials!;
-    const slot = permit - host.permitBase - 1;
-    if (!trials.end(slot)) return;
+    const slot = trials.end(permit);
+    if (slot === -1) return;
     const link = host.link;
     if (link !== null) {
       if (outcome === SUCCESS && !slow) link.trialSucceeded(slot);

@@ -24,6 +24,7 @@ function reopensAt(host: StateHost): number {
 
 export const open = defineState({
   name: 'open',
+  holds: () => false, // admits no call
   acquire(host) {
     const now = host.now();
     if (host.health !== null && host.health.active) {

@@ -4,9 +4,10 @@
  * a state needs to remember lives on the breaker ({@link StateHost}), created when the state is
  * entered (the half-open trials, the health poller's run) and dropped when it is left.
  *
- * Every admitted call carries a permit, `generation * PERMIT_SPAN + slot` (slot 0 outside
- * half_open). Each transition bumps the generation, so an outcome whose permit belongs to an earlier
- * generation is stale: it counts in the totals, never toward the state it finishes in.
+ * Every admitted call carries a permit, `generation * PERMIT_SPAN` plus 0 outside half_open, or a
+ * ticket per trial in half_open. Each transition bumps the generation, so an outcome whose permit
+ * belongs to an earlier generation is stale: it counts in the totals, never toward the state it
+ * finishes in. A permit of the current generation that no call holds is ignored.
  */
 import type { StoreLink } from '../fleet/store-link.js';
 import type { SharedState } from '../fleet/store.js';
@@ -72,6 +73,8 @@ export interface StateBehaviour {
   readonly records: boolean;
   /** Admission: a permit, or NOT_PERMITTED with `host.rejectRetryAfterMs` set. */
   acquire(host: StateHost): number;
+  /** Whether `permit`, of the current generation, is one this state issued and is still running. */
+  holds(host: StateHost, permit: number): boolean;
   /** The outcome of a call this state admitted (stale outcomes never get here). `nowMs` may be NaN (not read). */
   record(host: StateHost, permit: number, outcome: Outcome, slow: boolean, nowMs: number, cause: unknown): void;
   /** Creates the state's own data. */
@@ -98,6 +101,8 @@ export function defineState(state: Pick<StateBehaviour, 'name' | 'acquire'> & Pa
     name: state.name,
     records: state.records ?? true,
     acquire: state.acquire,
+    // closed, disabled, metrics_only issue the generation's base permit to every call
+    holds: state.holds ?? ((host, permit) => permit === host.permitBase),
     record: state.record ?? (() => {}),
     enter: state.enter ?? (() => {}),
     leave: state.leave ?? (() => {}),

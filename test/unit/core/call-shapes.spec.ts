@@ -176,3 +176,60 @@ describe('low-level permits (acquirePermission / record*)', () => {
     expect(breaker.state).toBe('closed');
   });
 });
+
+describe('low-level permits: anything that is not a live permit is rejected or ignored', () => {
+  function halfOpenWithTrial() {
+    const harness = setup(settings);
+    failSync(harness.breaker, 2);
+    harness.clock.advance(1000);
+    const permit = harness.breaker.acquirePermission(); // the real trial, still running
+    expect(harness.breaker.snapshot()).toMatchObject({ state: 'half_open', halfOpenCallsInFlight: 1 });
+    return { ...harness, permit };
+  }
+
+  it.each<[string, (breaker: CircuitBreaker) => void]>([
+    ['recordSuccess(undefined)', (b) => b.recordSuccess(undefined as unknown as number)],
+    ['recordFailure(null, error)', (b) => b.recordFailure(null as unknown as number, new Error('x'))],
+    ['releasePermission(NaN)', (b) => b.releasePermission(Number.NaN)],
+    ['recordSuccess(-1)', (b) => b.recordSuccess(-1)],
+    ['recordSuccess(1.5)', (b) => b.recordSuccess(1.5)],
+    ['recordSuccess("1")', (b) => b.recordSuccess('1' as unknown as number)],
+  ])('%s throws a TypeError naming the breaker and changes nothing while a real trial runs', async (_label, misuse) => {
+    const { breaker, permit } = halfOpenWithTrial();
+    const before = breaker.totals();
+    expect(() => misuse(breaker)).toThrow(TypeError);
+    expect(() => misuse(breaker)).toThrow('"payments"');
+    await flush();
+    expect(breaker.snapshot()).toMatchObject({ state: 'half_open', halfOpenCallsInFlight: 1 });
+    expect(breaker.totals()).toEqual(before);
+    breaker.recordSuccess(permit); // the real trial still decides
+    expect(breaker.state).toBe('closed');
+  });
+
+  it('a trial permit used twice counts once; a second release cannot end the trial that reuses its slot', () => {
+    const { breaker, clock } = setup({ ...settings, halfOpenMaxCalls: 2 });
+    failSync(breaker, 2);
+    clock.advance(1000);
+    const first = breaker.acquirePermission();
+    breaker.releasePermission(first);
+    const second = breaker.acquirePermission(); // reuses the freed slot, with a permit of its own
+    expect(second).not.toBe(first);
+    breaker.releasePermission(first); // already released: ignored
+    expect(breaker.snapshot().halfOpenCallsInFlight).toBe(1);
+    expect(breaker.totals().ignoredCalls).toBe(1);
+    breaker.recordSuccess(second);
+    breaker.recordSuccess(second); // already recorded: ignored, the circuit still needs a second success
+    expect(breaker.totals().successfulCalls).toBe(1);
+    expect(breaker.state).toBe('half_open');
+    breaker.recordSuccess(breaker.acquirePermission());
+    expect(breaker.state).toBe('closed');
+  });
+
+  it('a number that was never issued is ignored (a slot nobody holds, a later generation)', () => {
+    const { breaker, permit } = halfOpenWithTrial();
+    breaker.recordFailure(permit + 1, new Error('forged')); // a slot not in flight
+    breaker.recordFailure(permit + 1_000_000_000, new Error('forged')); // a generation not reached yet
+    expect(breaker.snapshot()).toMatchObject({ state: 'half_open', halfOpenCallsInFlight: 1 });
+    expect(breaker.totals().failedCalls).toBe(2); // the two that opened it
+  });
+});
