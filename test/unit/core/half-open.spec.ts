@@ -263,3 +263,33 @@ describe('halfOpenProbeTimeoutMs', () => {
     expect(events.at(-1)?.reason).toBe('probe_timeout');
   });
 });
+
+describe('a trial whose result is a Promise subclass with a throwing then()', () => {
+  class ThrowingThen<T> extends Promise<T> {
+    static failure = new Error('then() exploded');
+    override then(): never {
+      throw ThrowingThen.failure;
+    }
+  }
+  const broken = () => new ThrowingThen<string>(() => undefined);
+
+  it.each([
+    ['execute', {}],
+    ['execute with timeoutMs', { timeoutMs: 5_000 }],
+  ])('%s: recorded as a failed trial (the circuit re-opens, no slot stays taken), the caller gets the error', async (_label, settings) => {
+    const { breaker, events } = halfOpen({ halfOpenProbeTimeoutMs: 10_000, ...settings });
+    const outcome = await breaker.execute(broken).catch((error: unknown) => error);
+    expect(outcome).toBe(ThrowingThen.failure);
+    expect(breaker.totals().failedCalls).toBe(2); // the one that opened it, and this trial
+    expect(breaker.snapshot().state).toBe('open');
+    expect(events.at(-1)).toMatchObject({ from: 'half_open', to: 'open', reason: 'trial_failed' });
+  });
+
+  it('executeSync: the error is thrown at once and the slot is free for the next trial when isFailure ignores it', () => {
+    const { breaker } = halfOpen({ isFailure: (error) => error !== ThrowingThen.failure });
+    expect(() => breaker.executeSync(broken)).toThrow(ThrowingThen.failure);
+    expect(breaker.snapshot()).toMatchObject({ state: 'half_open', halfOpenCallsInFlight: 0 });
+    expect(breaker.executeSync(() => 'next trial')).toBe('next trial');
+    expect(breaker.state).toBe('closed');
+  });
+});
