@@ -26,7 +26,7 @@ import { resolveOptions } from './options.js';
 import type { CircuitState } from './states/index.js';
 import { STATE_TABLE } from './states/index.js';
 import { recordClosedSuccess } from './states/closed.js';
-import { Trials } from './states/half-open.js';
+import type { Trials } from './states/half-open.js';
 import type { Outcome, StateBehaviour } from './states/state.js';
 import { FAILED, IGNORED, NOT_PERMITTED, PERMIT_SPAN, SUCCESS, TIMED_OUT } from './states/state.js';
 import type { TripRule } from './trip-rules.js';
@@ -496,12 +496,8 @@ export class CircuitBreaker {
     if (previous.isFailure !== next.isFailure) this.classified = null;
     if (!sameWindow(previous.slidingWindow, next.slidingWindow)) this.window = createWindow(next.slidingWindow);
     this.clockOfWindow = windowClock(next.clock, this.window.sliceMs);
-    if (previous.halfOpenMaxCalls !== next.halfOpenMaxCalls && this.current.name === 'half_open') {
-      // In-flight trials were counted against the old limit: make them stale, start trials afresh.
-      this.trials!.stop();
-      this.trials = new Trials(this, next.halfOpenMaxCalls);
-      this.bumpGeneration();
-    }
+    // Trials in flight keep running and counting; the new limit caps them and the successes needed.
+    if (this.trials !== null) this.trials.resize(next.halfOpenMaxCalls);
     this.refreshFastPath();
     const healthChanged =
       previous.healthCheck?.check !== next.healthCheck?.check || previous.healthCheck?.intervalMs !== next.healthCheck?.intervalMs;

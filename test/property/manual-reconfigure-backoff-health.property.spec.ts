@@ -23,7 +23,8 @@
  * behaviour in circuit-breaker.ts: options are validated first (an invalid value throws and changes
  * nothing); the window is kept when its shape is unchanged; a new openDurationMs applies from the
  * next opening (and moves the default that follows it: backoff maxMs); a
- * new halfOpenMaxCalls in half_open makes the trials in flight stale and starts trials afresh;
+ * new halfOpenMaxCalls in half_open caps the trials in flight (those running keep counting) and
+ * the successes that close;
  * nothing trips until the next recorded call. Where it mirrors a documented timing rule of the
  * engine, the rule is cited ("checked at the latest at the next admission").
  */
@@ -192,13 +193,9 @@ class Model {
   }
 
   reconfigure(change: Reconfig): void {
-    const before = this.opts.halfOpenMaxCalls;
+    // A new halfOpenMaxCalls in half_open: trials in flight keep running and counting; it caps how
+    // many run at once and how many successes close.
     this.opts = { ...this.opts, [change.key]: change.value };
-    if (change.key === 'halfOpenMaxCalls' && change.value !== before) {
-      this.trials = [];
-      this.trialSuccesses = 0;
-      if (this.state === 'half_open') this.epoch++; // trials in flight become stale
-    }
   }
 
   windowCounts(): { calls: number; failures: number } {
@@ -372,7 +369,7 @@ class Model {
       const until = this.cfg.health !== undefined ? this.nextPollAt! : this.openUntil;
       return Math.max(0, Math.ceil(until - this.now));
     }
-    if (this.state === 'half_open' && this.trials.length === this.opts.halfOpenMaxCalls) {
+    if (this.state === 'half_open' && this.trials.length >= this.opts.halfOpenMaxCalls) {
       return Math.max(0, Math.ceil(this.oldestTrialStart() + this.probeTimeoutMs - this.now));
     }
     return undefined;

@@ -32,6 +32,18 @@ export class Trials {
     this.permits = new Array<number>(limit).fill(-1);
   }
 
+  /**
+   * A new `halfOpenMaxCalls` during the period: trials in flight keep their slots (a lower limit
+   * admits nothing until they drop below it), and closing takes the new number of successes.
+   */
+  resize(limit: number): void {
+    this.limit = limit;
+    while (this.startedAt.length < limit) {
+      this.startedAt.push(Number.NaN);
+      this.permits.push(-1);
+    }
+  }
+
   /** A free slot, or -1. */
   freeSlot(): number {
     if (this.inFlight >= this.limit) return -1;
