@@ -379,9 +379,14 @@ export class CircuitBreaker {
     this.bumpGeneration();
     next.enter(this, from, reason, nowMs, cause);
     this.refreshFastPath();
+    this.announce(from.name, to, reason, nowMs);
+  }
+
+  /** Tells the store link (unless the fleet told us) and the listeners. */
+  private announce(from: CircuitState, to: CircuitState, reason: TransitionReason, nowMs: number): void {
     if (this.link !== null && reason !== 'shared_state') this.link.transitioned(reason);
     if (this.stateListeners.empty) return;
-    const event: StateChangeEvent = { name: this.name, from: from.name, to, at: nowMs, reason };
+    const event: StateChangeEvent = { name: this.name, from, to, at: nowMs, reason };
     this.stateListeners.emit(event, (error) => this.onInternalError(error, `onStateChange listener of circuit breaker "${this.name}"`));
   }
 
@@ -415,14 +420,17 @@ export class CircuitBreaker {
     if (this.current.name !== 'metrics_only') this.transition('metrics_only', 'metrics_only', this.now());
   }
 
-  /** Back to closed with an empty window and no backoff history. */
+  /**
+   * Back to closed with an empty window and no backoff history. Always announced (reason
+   * `manual_reset`), also on a closed breaker, where the event goes from closed to closed.
+   */
   reset(): void {
     if (this.current !== closedState) {
-      this.transition('closed', 'reset', this.now());
+      this.transition('closed', 'manual_reset', this.now());
       return;
     }
     this.restartClosed();
-    this.link?.transitioned('reset');
+    this.announce('closed', 'closed', 'manual_reset', this.now());
   }
 
   /** A closed circuit starts afresh: empty window, no backoff history, in-flight outcomes stale. */

@@ -18,11 +18,11 @@ export type TransitionReason =
   | 'probe_timeout'
   /** half_open -> closed */
   | 'trials_succeeded'
-  /** manual control */
+  /** manual control (`manual_reset` is `reset()`, also on a closed breaker: then from and to are both closed) */
   | 'forced_open'
   | 'disabled'
   | 'metrics_only'
-  | 'reset'
+  | 'manual_reset'
   /** another instance changed the state shared through the breaker's store */
   | 'shared_state';
 

@@ -594,7 +594,7 @@ describe('manual control, reconfigure, backoff and health checks against a model
       }),
       { numRuns: NUM_RUNS, seed: 20_261_126 },
     );
-    for (const reason of ['failure_rate', 'consecutive_failures', 'open_duration_elapsed', 'health_check_passed', 'trial_failed', 'probe_timeout', 'trials_succeeded', 'forced_open', 'disabled', 'metrics_only', 'reset']) {
+    for (const reason of ['failure_rate', 'consecutive_failures', 'open_duration_elapsed', 'health_check_passed', 'trial_failed', 'probe_timeout', 'trials_succeeded', 'forced_open', 'disabled', 'metrics_only', 'manual_reset']) {
       expect([reason, (coverage.reasons.get(reason) ?? 0) > 20]).toEqual([reason, true]);
     }
     for (const key of ['failureRateThreshold', 'minimumCalls', 'consecutiveFailureThreshold', 'openDurationMs', 'halfOpenMaxCalls']) {

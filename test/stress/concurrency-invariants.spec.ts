@@ -113,7 +113,7 @@ async function runSeed(seed: number, spy: RejectionSpy, coverage: Coverage): Pro
   breaker.onStateChange((e) => {
     epoch++;
     states.add(e.to);
-    if (e.to === 'closed' && (e.from === 'half_open' || e.reason === 'reset')) log.push({ t: 'clear' });
+    if (e.to === 'closed' && (e.from === 'half_open' || e.reason === 'manual_reset')) log.push({ t: 'clear' });
   });
   breaker.onCall((e) => {
     log.push({ t: 'call', kind: e.kind, error: e.error, state: breaker.state, epoch, stale: e.stale });
@@ -410,7 +410,6 @@ async function runSeed(seed: number, spy: RejectionSpy, coverage: Coverage): Pro
     } else {
       const action = rng.pick(['forceOpen', 'disable', 'metricsOnly', 'reset'] as const);
       if (action === 'reset' && state === 'closed') epoch++; // reset() in closed: calls in flight become stale
-      if (action === 'reset' && state === 'closed') log.push({ t: 'clear' });
       breaker[action]();
       note = `${action}()`;
     }

@@ -133,7 +133,7 @@ export class StoreLink {
     if (this.phase === 'unread') this.phase = 'unread_moved';
     else if (this.phase === 'clean') this.phase = 'dirty';
     else if (this.phase === 'writing') this.phase = 'writing_dirty';
-    if (reason === 'reset' || reason === 'trials_succeeded') this.clearPending = true;
+    if (reason === 'manual_reset' || reason === 'trials_succeeded') this.clearPending = true;
     this.flush();
   }
 

@@ -45,7 +45,7 @@ export const closed = defineState({
   },
   enter(host, from, reason) {
     // Only a close after trials, a reset and a peer's close start afresh; other ways back keep the window.
-    if (from.name === 'half_open' || reason === 'reset' || reason === 'shared_state') {
+    if (from.name === 'half_open' || reason === 'manual_reset' || reason === 'shared_state') {
       host.window.clear();
       host.openStreak = 0;
     }

@@ -175,11 +175,20 @@ describe('reset()', () => {
     },
   );
 
-  it('emits a transition with reason reset', () => {
+  it('emits a transition with reason manual_reset', () => {
     const { breaker, events } = setup(settings);
     breaker.forceOpen();
     breaker.reset();
-    expect(events.at(-1)).toMatchObject({ from: 'forced_open', to: 'closed', reason: 'reset' });
+    expect(events.at(-1)).toMatchObject({ from: 'forced_open', to: 'closed', reason: 'manual_reset' });
+  });
+
+  it('on a closed breaker still emits an event (closed -> closed, manual_reset): operators audit manual actions', () => {
+    const { breaker, clock, events } = setup(settings);
+    failSync(breaker, 1);
+    clock.advance(42);
+    breaker.reset();
+    expect(events).toEqual([{ name: 'payments', from: 'closed', to: 'closed', at: 42, reason: 'manual_reset' }]);
+    expect(breaker.snapshot()).toMatchObject({ state: 'closed', calls: 0, failures: 0 });
   });
 
   it('keeps the cumulative totals', () => {
