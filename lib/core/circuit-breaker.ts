@@ -22,7 +22,7 @@ import type { SharedState, WindowCounts } from './fleet/store.js';
 import { HealthPoller } from './health-poller.js';
 import { Listeners } from './listeners.js';
 import type { CircuitBreakerOptions, CircuitBreakerSettings, ResolvedOptions } from './options.js';
-import { resolveOptions } from './options.js';
+import { ratioThresholdWarning, resolveOptions } from './options.js';
 import type { CircuitState } from './states/index.js';
 import { STATE_TABLE } from './states/index.js';
 import { recordClosedSuccess } from './states/closed.js';
@@ -106,6 +106,7 @@ export class CircuitBreaker {
   private classified: WeakMap<object, boolean> | null = null;
   /** Timers armed through schedule(), cleared by dispose(). */
   private ownedTimers: Set<unknown> | null = null;
+  private warnedRatios = false;
 
   constructor(options: CircuitBreakerOptions) {
     this.opts = resolveOptions(options);
@@ -116,6 +117,7 @@ export class CircuitBreaker {
     this.rules = tripRulesFor(this.opts);
     this.reactions = this.makeReactions(0);
     this.refreshFastPath();
+    this.warnOnRatios();
     if (this.opts.store !== undefined) this.link = joinStore(this.opts.store, this);
   }
 
@@ -390,6 +392,15 @@ export class CircuitBreaker {
     this.stateListeners.emit(event, (error) => this.onInternalError(error, `onStateChange listener of circuit breaker "${this.name}"`));
   }
 
+  /** One warning per breaker for thresholds that look like ratios (0.5 meant as 50 %). */
+  private warnOnRatios(): void {
+    if (this.warnedRatios) return;
+    const warning = ratioThresholdWarning(this.opts);
+    if (warning === undefined) return;
+    this.warnedRatios = true;
+    process.emitWarning(warning, { code: 'CIRCUIT_BREAKER_THRESHOLD_RATIO' });
+  }
+
   /** execute's fast path holds while closed without timeout or slow-call tracking, with reactions for the current permit. */
   private refreshFastPath(): void {
     const opts = this.opts;
@@ -500,6 +511,7 @@ export class CircuitBreaker {
     }
     this.given = merged;
     this.opts = next;
+    this.warnOnRatios();
     this.rules = tripRulesFor(next);
     if (previous.isFailure !== next.isFailure) this.classified = null;
     if (!sameWindow(previous.slidingWindow, next.slidingWindow)) this.window = createWindow(next.slidingWindow);

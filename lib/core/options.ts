@@ -1,8 +1,8 @@
 import type { Clock } from './clock.js';
 import type { CircuitBreakerStore } from './fleet/store.js';
 import { monotonicClock } from './clock.js';
-import { CircuitBreakerConfigError } from './errors.js';
-import { MAX_TIMER_MS, Validator } from './validator.js';
+import { CircuitBreakerConfigError, describeValue } from './errors.js';
+import { MAX_TIMER_MS, Validator, isPlainObject, methodOf, own } from './validator.js';
 import { DEFAULT_COUNT_WINDOW_SIZE, DEFAULT_TIME_WINDOW_BUCKETS, DEFAULT_TIME_WINDOW_MS, resolveWindow, windowCapacity } from './windows/index.js';
 import type { ResolvedWindowOptions, SlidingWindowOptions } from './windows/index.js';
 
@@ -54,8 +54,11 @@ export interface CircuitBreakerSettings {
   timeoutMs?: number;
   /** How long the circuit stays open before a trial call, in ms. Default 30_000. */
   openDurationMs?: number;
-  /** Longer open durations for repeated openings. Default: none (every opening waits `openDurationMs`). */
-  openDurationBackoff?: OpenDurationBackoffOptions;
+  /**
+   * Longer open durations for repeated openings: `true` for every default, or a plain object.
+   * Default: none (every opening waits `openDurationMs`).
+   */
+  openDurationBackoff?: true | OpenDurationBackoffOptions;
   /** Trial calls admitted at once in half_open; that many successes close the circuit. Integer >= 1. Default 1. */
   halfOpenMaxCalls?: number;
   /**
@@ -148,65 +151,79 @@ export const SETTING_KEYS: readonly (keyof CircuitBreakerSettings)[] = [
 
 const KNOWN_KEYS: ReadonlySet<string> = new Set(['name', ...SETTING_KEYS]);
 
+/** The longest breaker name: names become metric labels, log lines and Redis keys. */
+export const MAX_NAME_LENGTH = 200;
+
 /**
  * Applies defaults and checks every option. Throws {@link CircuitBreakerConfigError} naming the
- * breaker, the option, the value and what is allowed.
+ * breaker, the option, the value and what is allowed. Options are read from own properties only:
+ * nothing inherited (a polluted `Object.prototype`) changes a breaker.
  */
 export function resolveOptions(options: CircuitBreakerOptions): ResolvedOptions {
   if (options === null || typeof options !== 'object') {
     throw new CircuitBreakerConfigError('(unnamed)', 'options', options, 'an object');
   }
-  const name = options.name;
+  const name = own(options, 'name');
   if (typeof name !== 'string' || name.length === 0) {
     throw new CircuitBreakerConfigError('(unnamed)', 'name', name, 'a non-empty string');
+  }
+  if (name.length > MAX_NAME_LENGTH) {
+    throw new CircuitBreakerConfigError(`${name.slice(0, 40)}…`, 'name', name, `a string of at most ${MAX_NAME_LENGTH} characters (it has ${name.length})`);
   }
   const v = new Validator(name);
   for (const key of Object.keys(options)) {
     if (!KNOWN_KEYS.has(key)) {
-      throw new CircuitBreakerConfigError(name, key, (options as unknown as Record<string, unknown>)[key], `one of the known options (${[...KNOWN_KEYS].join(', ')}); "${key}" is not an option`);
+      v.fail(key, (options as unknown as Record<string, unknown>)[key], `one of the known options (${[...KNOWN_KEYS].join(', ')}); "${key}" is not an option`);
     }
   }
+  const option = (key: keyof CircuitBreakerSettings): unknown => own(options, key);
 
-  const slidingWindow = resolveWindow(v, options.slidingWindow);
-  const failureRateThreshold = v.percent('failureRateThreshold', options.failureRateThreshold, DEFAULTS.failureRateThreshold);
-  const slowCallDurationMs = v.optionalDuration('slowCallDurationMs', options.slowCallDurationMs);
-  const slowCallRateThreshold = v.percent('slowCallRateThreshold', options.slowCallRateThreshold, DEFAULTS.slowCallRateThreshold);
+  const slidingWindow = resolveWindow(v, option('slidingWindow'));
+  const failureRateThreshold = v.percent('failureRateThreshold', option('failureRateThreshold'), DEFAULTS.failureRateThreshold);
+  const slowCallDurationMs = v.optionalDuration('slowCallDurationMs', option('slowCallDurationMs'));
+  const slowCallRateThreshold = v.percent('slowCallRateThreshold', option('slowCallRateThreshold'), DEFAULTS.slowCallRateThreshold);
+  if (slowCallDurationMs === undefined && option('slowCallRateThreshold') !== undefined) {
+    v.fail('slowCallRateThreshold', option('slowCallRateThreshold'), 'unset without slowCallDurationMs (slow calls are not tracked, so it could never take effect); set slowCallDurationMs too');
+  }
 
   // A count window never holds more calls than its size: a gate above it could never open.
   const capacity = windowCapacity(slidingWindow);
   let minimumCalls = Math.min(DEFAULTS.minimumCalls, capacity);
-  if (options.minimumCalls !== undefined) {
-    minimumCalls = v.integer('minimumCalls', options.minimumCalls, 1, Number.MAX_SAFE_INTEGER, 'an integer >= 1');
+  if (option('minimumCalls') !== undefined) {
+    minimumCalls = v.integer('minimumCalls', option('minimumCalls'), 1, Number.MAX_SAFE_INTEGER, 'an integer >= 1');
     if (minimumCalls > capacity) {
       v.fail('minimumCalls', minimumCalls, `an integer in [1, slidingWindow.size = ${capacity}] (a count window never holds more calls than its size)`);
     }
   }
-  const minimumFailures =
-    options.minimumFailures === undefined
-      ? DEFAULTS.minimumFailures
-      : v.integer('minimumFailures', options.minimumFailures, 1, Number.MAX_SAFE_INTEGER, 'an integer >= 1');
+  let minimumFailures: number = DEFAULTS.minimumFailures;
+  if (option('minimumFailures') !== undefined) {
+    minimumFailures = v.integer('minimumFailures', option('minimumFailures'), 1, Number.MAX_SAFE_INTEGER, 'an integer >= 1');
+    if (minimumFailures > capacity) {
+      v.fail('minimumFailures', minimumFailures, `an integer in [1, slidingWindow.size = ${capacity}] (a count window never holds more failures than its size)`);
+    }
+  }
   const consecutiveFailureThreshold =
-    options.consecutiveFailureThreshold === undefined
+    option('consecutiveFailureThreshold') === undefined
       ? undefined
-      : v.integer('consecutiveFailureThreshold', options.consecutiveFailureThreshold, 1, Number.MAX_SAFE_INTEGER, 'an integer >= 1');
-  const timeoutMs = v.optionalDuration('timeoutMs', options.timeoutMs);
-  const openDurationMs = v.duration('openDurationMs', options.openDurationMs, DEFAULTS.openDurationMs);
-  const openDurationBackoff = resolveBackoff(v, options.openDurationBackoff, openDurationMs);
+      : v.integer('consecutiveFailureThreshold', option('consecutiveFailureThreshold'), 1, Number.MAX_SAFE_INTEGER, 'an integer >= 1');
+  const timeoutMs = v.optionalDuration('timeoutMs', option('timeoutMs'));
+  const openDurationMs = v.duration('openDurationMs', option('openDurationMs'), DEFAULTS.openDurationMs);
+  const openDurationBackoff = resolveBackoff(v, option('openDurationBackoff'), openDurationMs);
   const halfOpenMaxCalls =
-    options.halfOpenMaxCalls === undefined
+    option('halfOpenMaxCalls') === undefined
       ? DEFAULTS.halfOpenMaxCalls
-      : v.integer('halfOpenMaxCalls', options.halfOpenMaxCalls, 1, 10_000, 'an integer in [1, 10000]');
+      : v.integer('halfOpenMaxCalls', option('halfOpenMaxCalls'), 1, 10_000, 'an integer in [1, 10000]');
   // A trial's limit is never tied to the open duration: a healthy dependency slower than
   // openDurationMs must still be able to close the circuit.
-  const halfOpenProbeTimeoutMs = v.duration('halfOpenProbeTimeoutMs', options.halfOpenProbeTimeoutMs, timeoutMs ?? DEFAULTS.halfOpenProbeTimeoutMs);
+  const halfOpenProbeTimeoutMs = v.duration('halfOpenProbeTimeoutMs', option('halfOpenProbeTimeoutMs'), timeoutMs ?? DEFAULTS.halfOpenProbeTimeoutMs);
   if (timeoutMs !== undefined && halfOpenProbeTimeoutMs < timeoutMs) {
     v.fail('halfOpenProbeTimeoutMs', halfOpenProbeTimeoutMs, `a number of ms in [timeoutMs = ${timeoutMs}, ${MAX_TIMER_MS}] (a trial must be allowed the time a call may take)`);
   }
-  const healthCheck = resolveHealthCheck(v, options.healthCheck);
-  const isFailure = v.optionalFunction('isFailure', options.isFailure) as ResolvedOptions['isFailure'];
-  const isResultFailure = v.optionalFunction('isResultFailure', options.isResultFailure) as ResolvedOptions['isResultFailure'];
-  const clock = resolveClock(v, options.clock);
-  const store = resolveStore(v, options.store);
+  const healthCheck = resolveHealthCheck(v, option('healthCheck'));
+  const isFailure = v.optionalFunction('isFailure', option('isFailure')) as ResolvedOptions['isFailure'];
+  const isResultFailure = v.optionalFunction('isResultFailure', option('isResultFailure')) as ResolvedOptions['isResultFailure'];
+  const clock = resolveClock(v, option('clock'));
+  const store = resolveStore(v, option('store'));
 
   return {
     name,
@@ -230,58 +247,79 @@ export function resolveOptions(options: CircuitBreakerOptions): ResolvedOptions 
   };
 }
 
+/**
+ * Thresholds are percent: one in (0, 1) is accepted but most likely meant as a ratio (0.5 for
+ * 50 %). Returns the warning to give once per breaker, or undefined.
+ */
+export function ratioThresholdWarning(opts: ResolvedOptions): string | undefined {
+  const suspicious: string[] = [];
+  if (opts.failureRateThreshold < 1) suspicious.push(`failureRateThreshold ${opts.failureRateThreshold}`);
+  if (opts.slowCallDurationMs !== undefined && opts.slowCallRateThreshold < 1) suspicious.push(`slowCallRateThreshold ${opts.slowCallRateThreshold}`);
+  if (suspicious.length === 0) return undefined;
+  return (
+    `Circuit breaker "${opts.name}": ${suspicious.join(' and ')} looks like a ratio, but thresholds are in percent ` +
+    `(${suspicious.length === 1 ? 'it trips' : 'they trip'} at under 1 %); write 50 for 50 %`
+  );
+}
+
 const STORE_METHODS = ['sync', 'transition', 'acquireTrial', 'completeTrial', 'subscribe', 'ping', 'release'] as const;
 
-function resolveStore(v: Validator, store: CircuitBreakerStore | undefined): CircuitBreakerStore | undefined {
+function resolveStore(v: Validator, store: unknown): CircuitBreakerStore | undefined {
   if (store === undefined) return undefined;
-  const missing =
-    store === null || typeof store !== 'object' ? 'an object' : STORE_METHODS.find((m) => typeof (store as unknown as Record<string, unknown>)[m] !== 'function');
+  const missing = store === null || typeof store !== 'object' ? 'an object' : STORE_METHODS.find((m) => methodOf(store, m) === undefined);
   if (missing !== undefined) {
     return v.fail('store', store, `a CircuitBreakerStore (InMemoryCircuitBreakerStore, RedisCircuitBreakerStore.fromClient(...) or .fromUrl(...)); ${missing === 'an object' ? 'got no object' : `it has no ${missing}() method`}`);
   }
-  return store;
+  return store as CircuitBreakerStore;
 }
 
-function resolveBackoff(
-  v: Validator,
-  backoff: OpenDurationBackoffOptions | undefined,
-  openDurationMs: number,
-): ResolvedOptions['openDurationBackoff'] {
+function resolveBackoff(v: Validator, backoff: unknown, openDurationMs: number): ResolvedOptions['openDurationBackoff'] {
   if (backoff === undefined) return undefined;
-  if (backoff === null || typeof backoff !== 'object') {
-    return v.fail('openDurationBackoff', backoff, 'an object { multiplier?, maxMs?, jitter? }');
+  const given = backoff === true ? {} : backoff;
+  if (!isPlainObject(given)) {
+    return v.fail('openDurationBackoff', backoff, 'true (every default) or a plain object { multiplier?, maxMs?, jitter? }');
   }
-  v.onlyKeys('openDurationBackoff', backoff, ['multiplier', 'maxMs', 'jitter']);
-  const multiplier = v.number('openDurationBackoff.multiplier', backoff.multiplier, DEFAULTS.backoffMultiplier, (n) => n >= 1 && n <= 1000, 'a number in [1, 1000]');
+  v.onlyKeys('openDurationBackoff', given, ['multiplier', 'maxMs', 'jitter']);
+  const multiplier = v.number('openDurationBackoff.multiplier', own(given, 'multiplier'), DEFAULTS.backoffMultiplier, (n) => n >= 1 && n <= 1000, 'a number in [1, 1000]');
   const maxMs = v.number(
     'openDurationBackoff.maxMs',
-    backoff.maxMs,
+    own(given, 'maxMs'),
     Math.min(openDurationMs * DEFAULTS.backoffMaxFactor, MAX_TIMER_MS),
     (n) => n >= openDurationMs && n <= MAX_TIMER_MS,
     `a number of ms in [openDurationMs = ${openDurationMs}, ${MAX_TIMER_MS}]`,
   );
-  const jitter = v.number('openDurationBackoff.jitter', backoff.jitter, DEFAULTS.backoffJitter, (n) => n >= 0 && n <= 1, 'a fraction in [0, 1]');
+  const jitter = v.number('openDurationBackoff.jitter', own(given, 'jitter'), DEFAULTS.backoffJitter, (n) => n >= 0 && n <= 1, 'a fraction in [0, 1]');
   return { multiplier, maxMs, jitter };
 }
 
-function resolveHealthCheck(v: Validator, healthCheck: HealthCheckOptions | undefined): ResolvedOptions['healthCheck'] {
+function resolveHealthCheck(v: Validator, healthCheck: unknown): ResolvedOptions['healthCheck'] {
   if (healthCheck === undefined) return undefined;
   if (healthCheck === null || typeof healthCheck !== 'object') {
     return v.fail('healthCheck', healthCheck, 'an object { check, intervalMs }');
   }
   v.onlyKeys('healthCheck', healthCheck, ['check', 'intervalMs']);
-  if (typeof healthCheck.check !== 'function') return v.fail('healthCheck.check', healthCheck.check, 'a function returning boolean or Promise<boolean>');
-  const intervalMs = v.number('healthCheck.intervalMs', healthCheck.intervalMs, undefined, (n) => n > 0 && n <= MAX_TIMER_MS, `a number of ms in (0, ${MAX_TIMER_MS}]`);
-  return { check: healthCheck.check, intervalMs };
+  const check = own(healthCheck, 'check');
+  if (typeof check !== 'function') return v.fail('healthCheck.check', check, 'a function returning boolean or Promise<boolean>');
+  const intervalMs = v.number('healthCheck.intervalMs', own(healthCheck, 'intervalMs'), undefined, (n) => n > 0 && n <= MAX_TIMER_MS, `a number of ms in (0, ${MAX_TIMER_MS}]`);
+  return { check: check as HealthCheckOptions['check'], intervalMs };
 }
 
-function resolveClock(v: Validator, clock: Clock | undefined): Clock {
+function resolveClock(v: Validator, clock: unknown): Clock {
   if (clock === undefined) return monotonicClock;
-  if (clock === null || typeof clock !== 'object' || typeof clock.now !== 'function') {
-    return v.fail('clock', clock, 'an object with a now() method returning milliseconds');
-  }
-  if ((clock.setTimeout === undefined) !== (clock.clearTimeout === undefined)) {
+  const now = clock !== null && typeof clock === 'object' ? methodOf(clock, 'now') : undefined;
+  if (now === undefined) return v.fail('clock', clock, 'an object with a now() method returning milliseconds');
+  if ((methodOf(clock as object, 'setTimeout') === undefined) !== (methodOf(clock as object, 'clearTimeout') === undefined)) {
     return v.fail('clock', clock, 'a clock with both setTimeout and clearTimeout, or neither');
   }
-  return clock;
+  // The first read: a clock that answers no finite number would make every duration NaN.
+  let first: unknown;
+  try {
+    first = (clock as Clock).now();
+  } catch (error) {
+    return v.fail('clock', clock, `a clock whose now() returns a finite number of ms; it threw ${error instanceof Error ? error.message : String(error)}`);
+  }
+  if (typeof first !== 'number' || !Number.isFinite(first)) {
+    return v.fail('clock', clock, `a clock whose now() returns a finite number of ms; it returned ${describeValue(first)}`);
+  }
+  return clock as Clock;
 }
