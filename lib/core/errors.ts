@@ -54,11 +54,16 @@ export class CircuitBreakerTimeoutError extends Error {
   }
 }
 
-/** Invalid configuration, raised when a breaker is built or reconfigured (at bootstrap in Nest). */
+/**
+ * Invalid configuration: the one error every configuration mistake raises, when a breaker is built
+ * or reconfigured, a store is created, or (in Nest) at bootstrap.
+ */
 export class CircuitBreakerConfigError extends Error {
   override readonly name = 'CircuitBreakerConfigError';
-  /** The breaker whose options are wrong (or the decorated method, when no name applies). */
-  readonly breakerName: string;
+  /** The breaker whose options are wrong (or the decorated method, when no name applies); undefined for a store's options. */
+  readonly breakerName: string | undefined;
+  /** Where the option was given: `Circuit breaker "payments"`, or a component such as `RedisCircuitBreakerStore`. */
+  readonly source: string;
   /** The option path, e.g. `slidingWindow.size`. */
   readonly option: string;
   /** The value given. */
@@ -66,12 +71,22 @@ export class CircuitBreakerConfigError extends Error {
   /** What is allowed, in words. */
   readonly allowed: string;
 
-  constructor(breakerName: string, option: string, value: unknown, allowed: string) {
-    super(`Circuit breaker "${breakerName}": option "${option}" must be ${allowed}, got ${describeValue(value)}`);
-    this.breakerName = breakerName;
+  constructor(breakerName: string, option: string, value: unknown, allowed: string);
+  /** @internal (use {@link CircuitBreakerConfigError.forComponent}) */
+  constructor(breakerName: string | undefined, option: string, value: unknown, allowed: string, component: string);
+  constructor(breakerName: string | undefined, option: string, value: unknown, allowed: string, component?: string) {
+    const source = component ?? `Circuit breaker "${breakerName}"`;
+    super(`${source}: option "${option}" must be ${allowed}, got ${describeValue(value)}`);
+    this.breakerName = component === undefined ? breakerName : undefined;
+    this.source = source;
     this.option = option;
     this.value = value;
     this.allowed = allowed;
+  }
+
+  /** An option of something other than a breaker (a store, a module) is wrong. */
+  static forComponent(component: string, option: string, value: unknown, allowed: string): CircuitBreakerConfigError {
+    return new CircuitBreakerConfigError(undefined, option, value, allowed, component);
   }
 }
 

@@ -11,6 +11,8 @@
  */
 import type { Clock } from '../clock.js';
 import { monotonicClock } from '../clock.js';
+import { CircuitBreakerConfigError } from '../errors.js';
+import { methodOf, own } from '../validator.js';
 import { SHARED_STATES } from '../states/index.js';
 import type { SharedCircuitState } from '../states/index.js';
 import type { WindowCounts } from '../windows/sliding-window.js';
@@ -162,24 +164,31 @@ export const defaultStoreLogger: StoreLogger = {
   log: () => {},
 };
 
-/** Validates the options every store shares; `store` names the store in errors. */
+/**
+ * Validates the options every store shares; `store` names the store in the
+ * {@link CircuitBreakerConfigError} a bad option raises.
+ */
 export function resolveStoreOptions(store: string, options: StoreOptions = {}): Required<StoreOptions> {
-  const check = (option: keyof StoreOptions, value: unknown, fallback: number): number => {
+  if (options === null || typeof options !== 'object') throw CircuitBreakerConfigError.forComponent(store, 'options', options, 'an object');
+  const check = (option: keyof StoreOptions, fallback: number): number => {
+    const value = own(options, option);
     if (value === undefined) return fallback;
     if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > 60_000) {
-      throw new TypeError(`${store}: option "${option}" must be a number of ms in (0, 60000], got ${String(value)}`);
+      throw CircuitBreakerConfigError.forComponent(store, option, value, 'a number of ms in (0, 60000]');
     }
     return value;
   };
-  const logger = options.logger ?? defaultStoreLogger;
-  if (typeof logger?.warn !== 'function' || typeof logger.log !== 'function') {
-    throw new TypeError(`${store}: option "logger" must have warn(message) and log(message) methods`);
+  const logger = (own(options, 'logger') ?? defaultStoreLogger) as StoreLogger;
+  if (logger === null || typeof logger !== 'object' || methodOf(logger, 'warn') === undefined || methodOf(logger, 'log') === undefined) {
+    throw CircuitBreakerConfigError.forComponent(store, 'logger', logger, 'an object with warn(message) and log(message) methods');
   }
-  const clock = options.clock ?? monotonicClock;
-  if (typeof clock?.now !== 'function') throw new TypeError(`${store}: option "clock" must have a now() method`);
+  const clock = (own(options, 'clock') ?? monotonicClock) as Clock;
+  if (clock === null || typeof clock !== 'object' || methodOf(clock, 'now') === undefined) {
+    throw CircuitBreakerConfigError.forComponent(store, 'clock', clock, 'an object with a now() method returning milliseconds');
+  }
   return {
-    syncIntervalMs: check('syncIntervalMs', options.syncIntervalMs, STORE_DEFAULTS.syncIntervalMs),
-    commandTimeoutMs: check('commandTimeoutMs', options.commandTimeoutMs, STORE_DEFAULTS.commandTimeoutMs),
+    syncIntervalMs: check('syncIntervalMs', STORE_DEFAULTS.syncIntervalMs),
+    commandTimeoutMs: check('commandTimeoutMs', STORE_DEFAULTS.commandTimeoutMs),
     logger,
     clock,
   };
