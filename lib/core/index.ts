@@ -25,19 +25,7 @@ export type {
   SlidingWindowOptions,
   TimeWindowOptions,
 } from './options.js';
+// A store for tests and several apps in one process, and the types a `store` option takes. The
+// seam for store authors (requests, replies, validation) is the nestjs-breaker/store subpath.
 export { InMemoryCircuitBreakerStore } from './fleet/in-memory-store.js';
-export { STORE_DEFAULTS, isSharedState, resolveStoreOptions } from './fleet/store.js';
-export type {
-  CircuitBreakerStore,
-  FleetWindowSpec,
-  SharedCircuitState,
-  SharedState,
-  StoreLogger,
-  StoreOptions,
-  SyncReply,
-  SyncRequest,
-  TransitionRequest,
-  TrialReply,
-  TrialRequest,
-  WindowCounts,
-} from './fleet/store.js';
+export type { CircuitBreakerStore, StoreLogger, StoreOptions } from './fleet/store.js';

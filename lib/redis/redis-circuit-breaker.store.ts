@@ -9,9 +9,10 @@
 import { createHash } from 'node:crypto';
 import type { ChainableCommander, Redis, RedisOptions } from 'ioredis';
 import { Redis as RedisClient } from 'ioredis';
+import type { Clock } from '../core/clock.js';
+import { CircuitBreakerConfigError } from '../core/errors.js';
 import type {
   CircuitBreakerStore,
-  Clock,
   SharedState,
   StoreLogger,
   StoreOptions,
@@ -20,8 +21,8 @@ import type {
   TransitionRequest,
   TrialReply,
   TrialRequest,
-} from '../core/index.js';
-import { CircuitBreakerConfigError, isSharedState, resolveStoreOptions } from '../core/index.js';
+} from '../store/index.js';
+import { isSharedState, resolveStoreOptions } from '../store/index.js';
 import { ACQUIRE_TRIAL_SCRIPT, COMPLETE_TRIAL_SCRIPT, SYNC_SCRIPT, TRANSITION_SCRIPT } from './redis-scripts.js';
 
 export interface RedisStoreOptions extends StoreOptions {

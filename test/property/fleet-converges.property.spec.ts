@@ -47,7 +47,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { CircuitBreaker, CircuitOpenError, InMemoryCircuitBreakerStore, ManualClock } from '../../lib/core/index.js';
-import type { CircuitState, SharedState, StoreLogger } from '../../lib/core/index.js';
+import type { CircuitState, StoreLogger } from '../../lib/core/index.js';
+import type { SharedState } from '../../lib/store/index.js';
 
 const NUM_RUNS = Number(process.env.FLEET_RUNS ?? 3_000);
 const SEED = Number(process.env.FLEET_SEED ?? 20_260_417);
