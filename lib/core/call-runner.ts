@@ -35,7 +35,7 @@ export function runCall<T>(breaker: CircuitBreaker, fn: (signal?: AbortSignal) =
   if (permit === NOT_PERMITTED) {
     const error = breaker.rejection();
     if (sync) throw error;
-    return breaker.rejectedPromise(error);
+    return breaker.rejections.promiseFor(error);
   }
   const opts = breaker.opts;
   if (opts.timeoutMs !== undefined) return runTimed(breaker, fn, permit, sync);
@@ -48,7 +48,8 @@ export function runCall<T>(breaker: CircuitBreaker, fn: (signal?: AbortSignal) =
         // No clock needed: record through the reactions made once per closed generation (no closure,
         // no async frame per call). The returned promise settles after the outcome is recorded, and a
         // failure still rejects it, so a caller that ignores it still gets Node's unhandled-rejection report.
-        const reactions = breaker.reactionsFor(permit);
+        if (breaker.reactions.permit !== permit) breaker.reactions = makeReactions(breaker, permit);
+        const reactions = breaker.reactions;
         return result.then(reactions.fulfilled, reactions.rejected);
       }
       return follow(breaker, result, permit, startedAt);
@@ -61,6 +62,27 @@ export function runCall<T>(breaker: CircuitBreaker, fn: (signal?: AbortSignal) =
   }
   breaker.recordResult(permit, result, startedAt);
   return sync ? result : Promise.resolve(result);
+}
+
+/** The reactions that record a native promise's outcome for one permit: made once per generation, not per call. */
+export interface Reactions {
+  readonly permit: number;
+  readonly fulfilled: (value: unknown) => unknown;
+  readonly rejected: (error: unknown) => never;
+}
+
+export function makeReactions(breaker: CircuitBreaker, permit: number): Reactions {
+  return {
+    permit,
+    fulfilled: (value) => {
+      breaker.recordResult(permit, value, Number.NaN);
+      return value;
+    },
+    rejected: (error) => {
+      breaker.recordError(permit, error, Number.NaN);
+      throw error;
+    },
+  };
 }
 
 /** execute's fast path, for a result that is not a native promise: followed if a thenable, else recorded. */

@@ -1,8 +1,7 @@
 /**
  * The coordinator: options, the window, the state object in force, totals and listeners. What each
  * state does lives in states/ (one file per state, one table of them), running a call in
- * call-runner.ts, deadlines in deadlines.ts, the fleet link in fleet/. Framework-free: no NestJS,
- * rxjs or reflect-metadata here.
+ * call-runner.ts, the fleet link in fleet/. Framework-free: no NestJS, rxjs or reflect-metadata.
  *
  * Hot-path rules (bench/ measures them): closed + success + no timeout + no slow-call tracking is
  * `execute`'s own fast path: no clock read (a time window reads a coarse clock), no allocation
@@ -10,12 +9,14 @@
  * state object; events cost nothing when nobody listens.
  */
 import type { Clock } from './clock.js';
-import { cancelTimer, scheduleTimer } from './clock.js';
+import { makeReactions, runCall, settleOther } from './call-runner.js';
+import type { Reactions } from './call-runner.js';
 import { windowClock } from './coarse-clock.js';
-import { runCall, settleOther } from './call-runner.js';
 import type { DeadlineQueue } from './deadlines.js';
 import { CircuitBreakerConfigError, CircuitBreakerTimeoutError, CircuitOpenError, describeValue } from './errors.js';
 import type { CallEvent, CallEventKind, CallListener, StateChangeEvent, StateChangeListener, TransitionReason } from './events.js';
+import { FailureClassifier } from './failure-classifier.js';
+import { adoptSharedState, sharedViewOf } from './fleet/shared-view.js';
 import type { StoreLink } from './fleet/store-link.js';
 import { joinStore } from './fleet/store-session.js';
 import type { SharedState, WindowCounts } from './fleet/store.js';
@@ -23,18 +24,20 @@ import { HealthPoller } from './health-poller.js';
 import { Listeners } from './listeners.js';
 import type { CircuitBreakerOptions, CircuitBreakerSettings, ResolvedOptions } from './options.js';
 import { ratioThresholdWarning, resolveOptions } from './options.js';
-import type { CircuitState } from './states/index.js';
-import { STATE_TABLE } from './states/index.js';
+import { OwnedTimers } from './owned-timers.js';
+import { Rejections } from './rejections.js';
+import { CallTotals, snapshotOf } from './snapshot.js';
+import type { CircuitBreakerSnapshot, CircuitBreakerTotals } from './snapshot.js';
 import { recordClosedSuccess } from './states/closed.js';
 import type { Trials } from './states/half-open.js';
+import type { CircuitState } from './states/index.js';
+import { STATE_TABLE } from './states/index.js';
 import type { Outcome, StateBehaviour } from './states/state.js';
 import { FAILED, IGNORED, NOT_PERMITTED, PERMIT_SPAN, SUCCESS, TIMED_OUT } from './states/state.js';
 import type { TripRule } from './trip-rules.js';
 import { tripReason, tripRulesFor } from './trip-rules.js';
 import { createWindow, sameWindow } from './windows/index.js';
 import type { SlidingWindow } from './windows/sliding-window.js';
-import { SLOW } from './windows/sliding-window.js';
-import type { CircuitBreakerSnapshot, CircuitBreakerTotals } from './snapshot.js';
 
 export type { CallEvent, CallEventKind, CallListener, StateChangeEvent, StateChangeListener, TransitionReason } from './events.js';
 export type { CircuitBreakerSnapshot, CircuitBreakerTotals } from './snapshot.js';
@@ -43,12 +46,6 @@ export type { CircuitState } from './states/index.js';
 const OUTCOME_KINDS: readonly CallEventKind[] = ['success', 'failure', 'ignored', 'timeout'];
 const closedState = STATE_TABLE.closed.behaviour;
 const promiseThen = Promise.prototype.then;
-
-interface Reactions {
-  readonly permit: number;
-  readonly fulfilled: (value: unknown) => unknown;
-  readonly rejected: (error: unknown) => never;
-}
 
 /**
  * A circuit breaker. See README for the semantics of each state and option.
@@ -63,6 +60,7 @@ export class CircuitBreaker {
   /** Where errors thrown by listeners and predicates are reported (the Nest layer sets its Logger). */
   onInternalError: (error: unknown, where: string) => void = reportOnce;
 
+  // The engine's own state, shared with states/, call-runner.ts and fleet/ (not published).
   /** @internal */ opts: ResolvedOptions;
   /** @internal */ window: SlidingWindow;
   /** @internal */ current: StateBehaviour = closedState;
@@ -82,6 +80,11 @@ export class CircuitBreaker {
   /** @internal */ disposed = false;
   /** @internal */ link: StoreLink | null = null;
   /** @internal */ deadlines: DeadlineQueue | null = null;
+  /** @internal */ readonly classifier: FailureClassifier = new FailureClassifier(this);
+  /** @internal */ readonly totalsSoFar = new CallTotals();
+  /** @internal */ readonly rejections = new Rejections();
+  /** The reactions execute's fast path attaches (made for the current closed generation). @internal */
+  reactions: Reactions;
 
   /** Closed, no timeout and no slow-call tracking: a call needs no clock (execute's fast path). */
   private fast = true;
@@ -89,23 +92,9 @@ export class CircuitBreaker {
   private clockOfWindow: Clock;
   private rules: readonly TripRule[];
   private generation = 0;
-  private reactions: Reactions;
   private readonly stateListeners = new Listeners<StateChangeEvent>();
   private readonly callListeners = new Listeners<CallEvent>();
-  private successfulCalls = 0;
-  private failedCalls = 0;
-  private ignoredCalls = 0;
-  private notPermittedCalls = 0;
-  private timeoutCalls = 0;
-  private slowCalls = 0;
-  /** Open fast-fail: the last rejection, reused while generation and retryAfterMs are unchanged. */
-  private lastRejection: CircuitOpenError | null = null;
-  private lastRejected: Promise<never> | null = null;
-  private lastRejectionGeneration = -1;
-  /** isFailure's answer per error object (see countsAsFailure). */
-  private classified: WeakMap<object, boolean> | null = null;
-  /** Timers armed through schedule(), cleared by dispose(). */
-  private ownedTimers: Set<unknown> | null = null;
+  private readonly timers = new OwnedTimers();
   private warnedRatios = false;
 
   constructor(options: CircuitBreakerOptions) {
@@ -115,9 +104,8 @@ export class CircuitBreaker {
     this.window = createWindow(this.opts.slidingWindow);
     this.clockOfWindow = windowClock(this.opts.clock, this.window.sliceMs);
     this.rules = tripRulesFor(this.opts);
-    this.reactions = this.makeReactions(0);
-    this.refreshFastPath();
-    this.warnOnRatios();
+    this.reactions = makeReactions(this, 0);
+    this.settle();
     if (this.opts.store !== undefined) this.link = joinStore(this.opts.store, this);
   }
 
@@ -133,11 +121,6 @@ export class CircuitBreaker {
   /** The breaker clock's current time. */
   now(): number {
     return this.opts.clock.now();
-  }
-
-  /** @internal */
-  windowNow(): number {
-    return this.window.usesTime ? this.clockOfWindow.now() : 0;
   }
 
   /**
@@ -157,11 +140,11 @@ export class CircuitBreaker {
       try {
         result = fn();
         if (result instanceof Promise && result.then === promiseThen) {
-          const reactions = this.reactions; // made for this closed generation (refreshFastPath)
+          const reactions = this.reactions; // made for this closed generation (see settle)
           return result.then(reactions.fulfilled, reactions.rejected) as Promise<T>;
         }
       } catch (error) {
-        if (typeof fn !== 'function') return runCall(this, fn, false) as Promise<T>; // rejects with a TypeError, records nothing
+        if (typeof fn !== 'function') return runCall(this, fn, false) as Promise<T>; // a TypeError, nothing recorded
         this.recordError(permit, error, Number.NaN);
         return Promise.reject(error);
       }
@@ -223,18 +206,7 @@ export class CircuitBreaker {
 
   /** Whether `error` counts as a failure under `isFailure` (false: the breaker ignores it). */
   countsAsFailure(error: unknown): boolean {
-    const isFailure = this.opts.isFailure;
-    if (isFailure === undefined) return true;
-    // An error object is classified once (the Nest layer asks again to decide on a fallback): a
-    // predicate runs, and a throwing one is reported, once per error.
-    if (error === null || (typeof error !== 'object' && typeof error !== 'function')) return this.predicate(isFailure, error, 'isFailure');
-    const classified = (this.classified ??= new WeakMap());
-    let failed = classified.get(error);
-    if (failed === undefined) {
-      failed = this.predicate(isFailure, error, 'isFailure');
-      classified.set(error, failed);
-    }
-    return failed;
+    return this.classifier.errorCounts(error);
   }
 
   /**
@@ -244,22 +216,15 @@ export class CircuitBreaker {
    * @internal
    */
   schedule(callback: () => void, delayMs: number): () => void {
-    if (this.disposed) return noop;
-    const clock = this.opts.clock;
-    const timers = (this.ownedTimers ??= new Set());
-    let handle: unknown;
-    const fire = (): void => {
-      timers.delete(handle);
-      callback();
-    };
-    handle = scheduleTimer(clock, fire, delayMs);
-    timers.add(handle);
-    return () => {
-      if (timers.delete(handle)) cancelTimer(clock, handle);
-    };
+    return this.disposed ? noop : this.timers.schedule(this.opts.clock, callback, delayMs);
   }
 
   // ---------------------------------------------------------------- admission and outcomes (engine-internal)
+
+  /** The time the window reads (the coarse clock where its resolution is negligible). @internal */
+  windowNow(): number {
+    return this.window.usesTime ? this.clockOfWindow.now() : 0;
+  }
 
   /** A permit, or NOT_PERMITTED with rejectRetryAfterMs set. @internal */
   acquire(): number {
@@ -267,81 +232,43 @@ export class CircuitBreaker {
     return state === closedState ? this.permitBase : state.acquire(this);
   }
 
-  /** The error of a call the circuit did not admit (counted; shared per generation and retryAfterMs). @internal */
+  /** The error of a call the circuit did not admit (counted, and shared: see rejections.ts). @internal */
   rejection(): CircuitOpenError {
-    this.notPermittedCalls++;
-    const retryAfterMs = this.rejectRetryAfterMs;
-    let error = this.lastRejection;
-    if (error === null || this.lastRejectionGeneration !== this.generation || error.retryAfterMs !== retryAfterMs) {
-      // The opening's cause (open, half_open); a manual forced_open has none.
-      error = CircuitOpenError.withoutStack(this.name, retryAfterMs, STATE_TABLE[this.current.name].manual === null ? this.openCause : undefined);
-      this.lastRejection = error;
-      this.lastRejectionGeneration = this.generation;
-      this.lastRejected = null;
-    }
+    this.totalsSoFar.notPermittedCalls++;
+    // The opening's cause (open, half_open); a manual forced_open has none.
+    const cause = STATE_TABLE[this.current.name].manual === null ? this.openCause : undefined;
+    const error = this.rejections.errorFor(this.name, this.generation, this.rejectRetryAfterMs, cause);
     if (!this.callListeners.empty) this.emitCall('not_permitted', false, undefined, error, false);
     return error;
-  }
-
-  /** One rejected promise per rejection error: Node's unhandled-rejection bookkeeping runs once, not per call. @internal */
-  rejectedPromise(error: CircuitOpenError): Promise<never> {
-    if (this.lastRejected === null || error !== this.lastRejection) this.lastRejected = Promise.reject(error);
-    return this.lastRejected;
-  }
-
-  /** The reactions that record a native promise's outcome for `permit` (made once per closed generation). @internal */
-  reactionsFor(permit: number): Reactions {
-    if (this.reactions.permit !== permit) this.reactions = this.makeReactions(permit);
-    return this.reactions;
-  }
-
-  private makeReactions(permit: number): Reactions {
-    return {
-      permit,
-      fulfilled: (value) => {
-        this.recordResult(permit, value, Number.NaN);
-        return value;
-      },
-      rejected: (error) => {
-        this.recordError(permit, error, Number.NaN);
-        throw error;
-      },
-    };
   }
 
   /** @internal */
   recordResult(permit: number, result: unknown, startedAt: number): void {
     const opts = this.opts;
-    const isResultFailure = opts.isResultFailure;
-    if (isResultFailure === undefined && permit === this.permitBase && this.current === closedState && opts.slowCallDurationMs === undefined && this.callListeners.empty) {
+    if (opts.isResultFailure === undefined && permit === this.permitBase && this.current === closedState && opts.slowCallDurationMs === undefined && this.callListeners.empty) {
       // The usual closed success: straight to closed's own recording, no dispatch through the state object.
-      this.successfulCalls++;
+      this.totalsSoFar.successfulCalls++;
       recordClosedSuccess(this, Number.NaN);
       return;
     }
-    const failed = isResultFailure !== undefined && this.predicate(isResultFailure, result, 'isResultFailure');
+    const failed = this.classifier.resultFails(result);
     this.complete(permit, failed ? FAILED : SUCCESS, startedAt, undefined, Number.NaN, failed ? result : undefined);
   }
 
   /** @internal */
   recordError(permit: number, error: unknown, startedAt: number): void {
-    this.complete(permit, this.countsAsFailure(error) ? FAILED : IGNORED, startedAt, error);
-  }
-
-  /** A predicate that throws counts as "failure": a broken classifier must not hide an outage. */
-  private predicate(fn: (value: unknown) => boolean, value: unknown, where: string): boolean {
-    try {
-      return fn(value) === true;
-    } catch (error) {
-      this.onInternalError(error, `${where} of circuit breaker "${this.name}"`);
-      return true;
-    }
+    this.complete(permit, this.classifier.errorCounts(error) ? FAILED : IGNORED, startedAt, error);
   }
 
   /** Records one call's outcome in whatever state issued its permit. @internal */
   complete(permit: number, outcome: Outcome, startedAt: number, error: unknown, nowMs = Number.NaN, result?: unknown): void {
     const state = this.current;
-    if (!state.records && permit === this.permitBase) return; // disabled records nothing
+    const base = this.permitBase;
+    if (!state.records && permit === base) return; // disabled records nothing
+    // Not live: never issued (a later generation, a slot nobody holds) or already ended. Ignored
+    // entirely: it must not end a real call's slot, nor count.
+    if (permit >= base + PERMIT_SPAN || (permit > base && !state.holds(this, permit))) return;
+    const stale = permit < base;
     const opts = this.opts;
     const slowMs = opts.slowCallDurationMs;
     // A call whose start is known (slow-call tracking, a timeout) has a duration: read the clock
@@ -350,19 +277,13 @@ export class CircuitBreaker {
     let now = nowMs;
     if (timed && now !== now && ((slowMs !== undefined && outcome !== IGNORED) || !this.callListeners.empty)) now = opts.clock.now();
     const slow = timed && slowMs !== undefined && outcome !== IGNORED && now - startedAt >= slowMs;
-    const base = this.permitBase;
-    // Not live: never issued (a later generation, a slot nobody holds) or already ended. Ignored
-    // entirely: it must not end a real call's slot, nor count.
-    if (permit >= base + PERMIT_SPAN || (permit >= base && permit !== base && !state.holds(this, permit))) return;
-    const stale = permit < base;
-    if (outcome === SUCCESS) this.successfulCalls++;
-    else if (outcome === FAILED) this.failedCalls++;
-    else if (outcome === IGNORED) this.ignoredCalls++;
-    else this.timeoutCalls++;
-    if (slow) this.slowCalls++;
-    if (!this.callListeners.empty) {
-      this.emitCall(OUTCOME_KINDS[outcome]!, slow, timed ? now - startedAt : undefined, error, stale);
-    }
+    const totals = this.totalsSoFar;
+    if (outcome === SUCCESS) totals.successfulCalls++;
+    else if (outcome === FAILED) totals.failedCalls++;
+    else if (outcome === IGNORED) totals.ignoredCalls++;
+    else totals.timeoutCalls++;
+    if (slow) totals.slowCalls++;
+    if (!this.callListeners.empty) this.emitCall(OUTCOME_KINDS[outcome]!, slow, timed ? now - startedAt : undefined, error, stale);
     if (stale) return;
     state.record(this, permit, outcome, slow, now, outcome === FAILED && error === undefined ? result : error);
   }
@@ -380,7 +301,7 @@ export class CircuitBreaker {
     this.current = next;
     this.bumpGeneration();
     next.enter(this, from, reason, nowMs, cause);
-    this.refreshFastPath();
+    this.settle();
     this.announce(from.name, to, reason, nowMs);
   }
 
@@ -392,20 +313,20 @@ export class CircuitBreaker {
     this.stateListeners.emit(event, (error) => this.onInternalError(error, `onStateChange listener of circuit breaker "${this.name}"`));
   }
 
-  /** One warning per breaker for thresholds that look like ratios (0.5 meant as 50 %). */
-  private warnOnRatios(): void {
-    if (this.warnedRatios) return;
-    const warning = ratioThresholdWarning(this.opts);
+  /**
+   * After a change of state or options: execute's fast path holds while closed without timeout or
+   * slow-call tracking, with reactions made for the current permit; a threshold that looks like a
+   * ratio (0.5 meant as 50 %) gets one warning per breaker.
+   */
+  private settle(): void {
+    const opts = this.opts;
+    const closed = this.current === closedState;
+    this.fast = closed && opts.timeoutMs === undefined && opts.slowCallDurationMs === undefined;
+    if (closed && this.reactions.permit !== this.permitBase) this.reactions = makeReactions(this, this.permitBase);
+    const warning = this.warnedRatios ? undefined : ratioThresholdWarning(opts);
     if (warning === undefined) return;
     this.warnedRatios = true;
     process.emitWarning(warning, { code: 'CIRCUIT_BREAKER_THRESHOLD_RATIO' });
-  }
-
-  /** execute's fast path holds while closed without timeout or slow-call tracking, with reactions for the current permit. */
-  private refreshFastPath(): void {
-    const opts = this.opts;
-    this.fast = this.current === closedState && opts.timeoutMs === undefined && opts.slowCallDurationMs === undefined;
-    if (this.current === closedState && this.reactions.permit !== this.permitBase) this.reactions = this.makeReactions(this.permitBase);
   }
 
   /** Calls in flight become stale (their outcomes no longer count toward the state). */
@@ -444,41 +365,20 @@ export class CircuitBreaker {
     this.announce('closed', 'closed', 'manual_reset', this.now());
   }
 
-  /** A closed circuit starts afresh: empty window, no backoff history, in-flight outcomes stale. */
-  private restartClosed(): void {
+  /** A closed circuit starts afresh: empty window, no backoff history, in-flight outcomes stale. @internal */
+  restartClosed(): void {
     this.window.clear();
     this.openStreak = 0;
     this.consecutiveFailures = 0;
     this.bumpGeneration();
-    this.refreshFastPath();
+    this.settle();
   }
 
-  // ---------------------------------------------------------------- shared state (see fleet/store-link.ts)
+  // ---------------------------------------------------------------- the fleet (see fleet/store-link.ts)
 
   /** Applies a state the fleet agreed on. @internal */
   adoptShared(shared: SharedState): void {
-    const to = shared.state;
-    if (!Object.hasOwn(STATE_TABLE, to) || STATE_TABLE[to].storedAs !== to) return;
-    const here = this.current.name;
-    if (to === 'open' && (here === 'open' || (here === 'half_open' && this.openedAt === shared.openedAt))) {
-      // Already open here (two instances tripped at once, or our own opening confirmed): one
-      // opening, not two. Take the fleet's times without a transition.
-      this.openedAt = shared.openedAt;
-      this.openUntil = shared.openUntil;
-      this.openStreak = shared.openStreak;
-      return;
-    }
-    if (to === here) {
-      // A newer closed state while closed: a peer's reset (the fleet's window was cleared too).
-      if (to === 'closed') this.restartClosed();
-      return;
-    }
-    this.adopted = to === 'open' ? shared : null;
-    try {
-      this.transition(to, 'shared_state', this.now());
-    } finally {
-      this.adopted = null;
-    }
+    adoptSharedState(this, shared);
   }
 
   /** Trips a closed breaker when a rate rule holds on the fleet's window. @internal */
@@ -488,16 +388,16 @@ export class CircuitBreaker {
     if (reason !== null) this.transition('open', reason, this.now());
   }
 
-  /** The local state as the fleet stores it (half_open is an open circuit whose trials have begun). @internal */
+  /** The local state as the fleet stores it. @internal */
   sharedView(): Omit<SharedState, 'version'> {
-    const row = STATE_TABLE[this.current.name];
-    return { state: row.storedAs, openedAt: this.openedAt, openUntil: row.storedAs === 'open' ? this.openUntil : 0, openStreak: this.openStreak };
+    return sharedViewOf(this);
   }
 
   /**
    * Applies new options without a restart; the merged options are validated first (an invalid
    * value throws and changes nothing). The window is rebuilt (empty) only when its shape changes;
-   * new `timeoutMs` values apply to calls started afterwards.
+   * new `timeoutMs` values apply to calls started afterwards; a new `halfOpenMaxCalls` in half_open
+   * caps the trials running (which keep counting) and the successes that close.
    */
   reconfigure(settings: CircuitBreakerSettings): void {
     const merged: CircuitBreakerOptions = { ...this.given, ...settings, name: this.name };
@@ -511,59 +411,28 @@ export class CircuitBreaker {
     }
     this.given = merged;
     this.opts = next;
-    this.warnOnRatios();
     this.rules = tripRulesFor(next);
-    if (previous.isFailure !== next.isFailure) this.classified = null;
+    if (previous.isFailure !== next.isFailure) this.classifier.forget();
     if (!sameWindow(previous.slidingWindow, next.slidingWindow)) this.window = createWindow(next.slidingWindow);
     this.clockOfWindow = windowClock(next.clock, this.window.sliceMs);
-    // Trials in flight keep running and counting; the new limit caps them and the successes needed.
-    if (this.trials !== null) this.trials.resize(next.halfOpenMaxCalls);
-    this.refreshFastPath();
+    this.trials?.resize(next.halfOpenMaxCalls);
+    this.settle();
     const healthChanged =
       previous.healthCheck?.check !== next.healthCheck?.check || previous.healthCheck?.intervalMs !== next.healthCheck?.intervalMs;
     if (this.current.name === 'open' && healthChanged) {
       this.health?.stop();
-      if (next.healthCheck !== undefined) {
-        this.health ??= new HealthPoller(this);
-        this.health.start(next.clock.now());
-      }
+      if (next.healthCheck !== undefined) (this.health ??= new HealthPoller(this)).start(next.clock.now());
     }
   }
 
   // ---------------------------------------------------------------- observation
 
   snapshot(): CircuitBreakerSnapshot {
-    const now = this.now();
-    const window = this.window;
-    window.advance(this.windowNow());
-    const calls = window.calls;
-    const snapshot: CircuitBreakerSnapshot = {
-      name: this.name,
-      state: this.current.name,
-      calls,
-      failures: window.failures,
-      slowCalls: window.slowCalls,
-      failureRate: calls === 0 ? 0 : (window.failures * 100) / calls,
-      slowCallRate: calls === 0 ? 0 : (window.slowCalls * 100) / calls,
-      consecutiveFailures: this.consecutiveFailures,
-      notPermittedCalls: this.notPermittedCalls,
-      ...this.current.describe(this, now),
-    };
-    return this.link === null ? snapshot : { ...snapshot, store: this.link.active ? 'shared' : 'local_fallback' };
+    return snapshotOf(this);
   }
 
   totals(): CircuitBreakerTotals {
-    return {
-      successfulCalls: this.successfulCalls,
-      failedCalls: this.failedCalls,
-      ignoredCalls: this.ignoredCalls,
-      notPermittedCalls: this.notPermittedCalls,
-      timeoutCalls: this.timeoutCalls,
-      slowCalls: this.slowCalls,
-      openings: this.openings,
-      wouldTrips: this.wouldTrips,
-      storeFallbacks: this.link === null ? 0 : this.link.fallbacks,
-    };
+    return this.totalsSoFar.report(this.openings, this.wouldTrips, this.link);
   }
 
   /** Listeners run synchronously, in subscription order, before the call that caused the change settles. */
@@ -587,10 +456,8 @@ export class CircuitBreaker {
    */
   dispose(): void {
     this.disposed = true;
-    const clock = this.opts.clock;
     this.deadlines?.stop();
-    if (this.ownedTimers !== null) for (const handle of this.ownedTimers) cancelTimer(clock, handle);
-    this.ownedTimers = null;
+    this.timers.clear(this.opts.clock);
     this.trials?.stop();
     this.health?.stop();
     this.link?.leave();

@@ -1,5 +1,9 @@
 /** What a breaker reports about itself: its current picture (snapshot) and its lifetime counters (totals). */
+import type { StoreLink } from './fleet/store-link.js';
 import type { CircuitState } from './states/index.js';
+import type { StateBehaviour } from './states/state.js';
+import type { StateHost } from './states/state.js';
+import type { SlidingWindow } from './windows/sliding-window.js';
 
 export interface CircuitBreakerSnapshot {
   readonly name: string;
@@ -45,3 +49,54 @@ export interface CircuitBreakerTotals {
   readonly storeFallbacks: number;
 }
 
+
+/** The cumulative counters a breaker keeps (the hot path increments them). */
+export class CallTotals {
+  successfulCalls = 0;
+  failedCalls = 0;
+  ignoredCalls = 0;
+  notPermittedCalls = 0;
+  timeoutCalls = 0;
+  slowCalls = 0;
+
+  report(openings: number, wouldTrips: number, link: StoreLink | null): CircuitBreakerTotals {
+    return {
+      successfulCalls: this.successfulCalls,
+      failedCalls: this.failedCalls,
+      ignoredCalls: this.ignoredCalls,
+      notPermittedCalls: this.notPermittedCalls,
+      timeoutCalls: this.timeoutCalls,
+      slowCalls: this.slowCalls,
+      openings,
+      wouldTrips,
+      storeFallbacks: link === null ? 0 : link.fallbacks,
+    };
+  }
+}
+
+/** What snapshotOf reads of its breaker (CircuitBreaker; engine-internal members). */
+export interface SnapshotSource extends StateHost {
+  readonly current: StateBehaviour;
+  readonly window: SlidingWindow;
+  readonly totalsSoFar: CallTotals;
+}
+
+export function snapshotOf(breaker: SnapshotSource): CircuitBreakerSnapshot {
+  const window = breaker.window;
+  window.advance(breaker.windowNow());
+  const calls = window.calls;
+  const snapshot: CircuitBreakerSnapshot = {
+    name: breaker.name,
+    state: breaker.current.name,
+    calls,
+    failures: window.failures,
+    slowCalls: window.slowCalls,
+    failureRate: calls === 0 ? 0 : (window.failures * 100) / calls,
+    slowCallRate: calls === 0 ? 0 : (window.slowCalls * 100) / calls,
+    consecutiveFailures: breaker.consecutiveFailures,
+    notPermittedCalls: breaker.totalsSoFar.notPermittedCalls,
+    ...breaker.current.describe(breaker, breaker.now()),
+  };
+  const link = breaker.link;
+  return link === null ? snapshot : { ...snapshot, store: link.active ? 'shared' : 'local_fallback' };
+}
