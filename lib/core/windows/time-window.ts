@@ -51,6 +51,9 @@ export class TimeWindow implements SlidingWindow {
   private readonly bucketSlow: Int32Array;
   /** Absolute slice number (floor(now / sliceMs)) of the newest slice, NaN while never used. */
   private head = Number.NaN;
+  /** The newest slice's position in the arrays, and when it ends: a call before then needs no arithmetic. */
+  private headSlot = 0;
+  private headEndsAt = Number.NEGATIVE_INFINITY;
 
   constructor(
     readonly durationMs: number,
@@ -63,8 +66,9 @@ export class TimeWindow implements SlidingWindow {
   }
 
   record(outcome: number, nowMs: number): void {
-    this.advance(nowMs);
-    const slot = this.slot(this.head);
+    // Before the newest slice ends (or a clock that stepped back): it goes into the newest slice.
+    if (nowMs >= this.headEndsAt) this.advance(nowMs);
+    const slot = this.headSlot;
     this.bucketCalls[slot]!++;
     this.calls++;
     if (outcome & FAILURE) {
@@ -81,14 +85,14 @@ export class TimeWindow implements SlidingWindow {
     const current = Math.floor(nowMs / this.sliceMs);
     const head = this.head;
     if (current <= head) return; // same slice, or a clock that stepped back: keep the newest slice
-    if (head !== head) {
-      this.head = current; // first use
-      return;
+    if (head === head) {
+      // Clear every slice that elapsed, at most all of them: an idle window keeps nothing stale.
+      const steps = Math.min(current - head, this.buckets);
+      for (let i = 1; i <= steps; i++) this.clearSlot(this.slot(head + i));
     }
-    // Clear every slice that elapsed, at most all of them: an idle window keeps nothing stale.
-    const steps = Math.min(current - head, this.buckets);
-    for (let i = 1; i <= steps; i++) this.clearSlot(this.slot(head + i));
     this.head = current;
+    this.headSlot = this.slot(current);
+    this.headEndsAt = (current + 1) * this.sliceMs;
   }
 
   clear(): void {
@@ -97,6 +101,7 @@ export class TimeWindow implements SlidingWindow {
     this.bucketSlow.fill(0);
     this.calls = this.failures = this.slowCalls = 0;
     this.head = Number.NaN;
+    this.headEndsAt = Number.NEGATIVE_INFINITY;
   }
 
   private clearSlot(slot: number): void {
