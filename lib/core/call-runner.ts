@@ -14,6 +14,8 @@ import { DeadlineQueue, PendingCall, promiseFor } from './deadlines.js';
 import { CircuitBreakerTimeoutError } from './errors.js';
 import { NOT_PERMITTED, TIMED_OUT } from './states/state.js';
 
+const promiseThen = Promise.prototype.then;
+
 type Thenable = { then: (onFulfilled: (value: unknown) => unknown, onRejected: (reason: unknown) => unknown) => unknown };
 
 export function isThenable(value: unknown): value is Thenable {
@@ -35,7 +37,7 @@ export function runCall<T>(breaker: CircuitBreaker, fn: (signal?: AbortSignal) =
   if (permit === NOT_PERMITTED) {
     const error = breaker.rejection();
     if (sync) throw error;
-    return breaker.rejections.promiseFor(error);
+    return breaker.rejections!.promiseFor(error);
   }
   const opts = breaker.opts;
   if (opts.timeoutMs !== undefined) return runTimed(breaker, fn, permit, sync);
@@ -70,6 +72,15 @@ export interface Reactions {
   readonly fulfilled: (value: unknown) => unknown;
   readonly rejected: (error: unknown) => never;
 }
+
+/** Before the first promise: no permit matches. */
+export const NO_REACTIONS: Reactions = {
+  permit: -1,
+  fulfilled: (value) => value,
+  rejected: (error) => {
+    throw error;
+  },
+};
 
 export function makeReactions(breaker: CircuitBreaker, permit: number): Reactions {
   return {
@@ -128,7 +139,8 @@ function runTimed<T>(breaker: CircuitBreaker, fn: (signal?: AbortSignal) => T, p
   }
   let then: Thenable['then'] | undefined;
   try {
-    then = isThenable(result) ? result.then : undefined;
+    // A native promise (the usual case) skips the generic thenable test.
+    then = result instanceof Promise ? (result.then as Thenable['then']) : isThenable(result) ? result.then : undefined;
   } catch (error) {
     // A `then` getter that throws: the call failed now.
     breaker.recordError(permit, error, startedAt);
@@ -149,12 +161,11 @@ function runTimed<T>(breaker: CircuitBreaker, fn: (signal?: AbortSignal) => T, p
     ));
     queue.add(call, startedAt);
   }
+  const fulfilled = (value: unknown): void => settledInTime(breaker, call, value, false);
+  const rejected = (error: unknown): void => settledInTime(breaker, call, error, true);
   try {
-    then.call(
-      result,
-      (value) => settledInTime(breaker, call, value, false),
-      (error) => settledInTime(breaker, call, error, true),
-    );
+    if (then === promiseThen) (result as Promise<unknown>).then(fulfilled, rejected);
+    else then.call(result, fulfilled, rejected);
   } catch (error) {
     // A thenable whose then() throws: the call failed now, not at its deadline.
     settledInTime(breaker, call, error, true);

@@ -9,7 +9,7 @@
  * state object; events cost nothing when nobody listens.
  */
 import type { Clock } from './clock.js';
-import { makeReactions, runCall, settleOther } from './call-runner.js';
+import { NO_REACTIONS, makeReactions, runCall, settleOther } from './call-runner.js';
 import type { Reactions } from './call-runner.js';
 import { windowClock } from './coarse-clock.js';
 import type { DeadlineQueue } from './deadlines.js';
@@ -82,9 +82,9 @@ export class CircuitBreaker {
   /** @internal */ deadlines: DeadlineQueue | null = null;
   /** @internal */ readonly classifier: FailureClassifier = new FailureClassifier(this);
   /** @internal */ readonly totalsSoFar = new CallTotals();
-  /** @internal */ readonly rejections = new Rejections();
-  /** The reactions execute's fast path attaches (made for the current closed generation). @internal */
-  reactions: Reactions;
+  /** Made on the first rejection. @internal */ rejections: Rejections | null = null;
+  /** The reactions that record a native promise's outcome, made for the current permit on first use. @internal */
+  reactions: Reactions = NO_REACTIONS;
 
   /** Closed, no timeout and no slow-call tracking: a call needs no clock (execute's fast path). */
   private fast = true;
@@ -104,7 +104,6 @@ export class CircuitBreaker {
     this.window = createWindow(this.opts.slidingWindow);
     this.clockOfWindow = windowClock(this.opts.clock, this.window.sliceMs);
     this.rules = tripRulesFor(this.opts);
-    this.reactions = makeReactions(this, 0);
     this.settle();
     if (this.opts.store !== undefined) this.link = joinStore(this.opts.store, this);
   }
@@ -140,7 +139,8 @@ export class CircuitBreaker {
       try {
         result = fn();
         if (result instanceof Promise && result.then === promiseThen) {
-          const reactions = this.reactions; // made for this closed generation (see settle)
+          let reactions = this.reactions;
+          if (reactions.permit !== permit) this.reactions = reactions = makeReactions(this, permit);
           return result.then(reactions.fulfilled, reactions.rejected) as Promise<T>;
         }
       } catch (error) {
@@ -235,9 +235,7 @@ export class CircuitBreaker {
   /** The error of a call the circuit did not admit (counted, and shared: see rejections.ts). @internal */
   rejection(): CircuitOpenError {
     this.totalsSoFar.notPermittedCalls++;
-    // The opening's cause (open, half_open); a manual forced_open has none.
-    const cause = STATE_TABLE[this.current.name].manual === null ? this.openCause : undefined;
-    const error = this.rejections.errorFor(this.name, this.generation, this.rejectRetryAfterMs, cause);
+    const error = (this.rejections ??= new Rejections()).errorFor(this.name, this.generation, this.rejectRetryAfterMs, this.openCause);
     if (!this.callListeners.empty) this.emitCall('not_permitted', false, undefined, error, false);
     return error;
   }
@@ -315,14 +313,12 @@ export class CircuitBreaker {
 
   /**
    * After a change of state or options: execute's fast path holds while closed without timeout or
-   * slow-call tracking, with reactions made for the current permit; a threshold that looks like a
-   * ratio (0.5 meant as 50 %) gets one warning per breaker.
+   * slow-call tracking; a threshold that looks like a ratio (0.5 meant as 50 %) gets one warning
+   * per breaker.
    */
   private settle(): void {
     const opts = this.opts;
-    const closed = this.current === closedState;
-    this.fast = closed && opts.timeoutMs === undefined && opts.slowCallDurationMs === undefined;
-    if (closed && this.reactions.permit !== this.permitBase) this.reactions = makeReactions(this, this.permitBase);
+    this.fast = this.current === closedState && opts.timeoutMs === undefined && opts.slowCallDurationMs === undefined;
     const warning = this.warnedRatios ? undefined : ratioThresholdWarning(opts);
     if (warning === undefined) return;
     this.warnedRatios = true;

@@ -4,8 +4,10 @@
  * delivered changes the next delivery, not this one. A throwing listener is reported and the
  * others still run.
  */
+const NONE: readonly never[] = [];
+
 export class Listeners<E> {
-  private list: readonly ((event: E) => void)[] = [];
+  private list: readonly ((event: E) => void)[] = NONE;
   /** True while nobody listens. */
   empty = true;
 
@@ -25,7 +27,7 @@ export class Listeners<E> {
   }
 
   private set(list: readonly ((event: E) => void)[]): void {
-    this.list = list;
     this.empty = list.length === 0;
+    this.list = this.empty ? NONE : list;
   }
 }

@@ -3,11 +3,12 @@ import type { Clock } from './clock.js';
 import { cancelTimer, scheduleTimer } from './clock.js';
 
 export class OwnedTimers {
-  private readonly handles = new Set<unknown>();
+  /** Made on first use: most breakers never arm one. */
+  private handles: Set<unknown> | null = null;
 
   /** Runs `callback` after `delayMs` on `clock`; returns a function that cancels it. */
   schedule(clock: Clock, callback: () => void, delayMs: number): () => void {
-    const handles = this.handles;
+    const handles = (this.handles ??= new Set());
     let handle: unknown;
     const fire = (): void => {
       handles.delete(handle);
@@ -21,6 +22,7 @@ export class OwnedTimers {
   }
 
   clear(clock: Clock): void {
+    if (this.handles === null) return;
     for (const handle of this.handles) cancelTimer(clock, handle);
     this.handles.clear();
   }

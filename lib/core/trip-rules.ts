@@ -35,12 +35,17 @@ const consecutiveFailures: TripRule = {
   holds: (_, consecutive, opts) => consecutive >= opts.consecutiveFailureThreshold!,
 };
 
+/** Every combination of rules, shared by the breakers that use it. */
+const COMBINATIONS: readonly (readonly TripRule[])[] = [
+  [failureRate],
+  [failureRate, slowCallRate],
+  [failureRate, consecutiveFailures],
+  [failureRate, slowCallRate, consecutiveFailures],
+];
+
 /** The rules `opts` switch on. */
 export function tripRulesFor(opts: ResolvedOptions): readonly TripRule[] {
-  const rules = [failureRate];
-  if (opts.slowCallDurationMs !== undefined) rules.push(slowCallRate);
-  if (opts.consecutiveFailureThreshold !== undefined) rules.push(consecutiveFailures);
-  return rules;
+  return COMBINATIONS[(opts.slowCallDurationMs !== undefined ? 1 : 0) + (opts.consecutiveFailureThreshold !== undefined ? 2 : 0)]!;
 }
 
 /** The first rule that holds, or null. `windowOnly`: judge a window alone (the fleet's). */

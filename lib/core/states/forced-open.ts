@@ -10,6 +10,7 @@ export const forcedOpen = defineState({
   },
   enter(host, _from, _reason, nowMs) {
     host.openedAt = nowMs;
+    host.openCause = undefined; // opened by hand: no failure caused it
   },
   describe: (host) => ({ openedAt: host.openedAt }),
 });

@@ -47,7 +47,7 @@ export interface StateHost {
   /** open: the earliest time of a trial. */
   openUntil: number;
   openings: number;
-  /** The failure that opened the circuit (CircuitOpenError.cause). */
+  /** The failure that opened the circuit (CircuitOpenError.cause of a rejection; none for forced_open). */
   openCause: unknown;
   /** half_open's own data. */
   trials: Trials | null;
