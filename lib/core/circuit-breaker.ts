@@ -88,6 +88,8 @@ export class CircuitBreaker {
 
   /** Closed, no timeout and no slow-call tracking: a call needs no clock (execute's fast path). */
   private fast = true;
+  /** Closed, no slow-call tracking, no isResultFailure, nobody listening to calls: a success is recorded by closed's own function. */
+  private quiet = true;
   private given: CircuitBreakerOptions;
   private clockOfWindow: Clock;
   private rules: readonly TripRule[];
@@ -242,8 +244,7 @@ export class CircuitBreaker {
 
   /** @internal */
   recordResult(permit: number, result: unknown, startedAt: number): void {
-    const opts = this.opts;
-    if (opts.isResultFailure === undefined && permit === this.permitBase && this.current === closedState && opts.slowCallDurationMs === undefined && this.callListeners.empty) {
+    if (permit === this.permitBase && this.quiet) {
       // The usual closed success: straight to closed's own recording, no dispatch through the state object.
       this.totalsSoFar.successfulCalls++;
       recordClosedSuccess(this, Number.NaN);
@@ -312,13 +313,15 @@ export class CircuitBreaker {
   }
 
   /**
-   * After a change of state or options: execute's fast path holds while closed without timeout or
-   * slow-call tracking; a threshold that looks like a ratio (0.5 meant as 50 %) gets one warning
-   * per breaker.
+   * After a change of state, options or call listeners: execute's fast path holds while closed
+   * without timeout or slow-call tracking, and so on (see `fast`, `quiet`); a threshold that looks
+   * like a ratio (0.5 meant as 50 %) gets one warning per breaker.
    */
   private settle(): void {
     const opts = this.opts;
-    this.fast = this.current === closedState && opts.timeoutMs === undefined && opts.slowCallDurationMs === undefined;
+    const closed = this.current === closedState;
+    this.fast = closed && opts.timeoutMs === undefined && opts.slowCallDurationMs === undefined;
+    this.quiet = closed && opts.slowCallDurationMs === undefined && opts.isResultFailure === undefined && this.callListeners.empty;
     const warning = this.warnedRatios ? undefined : ratioThresholdWarning(opts);
     if (warning === undefined) return;
     this.warnedRatios = true;
@@ -438,7 +441,12 @@ export class CircuitBreaker {
 
   /** Per-call events. Nothing is built for them while nobody listens. */
   onCall(listener: CallListener): () => void {
-    return this.callListeners.add(listener);
+    const off = this.callListeners.add(listener);
+    this.settle();
+    return () => {
+      off();
+      this.settle();
+    };
   }
 
   private emitCall(kind: CallEventKind, slow: boolean, durationMs: number | undefined, error: unknown, stale: boolean): void {

@@ -11,10 +11,11 @@ import { IGNORED, SUCCESS, defineState, timeOf } from './state.js';
  * directly rather than through the state object (one call target: no polymorphic dispatch).
  */
 export function recordClosedSuccess(host: StateHost, nowMs: number): void {
-  host.link?.count(0, 0);
+  const link = host.link;
+  if (link !== null) link.count(0, 0);
   host.consecutiveFailures = 0;
   const window = host.window;
-  window.record(0, host.windowNow());
+  window.recordSuccess(host.windowNow());
   // The usual closed success: nothing in the window can trip, skip the rules.
   if (window.failures === 0 && window.slowCalls === 0) return;
   const reason = host.tripReason();

@@ -55,6 +55,13 @@ export class CountWindow implements SlidingWindow {
     this.next = i + 1 === this.size ? 0 : i + 1;
   }
 
+  recordSuccess(): void {
+    // A full window of plain successes: every slot holds 0 and another 0 changes nothing (where the
+    // ring stands does not matter while it is all zeros).
+    if (this.calls === this.size && this.failures === 0 && this.slowCalls === 0) return;
+    this.record(0);
+  }
+
   advance(): void {}
 
   clear(): void {

@@ -21,6 +21,8 @@ export interface SlidingWindow extends WindowCounts {
   readonly sliceMs: number;
   /** Records one completed call. `outcome` is a bit set of {@link FAILURE} and {@link SLOW}. */
   record(outcome: number, nowMs: number): void;
+  /** `record(0, nowMs)`: a plain success (the closed fast path), as cheap as the window can make it. */
+  recordSuccess(nowMs: number): void;
   /** Drops outcomes that have aged out by `nowMs` (time windows only). */
   advance(nowMs: number): void;
   clear(): void;

@@ -81,6 +81,10 @@ export class TimeWindow implements SlidingWindow {
     }
   }
 
+  recordSuccess(nowMs: number): void {
+    this.record(0, nowMs);
+  }
+
   advance(nowMs: number): void {
     const current = Math.floor(nowMs / this.sliceMs);
     const head = this.head;
