@@ -62,6 +62,28 @@ describe('CountWindow', () => {
     expect(counts(window)).toEqual([3, 0, 0]);
   });
 
+  it('recordSuccess() is record(0), also across a full window of successes and a clear()', () => {
+    const fast = new CountWindow(7);
+    const reference = new CountWindow(7);
+    let seed = 12345;
+    const next = (): number => (seed = (seed * 1103515245 + 12345) % 2_147_483_648) / 2_147_483_648;
+    for (let i = 0; i < 5_000; i++) {
+      const r = next();
+      if (r < 0.01) {
+        fast.clear();
+        reference.clear();
+      } else if (r < 0.7) {
+        fast.recordSuccess();
+        reference.record(0);
+      } else {
+        const outcome = r < 0.85 ? FAILURE : r < 0.95 ? SLOW : FAILURE | SLOW;
+        fast.record(outcome);
+        reference.record(outcome);
+      }
+      expect(counts(fast)).toEqual(counts(reference));
+    }
+  });
+
   it('ignores time', () => {
     const window = new CountWindow(3);
     window.record(FAILURE);
