@@ -1,9 +1,8 @@
 /**
- * The Nest layer's calls into the engine that run or record a whole call, kept in one place:
- * the engine's entry points are being reshaped, and only this file should follow.
+ * The Nest layer's calls into the engine that run or record a whole call, kept in one place, so a
+ * change of the engine's entry points is followed here only.
  */
 import type { CircuitBreaker } from './core/circuit-breaker.js';
-import { RejectAs } from './core/circuit-breaker.js';
 import { CircuitBreakerTimeoutError } from './core/errors.js';
 import { isThenable } from './method-shape.js';
 
@@ -14,12 +13,8 @@ import { isThenable } from './method-shape.js';
  * after all is recorded as a success and comes back resolved.
  */
 export function executePromise(breaker: CircuitBreaker, fn: (signal?: AbortSignal) => unknown): PromiseLike<unknown> {
-  try {
-    const result = breaker.run(fn, RejectAs.Promise);
-    return isThenable(result) ? result : Promise.resolve(result);
-  } catch (error) {
-    return Promise.reject(error);
-  }
+  // execute() always answers with a promise: a refusal, a sync throw and a plain value included.
+  return breaker.execute(fn);
 }
 
 /** Start time to pass to `record*`: read only when the breaker measures slow calls. */

@@ -6,7 +6,7 @@ import type { CallEvent, StateChangeEvent } from './core/circuit-breaker.js';
 import { CircuitBreakerConfigError } from './core/errors.js';
 import type { CircuitBreakerSettings } from './core/options.js';
 import { resolveOptions } from './core/options.js';
-import { defaultStoreLogger } from './core/store.js';
+import { defaultStoreLogger } from './core/fleet/store.js';
 import { CIRCUIT_BREAKER_MODULE_OPTIONS } from './circuit-breaker.module-definition.js';
 import { CIRCUIT_BREAKER_ROOT_REGISTRATION } from './circuit-breaker.constants.js';
 import type { CircuitBreakerModuleOptions } from './interfaces/circuit-breaker-module-options.interface.js';

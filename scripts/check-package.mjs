@@ -1,6 +1,7 @@
 // Loads every public entry point of the BUILT package the way consumers do, by its name (package
 // self-reference through the "exports" map): `require` (CommonJS apps, e.g. NestJS 11) and `import`
 // (ESM apps, e.g. NestJS 12). Run after `npm run build`; CI runs it on NestJS 12 and on NestJS 11.
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
@@ -10,6 +11,7 @@ const entries = {
   'nestjs-breaker/prometheus': ['CircuitBreakerPrometheusModule'],
   'nestjs-breaker/redis': ['RedisCircuitBreakerStore'],
   'nestjs-breaker/dashboard': ['CircuitBreakerDashboardModule'],
+  'nestjs-breaker/store': ['InMemoryCircuitBreakerStore', 'isSharedState', 'resolveStoreOptions'],
 };
 
 let failed = false;
@@ -33,12 +35,12 @@ for (const [specifier, names] of Object.entries(entries)) {
 const { CircuitBreaker, CircuitOpenError, ManualClock } = require('nestjs-breaker');
 const breaker = new CircuitBreaker({ name: 'check', clock: new ManualClock(), minimumCalls: 1 });
 try {
-  breaker.execute(() => {
+  breaker.executeSync(() => {
     throw new Error('down');
   });
 } catch {}
 try {
-  breaker.execute(() => 1);
+  breaker.executeSync(() => 1);
   failed = true;
   console.error('FAIL the CommonJS breaker did not open');
 } catch (error) {
@@ -46,5 +48,22 @@ try {
     failed = true;
     console.error('FAIL the CommonJS breaker threw something else than CircuitOpenError');
   } else console.log('ok   CommonJS breaker trips and rejects');
+}
+// The published CircuitBreaker declares its public API and nothing else: engine internals carry
+// @internal and tsconfig.build.json strips them (a new public member is added here on purpose).
+const PUBLIC_MEMBERS = new Set([
+  'name', 'onInternalError', 'constructor', 'state', 'options', 'now', 'execute', 'executeSync', 'acquirePermission',
+  'recordSuccess', 'recordFailure', 'releasePermission', 'countsAsFailure', 'forceOpen', 'disable', 'metricsOnly',
+  'reset', 'reconfigure', 'snapshot', 'totals', 'onStateChange', 'onCall', 'dispose',
+]);
+for (const format of ['esm', 'cjs']) {
+  const declaration = readFileSync(new URL(`../dist/${format}/core/circuit-breaker.d.ts`, import.meta.url), 'utf8');
+  const body = declaration.slice(declaration.indexOf('export declare class CircuitBreaker {'));
+  const members = [...body.slice(0, body.indexOf('\n}')).matchAll(/^ {4}(?:\/\*\*.*?\*\/ )?(?!private )(?:readonly |get |set |static )*([A-Za-z_$][\w$]*)\s*[<(:?]/gm)].map((m) => m[1]);
+  const unexpected = members.filter((member) => !PUBLIC_MEMBERS.has(member));
+  if (members.length === 0 || unexpected.length > 0) {
+    failed = true;
+    console.error(`FAIL dist/${format} CircuitBreaker declares ${members.length === 0 ? 'no members (not parsed)' : `members outside its public API: ${unexpected.join(', ')}`}`);
+  } else console.log(`ok   dist/${format} CircuitBreaker declares only its public API (${members.length} members)`);
 }
 process.exit(failed ? 1 : 0);

@@ -25,6 +25,7 @@ import { CircuitBreakerRegistry } from '../circuit-breaker.registry.js';
 import type { CircuitBreaker, CircuitBreakerSnapshot } from '../core/circuit-breaker.js';
 import { CircuitBreakerConfigError } from '../core/errors.js';
 import { SETTING_KEYS } from '../core/options.js';
+import { CIRCUIT_STATES, STATE_TABLE } from '../core/states/index.js';
 import type { CircuitBreakerSettings } from '../core/options.js';
 import { jsonBodyOnly } from './json-body.guard.js';
 
@@ -44,6 +45,17 @@ const CODE_ONLY: Readonly<Record<string, string>> = {
  * `CircuitBreakerModule` `defaults`).
  */
 export const RECONFIGURABLE_OVER_HTTP: readonly (keyof CircuitBreakerSettings)[] = SETTING_KEYS.filter((key) => !Object.hasOwn(CODE_ONLY, key));
+
+/** `POST /:name/<route>`: each manual state's route (from the table of states), plus `reset`. */
+const MANUAL_ACTIONS: Readonly<Record<string, (breaker: CircuitBreaker) => void>> = {
+  ...Object.fromEntries(
+    CIRCUIT_STATES.flatMap((state) => {
+      const manual = STATE_TABLE[state].manual;
+      return manual === null ? [] : [[manual.route, (breaker: CircuitBreaker) => breaker[manual.method]()]];
+    }),
+  ),
+  reset: (breaker) => breaker.reset(),
+};
 
 export const MISSING_REGISTRY_MESSAGE =
   'CircuitBreakerAdminModule needs the CircuitBreakerRegistry of CircuitBreakerModule, which this application does not provide. ' +
@@ -96,42 +108,6 @@ export class CircuitBreakerAdminController {
     return this.find(name).snapshot();
   }
 
-  @Post(':name/force-open')
-  @HttpCode(200)
-  @UseGuards(jsonBodyOnly)
-  forceOpen(@Param('name') name: string): CircuitBreakerSnapshot {
-    const breaker = this.find(name);
-    breaker.forceOpen();
-    return breaker.snapshot();
-  }
-
-  @Post(':name/disable')
-  @HttpCode(200)
-  @UseGuards(jsonBodyOnly)
-  disable(@Param('name') name: string): CircuitBreakerSnapshot {
-    const breaker = this.find(name);
-    breaker.disable();
-    return breaker.snapshot();
-  }
-
-  @Post(':name/metrics-only')
-  @HttpCode(200)
-  @UseGuards(jsonBodyOnly)
-  metricsOnly(@Param('name') name: string): CircuitBreakerSnapshot {
-    const breaker = this.find(name);
-    breaker.metricsOnly();
-    return breaker.snapshot();
-  }
-
-  @Post(':name/reset')
-  @HttpCode(200)
-  @UseGuards(jsonBodyOnly)
-  reset(@Param('name') name: string): CircuitBreakerSnapshot {
-    const breaker = this.find(name);
-    breaker.reset();
-    return breaker.snapshot();
-  }
-
   @Post(':name/reconfigure')
   @HttpCode(200)
   @UseGuards(jsonBodyOnly)
@@ -145,6 +121,18 @@ export class CircuitBreakerAdminController {
       throw error;
     }
     this.logger?.log(`Circuit breaker "${name}" reconfigured over the admin API: ${JSON.stringify(body)}`);
+    return breaker.snapshot();
+  }
+
+  /** Manual control: the routes of the manual states in the engine's table of states, and reset. */
+  @Post(':name/:action')
+  @HttpCode(200)
+  @UseGuards(jsonBodyOnly)
+  act(@Param('name') name: string, @Param('action') action: string): CircuitBreakerSnapshot {
+    const control = Object.hasOwn(MANUAL_ACTIONS, action) ? MANUAL_ACTIONS[action] : undefined;
+    if (control === undefined) throw new NotFoundException(`Unknown action "${action}"; actions: ${Object.keys(MANUAL_ACTIONS).join(', ')}, reconfigure`);
+    const breaker = this.find(name);
+    control(breaker);
     return breaker.snapshot();
   }
 

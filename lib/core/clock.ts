@@ -25,13 +25,18 @@ export const monotonicClock: Clock = {
  * breaker never keeps the process alive.
  */
 export function scheduleTimer(clock: Clock, callback: () => void, delayMs: number): unknown {
-  if (clock.setTimeout !== undefined) return clock.setTimeout(callback, delayMs);
+  if (hasTimers(clock)) return clock.setTimeout!(callback, delayMs);
   const handle = setTimeout(callback, delayMs);
   handle.unref();
   return handle;
 }
 
 export function cancelTimer(clock: Clock, handle: unknown): void {
-  if (clock.clearTimeout !== undefined) clock.clearTimeout(handle);
+  if (hasTimers(clock)) clock.clearTimeout!(handle);
   else clearTimeout(handle as ReturnType<typeof setTimeout>);
+}
+
+/** The clock brings its own timers (its own or its class's; never ones inherited from Object.prototype). */
+function hasTimers(clock: Clock): boolean {
+  return clock.setTimeout !== undefined && clock.setTimeout !== (Object.prototype as { setTimeout?: unknown }).setTimeout;
 }

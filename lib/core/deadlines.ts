@@ -21,6 +21,8 @@ export class PendingCall {
   constructor(
     readonly permit: number,
     readonly startedAt: number,
+    /** The timeout the call runs under (reconfigure may change the breaker's later). */
+    readonly timeoutMs: number,
     readonly deadline: number,
     readonly controller: AbortController | undefined,
   ) {}

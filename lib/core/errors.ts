@@ -19,17 +19,23 @@ export class CircuitOpenError extends Error {
    */
   readonly retryAfterMs: number | undefined;
 
-  constructor(breakerName: string, retryAfterMs: number | undefined) {
-    super(`Circuit breaker "${breakerName}" is open`);
+  /**
+   * `cause` (the standard `Error.cause`): the failure that opened the circuit, for logs. The error
+   * of the call that tripped it or of the trial that re-opened it (a `CircuitBreakerTimeoutError`
+   * for a timeout or a hung probe; the result itself when `isResultFailure` flagged it); undefined
+   * for a slow-call trip, a manual `forceOpen()` or an opening adopted from another instance.
+   */
+  constructor(breakerName: string, retryAfterMs: number | undefined, cause?: unknown) {
+    super(`Circuit breaker "${breakerName}" is open`, cause === undefined ? undefined : { cause });
     this.breakerName = breakerName;
     this.retryAfterMs = retryAfterMs;
   }
 
   /** Builds the error without capturing a stack trace. */
-  static withoutStack(breakerName: string, retryAfterMs: number | undefined): CircuitOpenError {
+  static withoutStack(breakerName: string, retryAfterMs: number | undefined, cause?: unknown): CircuitOpenError {
     const limit = Error.stackTraceLimit;
     Error.stackTraceLimit = 0;
-    const error = new CircuitOpenError(breakerName, retryAfterMs);
+    const error = new CircuitOpenError(breakerName, retryAfterMs, cause);
     Error.stackTraceLimit = limit;
     return error;
   }
@@ -48,11 +54,16 @@ export class CircuitBreakerTimeoutError extends Error {
   }
 }
 
-/** Invalid configuration, raised when a breaker is built or reconfigured (at bootstrap in Nest). */
+/**
+ * Invalid configuration: the one error every configuration mistake raises, when a breaker is built
+ * or reconfigured, a store is created, or (in Nest) at bootstrap.
+ */
 export class CircuitBreakerConfigError extends Error {
   override readonly name = 'CircuitBreakerConfigError';
-  /** The breaker whose options are wrong (or the decorated method, when no name applies). */
-  readonly breakerName: string;
+  /** The breaker whose options are wrong (or the decorated method, when no name applies); undefined for a store's options. */
+  readonly breakerName: string | undefined;
+  /** Where the option was given: `Circuit breaker "payments"`, or a component such as `RedisCircuitBreakerStore`. */
+  readonly source: string;
   /** The option path, e.g. `slidingWindow.size`. */
   readonly option: string;
   /** The value given. */
@@ -60,12 +71,22 @@ export class CircuitBreakerConfigError extends Error {
   /** What is allowed, in words. */
   readonly allowed: string;
 
-  constructor(breakerName: string, option: string, value: unknown, allowed: string) {
-    super(`Circuit breaker "${breakerName}": option "${option}" must be ${allowed}, got ${describeValue(value)}`);
-    this.breakerName = breakerName;
+  constructor(breakerName: string, option: string, value: unknown, allowed: string);
+  /** @internal (use {@link CircuitBreakerConfigError.forComponent}) */
+  constructor(breakerName: string | undefined, option: string, value: unknown, allowed: string, component: string);
+  constructor(breakerName: string | undefined, option: string, value: unknown, allowed: string, component?: string) {
+    const source = component ?? `Circuit breaker "${breakerName}"`;
+    super(`${source}: option "${option}" must be ${allowed}, got ${describeValue(value)}`);
+    this.breakerName = component === undefined ? breakerName : undefined;
+    this.source = source;
     this.option = option;
     this.value = value;
     this.allowed = allowed;
+  }
+
+  /** An option of something other than a breaker (a store, a module) is wrong. */
+  static forComponent(component: string, option: string, value: unknown, allowed: string): CircuitBreakerConfigError {
+    return new CircuitBreakerConfigError(undefined, option, value, allowed, component);
   }
 }
 

@@ -1,4 +1,4 @@
-export { CircuitBreaker, RejectAs } from './circuit-breaker.js';
+export { CircuitBreaker } from './circuit-breaker.js';
 export type {
   CallEvent,
   CallEventKind,
@@ -25,18 +25,7 @@ export type {
   SlidingWindowOptions,
   TimeWindowOptions,
 } from './options.js';
-export { InMemoryCircuitBreakerStore, COUNT_WINDOW_BUCKET_MS, COUNT_WINDOW_HORIZON_BUCKETS, STORE_DEFAULTS, isSharedState, resolveStoreOptions } from './store.js';
-export type {
-  CircuitBreakerStore,
-  FleetWindowSpec,
-  SharedCircuitState,
-  SharedState,
-  StoreLogger,
-  StoreOptions,
-  SyncReply,
-  SyncRequest,
-  TransitionRequest,
-  TrialReply,
-  TrialRequest,
-  WindowCounts,
-} from './store.js';
+// A store for tests and several apps in one process, and the types a `store` option takes. The
+// seam for store authors (requests, replies, validation) is the nestjs-breaker/store subpath.
+export { InMemoryCircuitBreakerStore } from './fleet/in-memory-store.js';
+export type { CircuitBreakerStore, StoreLogger, StoreOptions } from './fleet/store.js';

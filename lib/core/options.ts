@@ -1,25 +1,13 @@
 import type { Clock } from './clock.js';
-import type { CircuitBreakerStore } from './store.js';
+import type { CircuitBreakerStore } from './fleet/store.js';
 import { monotonicClock } from './clock.js';
-import { CircuitBreakerConfigError } from './errors.js';
+import { CircuitBreakerConfigError, describeValue } from './errors.js';
+import { MAX_TIMER_MS, Validator, isPlainObject, methodOf, own } from './validator.js';
+import { DEFAULT_COUNT_WINDOW_SIZE, DEFAULT_TIME_WINDOW_BUCKETS, DEFAULT_TIME_WINDOW_MS, resolveWindow, windowCapacity } from './windows/index.js';
+import type { ResolvedWindowOptions, SlidingWindowOptions } from './windows/index.js';
 
-/** The last `size` recorded calls. */
-export interface CountWindowOptions {
-  type: 'count';
-  /** Number of calls kept. Integer in [1, 1_000_000]. Default 100. */
-  size: number;
-}
-
-/** The calls of the last `durationMs`, kept in `buckets` equal slices that expire one at a time. */
-export interface TimeWindowOptions {
-  type: 'time';
-  /** Window length in milliseconds. Default 60_000. */
-  durationMs: number;
-  /** Number of slices; the window's resolution is `durationMs / buckets`. Integer in [1, 1000]. Default 10. */
-  buckets?: number;
-}
-
-export type SlidingWindowOptions = CountWindowOptions | TimeWindowOptions;
+export type { CountWindowOptions, SlidingWindowOptions, TimeWindowOptions } from './windows/index.js';
+export { MAX_TIMER_MS };
 
 /** Open duration growth for a circuit that re-opens without having closed in between. */
 export interface OpenDurationBackoffOptions {
@@ -33,9 +21,16 @@ export interface OpenDurationBackoffOptions {
 
 /** Recovery driven by a check of the dependency instead of a timer. */
 export interface HealthCheckOptions {
-  /** Resolves (or returns) `true` when the dependency looks healthy. A throw or rejection counts as `false`. */
-  check: () => boolean | Promise<boolean>;
-  /** Poll period while the circuit is open, in ms. A check still pending after this counts as failed. */
+  /**
+   * Resolves (or returns) `true` when the dependency looks healthy. A throw or rejection counts as
+   * `false`. A check that declares a parameter gets an AbortSignal, aborted when the check counts
+   * as failed for not settling within `intervalMs` (or when the circuit leaves open).
+   */
+  check: (signal?: AbortSignal) => boolean | Promise<boolean>;
+  /**
+   * Poll period while the circuit is open, in ms. At most one check is in flight: one still
+   * pending at the next poll counts as failed, and no other starts until it settles.
+   */
   intervalMs: number;
 }
 
@@ -59,11 +54,19 @@ export interface CircuitBreakerSettings {
   timeoutMs?: number;
   /** How long the circuit stays open before a trial call, in ms. Default 30_000. */
   openDurationMs?: number;
-  /** Longer open durations for repeated openings. Default: none (every opening waits `openDurationMs`). */
-  openDurationBackoff?: OpenDurationBackoffOptions;
+  /**
+   * Longer open durations for repeated openings: `true` for every default, or a plain object.
+   * Default: none (every opening waits `openDurationMs`).
+   */
+  openDurationBackoff?: true | OpenDurationBackoffOptions;
   /** Trial calls admitted at once in half_open; that many successes close the circuit. Integer >= 1. Default 1. */
   halfOpenMaxCalls?: number;
-  /** A trial call not settled after this many ms counts as failed. Default: `openDurationMs`. */
+  /**
+   * A trial call not settled after this many ms counts as failed (a hung probe must not pin
+   * half_open). At least `timeoutMs`. Default: `timeoutMs` when set, else 60_000 (never tied to
+   * `openDurationMs`: a healthy dependency slower than the open duration must be able to close the
+   * circuit).
+   */
   halfOpenProbeTimeoutMs?: number;
   /** While open, recover through half_open only once this check passes. Default: none. */
   healthCheck?: HealthCheckOptions;
@@ -89,7 +92,7 @@ export interface CircuitBreakerOptions extends CircuitBreakerSettings {
 /** Options after defaults and validation; what the engine reads. */
 export interface ResolvedOptions {
   readonly name: string;
-  readonly slidingWindow: Readonly<CountWindowOptions> | Readonly<Required<TimeWindowOptions>>;
+  readonly slidingWindow: ResolvedWindowOptions;
   readonly failureRateThreshold: number;
   readonly slowCallDurationMs: number | undefined;
   readonly slowCallRateThreshold: number;
@@ -109,9 +112,9 @@ export interface ResolvedOptions {
 }
 
 export const DEFAULTS = {
-  slidingWindowSize: 100,
-  timeWindowDurationMs: 60_000,
-  timeWindowBuckets: 10,
+  slidingWindowSize: DEFAULT_COUNT_WINDOW_SIZE,
+  timeWindowDurationMs: DEFAULT_TIME_WINDOW_MS,
+  timeWindowBuckets: DEFAULT_TIME_WINDOW_BUCKETS,
   failureRateThreshold: 50,
   slowCallRateThreshold: 100,
   minimumCalls: 10,
@@ -121,10 +124,9 @@ export const DEFAULTS = {
   backoffMaxFactor: 10,
   backoffJitter: 0,
   halfOpenMaxCalls: 1,
+  /** Without timeoutMs; with one, the probe timeout defaults to timeoutMs. */
+  halfOpenProbeTimeoutMs: 60_000,
 } as const;
-
-/** setTimeout's largest delay; a longer one fires at once. */
-export const MAX_TIMER_MS = 2_147_483_647;
 
 /** Every option a breaker has besides its name, in documentation order. */
 export const SETTING_KEYS: readonly (keyof CircuitBreakerSettings)[] = [
@@ -149,60 +151,79 @@ export const SETTING_KEYS: readonly (keyof CircuitBreakerSettings)[] = [
 
 const KNOWN_KEYS: ReadonlySet<string> = new Set(['name', ...SETTING_KEYS]);
 
+/** The longest breaker name: names become metric labels, log lines and Redis keys. */
+export const MAX_NAME_LENGTH = 200;
+
 /**
  * Applies defaults and checks every option. Throws {@link CircuitBreakerConfigError} naming the
- * breaker, the option, the value and what is allowed.
+ * breaker, the option, the value and what is allowed. Options are read from own properties only:
+ * nothing inherited (a polluted `Object.prototype`) changes a breaker.
  */
 export function resolveOptions(options: CircuitBreakerOptions): ResolvedOptions {
   if (options === null || typeof options !== 'object') {
     throw new CircuitBreakerConfigError('(unnamed)', 'options', options, 'an object');
   }
-  const name = options.name;
+  const name = own(options, 'name');
   if (typeof name !== 'string' || name.length === 0) {
     throw new CircuitBreakerConfigError('(unnamed)', 'name', name, 'a non-empty string');
+  }
+  if (name.length > MAX_NAME_LENGTH) {
+    throw new CircuitBreakerConfigError(`${name.slice(0, 40)}…`, 'name', name, `a string of at most ${MAX_NAME_LENGTH} characters (it has ${name.length})`);
   }
   const v = new Validator(name);
   for (const key of Object.keys(options)) {
     if (!KNOWN_KEYS.has(key)) {
-      throw new CircuitBreakerConfigError(name, key, (options as unknown as Record<string, unknown>)[key], `one of the known options (${[...KNOWN_KEYS].join(', ')}); "${key}" is not an option`);
+      v.fail(key, (options as unknown as Record<string, unknown>)[key], `one of the known options (${[...KNOWN_KEYS].join(', ')}); "${key}" is not an option`);
     }
   }
+  const option = (key: keyof CircuitBreakerSettings): unknown => own(options, key);
 
-  const slidingWindow = resolveWindow(v, options.slidingWindow);
-  const failureRateThreshold = v.percent('failureRateThreshold', options.failureRateThreshold, DEFAULTS.failureRateThreshold);
-  const slowCallDurationMs = v.optionalDuration('slowCallDurationMs', options.slowCallDurationMs);
-  const slowCallRateThreshold = v.percent('slowCallRateThreshold', options.slowCallRateThreshold, DEFAULTS.slowCallRateThreshold);
+  const slidingWindow = resolveWindow(v, option('slidingWindow'));
+  const failureRateThreshold = v.percent('failureRateThreshold', option('failureRateThreshold'), DEFAULTS.failureRateThreshold);
+  const slowCallDurationMs = v.optionalDuration('slowCallDurationMs', option('slowCallDurationMs'));
+  const slowCallRateThreshold = v.percent('slowCallRateThreshold', option('slowCallRateThreshold'), DEFAULTS.slowCallRateThreshold);
+  if (slowCallDurationMs === undefined && option('slowCallRateThreshold') !== undefined) {
+    v.fail('slowCallRateThreshold', option('slowCallRateThreshold'), 'unset without slowCallDurationMs (slow calls are not tracked, so it could never take effect); set slowCallDurationMs too');
+  }
 
-  let minimumCalls: number;
-  if (options.minimumCalls === undefined) {
-    minimumCalls = slidingWindow.type === 'count' ? Math.min(DEFAULTS.minimumCalls, slidingWindow.size) : DEFAULTS.minimumCalls;
-  } else {
-    minimumCalls = v.integer('minimumCalls', options.minimumCalls, 1, Number.MAX_SAFE_INTEGER, 'an integer >= 1');
-    if (slidingWindow.type === 'count' && minimumCalls > slidingWindow.size) {
-      throw new CircuitBreakerConfigError(name, 'minimumCalls', minimumCalls, `an integer in [1, slidingWindow.size = ${slidingWindow.size}] (a count window never holds more calls than its size)`);
+  // A count window never holds more calls than its size: a gate above it could never open.
+  const capacity = windowCapacity(slidingWindow);
+  let minimumCalls = Math.min(DEFAULTS.minimumCalls, capacity);
+  if (option('minimumCalls') !== undefined) {
+    minimumCalls = v.integer('minimumCalls', option('minimumCalls'), 1, Number.MAX_SAFE_INTEGER, 'an integer >= 1');
+    if (minimumCalls > capacity) {
+      v.fail('minimumCalls', minimumCalls, `an integer in [1, slidingWindow.size = ${capacity}] (a count window never holds more calls than its size)`);
     }
   }
-  const minimumFailures =
-    options.minimumFailures === undefined
-      ? DEFAULTS.minimumFailures
-      : v.integer('minimumFailures', options.minimumFailures, 1, Number.MAX_SAFE_INTEGER, 'an integer >= 1');
+  let minimumFailures: number = DEFAULTS.minimumFailures;
+  if (option('minimumFailures') !== undefined) {
+    minimumFailures = v.integer('minimumFailures', option('minimumFailures'), 1, Number.MAX_SAFE_INTEGER, 'an integer >= 1');
+    if (minimumFailures > capacity) {
+      v.fail('minimumFailures', minimumFailures, `an integer in [1, slidingWindow.size = ${capacity}] (a count window never holds more failures than its size)`);
+    }
+  }
   const consecutiveFailureThreshold =
-    options.consecutiveFailureThreshold === undefined
+    option('consecutiveFailureThreshold') === undefined
       ? undefined
-      : v.integer('consecutiveFailureThreshold', options.consecutiveFailureThreshold, 1, Number.MAX_SAFE_INTEGER, 'an integer >= 1');
-  const timeoutMs = v.optionalDuration('timeoutMs', options.timeoutMs);
-  const openDurationMs = v.duration('openDurationMs', options.openDurationMs, DEFAULTS.openDurationMs);
-  const openDurationBackoff = resolveBackoff(v, options.openDurationBackoff, openDurationMs);
+      : v.integer('consecutiveFailureThreshold', option('consecutiveFailureThreshold'), 1, Number.MAX_SAFE_INTEGER, 'an integer >= 1');
+  const timeoutMs = v.optionalDuration('timeoutMs', option('timeoutMs'));
+  const openDurationMs = v.duration('openDurationMs', option('openDurationMs'), DEFAULTS.openDurationMs);
+  const openDurationBackoff = resolveBackoff(v, option('openDurationBackoff'), openDurationMs);
   const halfOpenMaxCalls =
-    options.halfOpenMaxCalls === undefined
+    option('halfOpenMaxCalls') === undefined
       ? DEFAULTS.halfOpenMaxCalls
-      : v.integer('halfOpenMaxCalls', options.halfOpenMaxCalls, 1, 10_000, 'an integer in [1, 10000]');
-  const halfOpenProbeTimeoutMs = v.duration('halfOpenProbeTimeoutMs', options.halfOpenProbeTimeoutMs, openDurationMs);
-  const healthCheck = resolveHealthCheck(v, options.healthCheck);
-  const isFailure = v.optionalFunction('isFailure', options.isFailure) as ResolvedOptions['isFailure'];
-  const isResultFailure = v.optionalFunction('isResultFailure', options.isResultFailure) as ResolvedOptions['isResultFailure'];
-  const clock = resolveClock(v, options.clock);
-  const store = resolveStore(v, options.store);
+      : v.integer('halfOpenMaxCalls', option('halfOpenMaxCalls'), 1, 10_000, 'an integer in [1, 10000]');
+  // A trial's limit is never tied to the open duration: a healthy dependency slower than
+  // openDurationMs must still be able to close the circuit.
+  const halfOpenProbeTimeoutMs = v.duration('halfOpenProbeTimeoutMs', option('halfOpenProbeTimeoutMs'), timeoutMs ?? DEFAULTS.halfOpenProbeTimeoutMs);
+  if (timeoutMs !== undefined && halfOpenProbeTimeoutMs < timeoutMs) {
+    v.fail('halfOpenProbeTimeoutMs', halfOpenProbeTimeoutMs, `a number of ms in [timeoutMs = ${timeoutMs}, ${MAX_TIMER_MS}] (a trial must be allowed the time a call may take)`);
+  }
+  const healthCheck = resolveHealthCheck(v, option('healthCheck'));
+  const isFailure = v.optionalFunction('isFailure', option('isFailure')) as ResolvedOptions['isFailure'];
+  const isResultFailure = v.optionalFunction('isResultFailure', option('isResultFailure')) as ResolvedOptions['isResultFailure'];
+  const clock = resolveClock(v, option('clock'));
+  const store = resolveStore(v, option('store'));
 
   return {
     name,
@@ -226,122 +247,79 @@ export function resolveOptions(options: CircuitBreakerOptions): ResolvedOptions 
   };
 }
 
+/**
+ * Thresholds are percent: one in (0, 1) is accepted but most likely meant as a ratio (0.5 for
+ * 50 %). Returns the warning to give once per breaker, or undefined.
+ */
+export function ratioThresholdWarning(opts: ResolvedOptions): string | undefined {
+  const suspicious: string[] = [];
+  if (opts.failureRateThreshold < 1) suspicious.push(`failureRateThreshold ${opts.failureRateThreshold}`);
+  if (opts.slowCallDurationMs !== undefined && opts.slowCallRateThreshold < 1) suspicious.push(`slowCallRateThreshold ${opts.slowCallRateThreshold}`);
+  if (suspicious.length === 0) return undefined;
+  return (
+    `Circuit breaker "${opts.name}": ${suspicious.join(' and ')} looks like a ratio, but thresholds are in percent ` +
+    `(${suspicious.length === 1 ? 'it trips' : 'they trip'} at under 1 %); write 50 for 50 %`
+  );
+}
+
 const STORE_METHODS = ['sync', 'transition', 'acquireTrial', 'completeTrial', 'subscribe', 'ping', 'release'] as const;
 
-function resolveStore(v: Validator, store: CircuitBreakerStore | undefined): CircuitBreakerStore | undefined {
+function resolveStore(v: Validator, store: unknown): CircuitBreakerStore | undefined {
   if (store === undefined) return undefined;
-  const missing =
-    store === null || typeof store !== 'object' ? 'an object' : STORE_METHODS.find((m) => typeof (store as unknown as Record<string, unknown>)[m] !== 'function');
+  const missing = store === null || typeof store !== 'object' ? 'an object' : STORE_METHODS.find((m) => methodOf(store, m) === undefined);
   if (missing !== undefined) {
     return v.fail('store', store, `a CircuitBreakerStore (InMemoryCircuitBreakerStore, RedisCircuitBreakerStore.fromClient(...) or .fromUrl(...)); ${missing === 'an object' ? 'got no object' : `it has no ${missing}() method`}`);
   }
-  return store;
+  return store as CircuitBreakerStore;
 }
 
-function resolveWindow(v: Validator, window: SlidingWindowOptions | undefined): ResolvedOptions['slidingWindow'] {
-  if (window === undefined) return { type: 'count', size: DEFAULTS.slidingWindowSize };
-  if (window === null || typeof window !== 'object') {
-    return v.fail('slidingWindow', window, "{ type: 'count', size } or { type: 'time', durationMs, buckets? }");
-  }
-  if (window.type === 'count') {
-    v.onlyKeys('slidingWindow', window, ['type', 'size']);
-    const size = v.integer('slidingWindow.size', window.size, 1, 1_000_000, 'an integer in [1, 1000000]');
-    return { type: 'count', size };
-  }
-  if (window.type === 'time') {
-    v.onlyKeys('slidingWindow', window, ['type', 'durationMs', 'buckets']);
-    const durationMs = v.duration('slidingWindow.durationMs', window.durationMs, DEFAULTS.timeWindowDurationMs);
-    const buckets =
-      window.buckets === undefined
-        ? DEFAULTS.timeWindowBuckets
-        : v.integer('slidingWindow.buckets', window.buckets, 1, 1000, 'an integer in [1, 1000]');
-    return { type: 'time', durationMs, buckets };
-  }
-  return v.fail('slidingWindow.type', (window as { type?: unknown }).type, "'count' or 'time'");
-}
-
-function resolveBackoff(
-  v: Validator,
-  backoff: OpenDurationBackoffOptions | undefined,
-  openDurationMs: number,
-): ResolvedOptions['openDurationBackoff'] {
+function resolveBackoff(v: Validator, backoff: unknown, openDurationMs: number): ResolvedOptions['openDurationBackoff'] {
   if (backoff === undefined) return undefined;
-  if (backoff === null || typeof backoff !== 'object') {
-    return v.fail('openDurationBackoff', backoff, 'an object { multiplier?, maxMs?, jitter? }');
+  const given = backoff === true ? {} : backoff;
+  if (!isPlainObject(given)) {
+    return v.fail('openDurationBackoff', backoff, 'true (every default) or a plain object { multiplier?, maxMs?, jitter? }');
   }
-  v.onlyKeys('openDurationBackoff', backoff, ['multiplier', 'maxMs', 'jitter']);
-  const multiplier = v.number('openDurationBackoff.multiplier', backoff.multiplier, DEFAULTS.backoffMultiplier, (n) => n >= 1 && n <= 1000, 'a number in [1, 1000]');
+  v.onlyKeys('openDurationBackoff', given, ['multiplier', 'maxMs', 'jitter']);
+  const multiplier = v.number('openDurationBackoff.multiplier', own(given, 'multiplier'), DEFAULTS.backoffMultiplier, (n) => n >= 1 && n <= 1000, 'a number in [1, 1000]');
   const maxMs = v.number(
     'openDurationBackoff.maxMs',
-    backoff.maxMs,
+    own(given, 'maxMs'),
     Math.min(openDurationMs * DEFAULTS.backoffMaxFactor, MAX_TIMER_MS),
     (n) => n >= openDurationMs && n <= MAX_TIMER_MS,
     `a number of ms in [openDurationMs = ${openDurationMs}, ${MAX_TIMER_MS}]`,
   );
-  const jitter = v.number('openDurationBackoff.jitter', backoff.jitter, DEFAULTS.backoffJitter, (n) => n >= 0 && n <= 1, 'a fraction in [0, 1]');
+  const jitter = v.number('openDurationBackoff.jitter', own(given, 'jitter'), DEFAULTS.backoffJitter, (n) => n >= 0 && n <= 1, 'a fraction in [0, 1]');
   return { multiplier, maxMs, jitter };
 }
 
-function resolveHealthCheck(v: Validator, healthCheck: HealthCheckOptions | undefined): ResolvedOptions['healthCheck'] {
+function resolveHealthCheck(v: Validator, healthCheck: unknown): ResolvedOptions['healthCheck'] {
   if (healthCheck === undefined) return undefined;
   if (healthCheck === null || typeof healthCheck !== 'object') {
     return v.fail('healthCheck', healthCheck, 'an object { check, intervalMs }');
   }
   v.onlyKeys('healthCheck', healthCheck, ['check', 'intervalMs']);
-  if (typeof healthCheck.check !== 'function') return v.fail('healthCheck.check', healthCheck.check, 'a function returning boolean or Promise<boolean>');
-  const intervalMs = v.number('healthCheck.intervalMs', healthCheck.intervalMs, undefined, (n) => n > 0 && n <= MAX_TIMER_MS, `a number of ms in (0, ${MAX_TIMER_MS}]`);
-  return { check: healthCheck.check, intervalMs };
+  const check = own(healthCheck, 'check');
+  if (typeof check !== 'function') return v.fail('healthCheck.check', check, 'a function returning boolean or Promise<boolean>');
+  const intervalMs = v.number('healthCheck.intervalMs', own(healthCheck, 'intervalMs'), undefined, (n) => n > 0 && n <= MAX_TIMER_MS, `a number of ms in (0, ${MAX_TIMER_MS}]`);
+  return { check: check as HealthCheckOptions['check'], intervalMs };
 }
 
-function resolveClock(v: Validator, clock: Clock | undefined): Clock {
+function resolveClock(v: Validator, clock: unknown): Clock {
   if (clock === undefined) return monotonicClock;
-  if (clock === null || typeof clock !== 'object' || typeof clock.now !== 'function') {
-    return v.fail('clock', clock, 'an object with a now() method returning milliseconds');
-  }
-  if ((clock.setTimeout === undefined) !== (clock.clearTimeout === undefined)) {
+  const now = clock !== null && typeof clock === 'object' ? methodOf(clock, 'now') : undefined;
+  if (now === undefined) return v.fail('clock', clock, 'an object with a now() method returning milliseconds');
+  if ((methodOf(clock as object, 'setTimeout') === undefined) !== (methodOf(clock as object, 'clearTimeout') === undefined)) {
     return v.fail('clock', clock, 'a clock with both setTimeout and clearTimeout, or neither');
   }
-  return clock;
-}
-
-class Validator {
-  constructor(private readonly breaker: string) {}
-
-  fail(option: string, value: unknown, allowed: string): never {
-    throw new CircuitBreakerConfigError(this.breaker, option, value, allowed);
+  // The first read: a clock that answers no finite number would make every duration NaN.
+  let first: unknown;
+  try {
+    first = (clock as Clock).now();
+  } catch (error) {
+    return v.fail('clock', clock, `a clock whose now() returns a finite number of ms; it threw ${error instanceof Error ? error.message : String(error)}`);
   }
-
-  onlyKeys(option: string, object: object, keys: readonly string[]): void {
-    for (const key of Object.keys(object)) {
-      if (!keys.includes(key)) this.fail(`${option}.${key}`, (object as Record<string, unknown>)[key], `absent (known keys: ${keys.join(', ')})`);
-    }
+  if (typeof first !== 'number' || !Number.isFinite(first)) {
+    return v.fail('clock', clock, `a clock whose now() returns a finite number of ms; it returned ${describeValue(first)}`);
   }
-
-  number(option: string, value: unknown, fallback: number | undefined, ok: (n: number) => boolean, allowed: string): number {
-    if (value === undefined && fallback !== undefined) return fallback;
-    if (typeof value !== 'number' || !Number.isFinite(value) || !ok(value)) this.fail(option, value, allowed);
-    return value as number;
-  }
-
-  integer(option: string, value: unknown, min: number, max: number, allowed: string): number {
-    return this.number(option, value, undefined, (n) => Number.isInteger(n) && n >= min && n <= max, allowed);
-  }
-
-  percent(option: string, value: unknown, fallback: number): number {
-    return this.number(option, value, fallback, (n) => n > 0 && n <= 100, 'a percentage in (0, 100]');
-  }
-
-  duration(option: string, value: unknown, fallback: number): number {
-    return this.number(option, value, fallback, (n) => n > 0 && n <= MAX_TIMER_MS, `a number of ms in (0, ${MAX_TIMER_MS}]`);
-  }
-
-  optionalDuration(option: string, value: unknown): number | undefined {
-    if (value === undefined) return undefined;
-    return this.number(option, value, undefined, (n) => n > 0 && n <= MAX_TIMER_MS, `a number of ms in (0, ${MAX_TIMER_MS}]`);
-  }
-
-  optionalFunction(option: string, value: unknown): unknown {
-    if (value !== undefined && typeof value !== 'function') this.fail(option, value, 'a function');
-    return value;
-  }
+  return clock as Clock;
 }

@@ -10,6 +10,7 @@ import { HealthIndicatorService } from '@nestjs/terminus';
 import type { HealthIndicatorResult } from '@nestjs/terminus';
 import { CircuitBreakerRegistry } from '../circuit-breaker.registry.js';
 import type { CircuitBreaker, CircuitBreakerSnapshot, CircuitState } from '../core/circuit-breaker.js';
+import { STATE_TABLE } from '../core/states/index.js';
 
 /** Options of {@link CircuitBreakerHealthIndicator.isHealthy}. */
 export interface CircuitBreakerHealthOptions {
@@ -169,17 +170,14 @@ function describe(snapshot: CircuitBreakerSnapshot, storeFallbacks: number, open
 }
 
 function statusOf(snapshot: CircuitBreakerSnapshot, openAs: 'degraded' | 'down', canDegrade: boolean): BreakerHealthStatus {
-  switch (snapshot.state) {
-    case 'open':
-      // Open moves to half_open lazily, on the next call. Once the open duration is over the next
-      // call is a trial: reporting down then would keep a readiness-gated instance out of rotation,
-      // so no call would ever come to close the circuit again.
+  switch (STATE_TABLE[snapshot.state].admits) {
+    case 'none':
+      // open, forced_open. Open moves to half_open lazily, on the next call: once the open duration
+      // is over (retryAfterMs 0) the next call is a trial. Reporting down then would keep a
+      // readiness-gated instance out of rotation, so no call would ever come to close the circuit.
       if (openAs === 'down' && snapshot.retryAfterMs !== 0) return 'down';
       return canDegrade ? 'degraded' : 'up';
-    case 'forced_open':
-      if (openAs === 'down') return 'down';
-      return canDegrade ? 'degraded' : 'up';
-    case 'half_open':
+    case 'trials':
       return canDegrade ? 'degraded' : 'up';
     default:
       // closed, disabled, metrics_only: calls go through

@@ -10,6 +10,7 @@ import type { Metric } from 'prom-client';
 import type { Subscription } from 'rxjs';
 import { CircuitBreakerRegistry } from '../circuit-breaker.registry.js';
 import type { CircuitState, StateChangeEvent } from '../core/circuit-breaker.js';
+import { CIRCUIT_STATES, STATE_TABLE } from '../core/states/index.js';
 import {
   CIRCUIT_BREAKER_METRIC_NAMES,
   CIRCUIT_BREAKER_PROMETHEUS_OPTIONS,
@@ -17,7 +18,6 @@ import {
 } from './circuit-breaker-prometheus.options.js';
 import type { CircuitBreakerPrometheusOptions } from './circuit-breaker-prometheus.options.js';
 
-const STATES: readonly CircuitState[] = ['closed', 'open', 'half_open', 'forced_open', 'disabled', 'metrics_only'];
 /**
  * The transitions a breaker makes by its own rules. Their series exist at zero from a breaker's first
  * scrape, so `increase()` counts the first trip too (a series that appears at 1 hides it); manual and
@@ -37,8 +37,9 @@ export const MISSING_REGISTRY_MESSAGE =
 
 type PromRegistry = NonNullable<CircuitBreakerPrometheusOptions['registry']>;
 
+/** open and forced_open: the states that admit no call (an opening lasts while the circuit is in them). */
 function isOpenState(state: CircuitState): boolean {
-  return state === 'open' || state === 'forced_open';
+  return STATE_TABLE[state].admits === 'none';
 }
 
 /**
@@ -142,7 +143,7 @@ export class CircuitBreakerMetrics implements OnModuleInit, OnModuleDestroy {
         this.reset();
         for (const breaker of breakers.getAll()) {
           const current = breaker.state;
-          for (const s of STATES) this.set({ name: breaker.name, state: s }, s === current ? 1 : 0);
+          for (const s of CIRCUIT_STATES) this.set({ name: breaker.name, state: s }, s === current ? 1 : 0);
         }
       },
     });

@@ -9,9 +9,10 @@
 import { createHash } from 'node:crypto';
 import type { ChainableCommander, Redis, RedisOptions } from 'ioredis';
 import { Redis as RedisClient } from 'ioredis';
+import type { Clock } from '../core/clock.js';
+import { CircuitBreakerConfigError } from '../core/errors.js';
 import type {
   CircuitBreakerStore,
-  Clock,
   SharedState,
   StoreLogger,
   StoreOptions,
@@ -20,8 +21,8 @@ import type {
   TransitionRequest,
   TrialReply,
   TrialRequest,
-} from '../core/index.js';
-import { isSharedState, resolveStoreOptions } from '../core/index.js';
+} from '../store/index.js';
+import { isSharedState, resolveStoreOptions } from '../store/index.js';
 import { ACQUIRE_TRIAL_SCRIPT, COMPLETE_TRIAL_SCRIPT, SYNC_SCRIPT, TRANSITION_SCRIPT } from './redis-scripts.js';
 
 export interface RedisStoreOptions extends StoreOptions {
@@ -76,7 +77,7 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
     const methods = ['duplicate', 'evalsha', 'eval', 'pipeline', 'ping'] as const;
     const missing = client === null || typeof client !== 'object' ? 'an object' : methods.find((m) => typeof client[m] !== 'function');
     if (missing !== undefined) {
-      throw new TypeError(`RedisCircuitBreakerStore.fromClient: expected an ioredis client, got ${client === null ? 'null' : typeof client}${missing === 'an object' ? '' : ` without ${missing}()`}`);
+      throw CircuitBreakerConfigError.forComponent('RedisCircuitBreakerStore.fromClient', 'client', client, `an ioredis client (${missing === 'an object' ? 'got no object' : `it has no ${missing}() method`})`);
     }
     const connect = (): Redis =>
       client.duplicate({ enableOfflineQueue: false, maxRetriesPerRequest: 0, autoResendUnfulfilledCommands: false, lazyConnect: false });
@@ -89,7 +90,7 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
    */
   static fromUrl(url: string, options: RedisStoreOptions & { redisOptions?: RedisOptions } = {}): RedisCircuitBreakerStore {
     if (typeof url !== 'string' || !/^rediss?:\/\//.test(url)) {
-      throw new TypeError(`RedisCircuitBreakerStore.fromUrl: expected a redis:// or rediss:// URL, got ${JSON.stringify(url)}`);
+      throw CircuitBreakerConfigError.forComponent('RedisCircuitBreakerStore.fromUrl', 'url', url, 'a redis:// or rediss:// URL');
     }
     const { redisOptions, ...storeOptions } = options;
     const resolved = resolveStoreOptions('RedisCircuitBreakerStore', storeOptions);
@@ -118,7 +119,7 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
     this.logger = resolved.logger;
     const keyPrefix = options.keyPrefix ?? 'circuit-breaker:';
     if (typeof keyPrefix !== 'string' || keyPrefix.length === 0 || /[\s{}]/.test(keyPrefix)) {
-      throw new TypeError(`RedisCircuitBreakerStore: option "keyPrefix" must be a non-empty string without spaces or braces, got ${JSON.stringify(keyPrefix)}`);
+      throw CircuitBreakerConfigError.forComponent('RedisCircuitBreakerStore', 'keyPrefix', keyPrefix, 'a non-empty string without spaces or braces');
     }
     this.keyPrefix = keyPrefix;
     this.channel = `${keyPrefix}transitions`;

@@ -12,10 +12,14 @@
  *
  * Replies are arrays of strings (Lua numbers would be truncated to integers by Redis).
  */
+import { SHARED_STATES } from '../core/states/index.js';
+
+/** The states a store may hold, from the engine's table of states. */
+const VALID_STATES = [...SHARED_STATES].map((state) => `${state} = true`).join(', ');
 
 const READ_STATE = `
 local function failed(r) return type(r) == 'table' and r.err ~= nil end
-local VALID = { closed = true, open = true, forced_open = true, disabled = true, metrics_only = true }
+local VALID = { ${VALID_STATES} }
 local function read_state(key)
   local r = redis.pcall('HMGET', key, 'v', 's', 'oa', 'ou', 'k', 'e', 't')
   if failed(r) then return nil, true end

@@ -15,7 +15,8 @@ import type { CanActivate, INestApplication, LoggerService } from '@nestjs/commo
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import { CircuitBreakerModule, CircuitBreakerRegistry, InMemoryCircuitBreakerStore, ManualClock } from '../../lib/index.js';
-import type { CircuitBreaker, CircuitBreakerSettings, SyncReply, SyncRequest } from '../../lib/index.js';
+import type { CircuitBreaker, CircuitBreakerSettings } from '../../lib/index.js';
+import type { SyncReply, SyncRequest } from '../../lib/store/index.js';
 import { CircuitBreakerDashboardModule } from '../../lib/dashboard/index.js';
 import type { CircuitBreakerDashboardOptions, DashboardBreakerView, DashboardSampleEvent, DashboardSnapshotEvent, DashboardTransition } from '../../lib/dashboard/index.js';
 import { HEARTBEAT_INTERVAL_MS, MIN_FLUSH_INTERVAL_MS, RECONNECT_DELAY_MS, STALL_LIMIT_MS } from '../../lib/dashboard/circuit-breaker-dashboard.options.js';

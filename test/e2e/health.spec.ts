@@ -110,7 +110,7 @@ async function start(breakers: Record<string, CircuitBreakerSettings> = { paymen
 
 function fail(breaker: CircuitBreaker): void {
   expect(() =>
-    breaker.execute(() => {
+    breaker.executeSync(() => {
       throw new Error(SECRET);
     }),
   ).toThrow(SECRET);
@@ -130,8 +130,8 @@ describe(`GET /health with CircuitBreakerHealthModule (Terminus ${terminusVersio
   it('reports every breaker up, with state, rates and window size, when all are closed', async () => {
     const { registry, get } = await start();
     const payments = registry.get('payments');
-    payments.execute(() => 'ok');
-    payments.execute(() => 'ok');
+    payments.executeSync(() => 'ok');
+    payments.executeSync(() => 'ok');
     fail(payments); // 1 of 3: 33.33 %, below the 50 % threshold
 
     const { code, body } = await get('/health');
@@ -203,7 +203,7 @@ describe(`GET /health with CircuitBreakerHealthModule (Terminus ${terminusVersio
     const payments = registry.get('payments');
     trip(payments);
     clock.advance(OPEN_MS);
-    payments.execute(() => 'trial ok'); // 1 of the 2 trials needed to close
+    payments.executeSync(() => 'trial ok'); // 1 of the 2 trials needed to close
     expect(payments.state).toBe('half_open');
 
     for (const path of ['/health', '/health/ready']) {
@@ -217,7 +217,7 @@ describe(`GET /health with CircuitBreakerHealthModule (Terminus ${terminusVersio
   });
 
   it('reports retryAfterMs in half_open while every trial slot is taken', async () => {
-    const { clock, registry, get } = await start({ payments: { ...breakerOptions, halfOpenMaxCalls: 1 } });
+    const { clock, registry, get } = await start({ payments: { ...breakerOptions, halfOpenMaxCalls: 1, halfOpenProbeTimeoutMs: OPEN_MS } });
     const payments = registry.get('payments');
     trip(payments);
     clock.advance(OPEN_MS);
@@ -269,8 +269,8 @@ describe(`GET /health with CircuitBreakerHealthModule (Terminus ${terminusVersio
     const payments = registry.get('payments');
     trip(payments);
     clock.advance(OPEN_MS);
-    payments.execute(() => 1);
-    payments.execute(() => 2);
+    payments.executeSync(() => 1);
+    payments.executeSync(() => 2);
     expect(payments.state).toBe('closed');
 
     const { code, body } = await get('/health/ready');

@@ -147,7 +147,8 @@ describe('HTTP: trip -> 503 with Retry-After -> half_open -> closed; timeout -> 
           CircuitBreakerModule.forRoot({
             logger: false,
             defaults: { clock },
-            breakers: { quotes: tripFast({ openDurationMs: 10_000, halfOpenProbeTimeoutMs: 6_000, timeoutMs: 8_000 }) },
+            // probe timeout = call timeout: the probe timer, armed first, fires first
+            breakers: { quotes: tripFast({ openDurationMs: 10_000, halfOpenProbeTimeoutMs: 6_000, timeoutMs: 6_000 }) },
           }),
         ],
         controllers: [QuotesController],

@@ -127,7 +127,7 @@ describe('CircuitBreakerRegistry at runtime', () => {
       { name: 'orders', from: 'open', to: 'half_open', at: 9_000, reason: 'open_duration_elapsed' },
       { name: 'orders', from: 'half_open', to: 'closed', at: 9_000, reason: 'trials_succeeded' },
       { name: 'other', from: 'closed', to: 'forced_open', at: 9_000, reason: 'forced_open' },
-      { name: 'other', from: 'forced_open', to: 'closed', at: 9_000, reason: 'reset' },
+      { name: 'other', from: 'forced_open', to: 'closed', at: 9_000, reason: 'manual_reset' },
     ]);
     subscription.unsubscribe();
   });

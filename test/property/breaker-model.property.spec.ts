@@ -105,7 +105,8 @@ const configArb: fc.Arbitrary<Config> = fc
     window: r.windowAndMinimum[0],
     minimumCalls: r.windowAndMinimum[1],
     failureRateThreshold: r.failureRateThreshold,
-    minimumFailures: r.minimumFailures,
+    // a count window holds at most `size` failures: a higher minimumFailures is a configuration error
+    minimumFailures: r.minimumFailures === undefined || r.windowAndMinimum[0].type === 'time' ? r.minimumFailures : Math.min(r.minimumFailures, r.windowAndMinimum[0].size),
     consecutiveFailureThreshold: r.consecutiveFailureThreshold,
     slowCallDurationMs: r.slow?.durationMs,
     slowCallRateThreshold: r.slow?.rate,
@@ -184,7 +185,7 @@ class BreakerModel {
   constructor(private readonly cfg: Config) {
     this.now = cfg.startMs;
     // Defaults from DESIGN.md / the documented option defaults.
-    this.probeTimeoutMs = cfg.halfOpenProbeTimeoutMs ?? cfg.openDurationMs;
+    this.probeTimeoutMs = cfg.halfOpenProbeTimeoutMs ?? 60_000; // the default without timeoutMs (never openDurationMs)
     this.slowRateThreshold = cfg.slowCallRateThreshold ?? 100;
     this.minimumFailures = cfg.minimumFailures ?? 1;
   }

@@ -1,6 +1,6 @@
 /**
  * Model/property test of fleet-wide state: three breakers of one name sharing one in-memory store
- * (lib/core/store.ts, lib/core/shared-link.ts), driven by a ManualClock that is both the breakers'
+ * (lib/core/fleet/: in-memory-store.ts, store-session.ts, store-link.ts), driven by a ManualClock that is both the breakers'
  * clock and the store's, through random schedules of
  *   - calls on instance i: sync or `async` functions that succeed, fail, or throw an error that
  *     `isFailure` ignores; promise-returning calls settled by a later step (in any order, with any
@@ -47,7 +47,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
 import { CircuitBreaker, CircuitOpenError, InMemoryCircuitBreakerStore, ManualClock } from '../../lib/core/index.js';
-import type { CircuitState, SharedState, StoreLogger } from '../../lib/core/index.js';
+import type { CircuitState, StoreLogger } from '../../lib/core/index.js';
+import type { SharedState } from '../../lib/store/index.js';
 
 const NUM_RUNS = Number(process.env.FLEET_RUNS ?? 3_000);
 const SEED = Number(process.env.FLEET_SEED ?? 20_260_417);
@@ -246,7 +247,7 @@ const hangOn = (i: number): Step => ({ t: 'call', i, shape: 'hang', outcome: 'ok
 
 /**
  * Shrunk counterexamples, run before the random schedules (fast-check `examples`). Both broke
- * invariants of lib/core/shared-link.ts as of commit 32d5df1.
+ * invariants of the store link (then lib/core/shared-link.ts) as of commit 32d5df1.
  */
 const KNOWN_SCHEDULES: Scenario[] = [
   {

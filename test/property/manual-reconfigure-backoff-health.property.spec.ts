@@ -12,8 +12,8 @@
  *   - reconfigure() of failureRateThreshold, minimumCalls, consecutiveFailureThreshold,
  *     openDurationMs, halfOpenMaxCalls (valid values, and invalid ones that must throw
  *     CircuitBreakerConfigError and change nothing),
- *   - the health check's answer (sync: the value the next polls return; async: resolving one
- *     pending check, possibly a superseded one),
+ *   - the health check's answer (sync: the value the next polls return; async: resolving the
+ *     pending check, possibly one that a later poll already counted as failed),
  * the engine and the model below agree after EVERY step on: whether a call was admitted (fn ran)
  * or rejected with CircuitOpenError and its retryAfterMs; breaker.state; snapshot().calls,
  * failures, consecutiveFailures, retryAfterMs, halfOpenCallsInFlight; totals().openings; how many
@@ -22,8 +22,9 @@
  * The model follows DESIGN.md ("Semantics", "Precise points") and the documented reconfigure()
  * behaviour in circuit-breaker.ts: options are validated first (an invalid value throws and changes
  * nothing); the window is kept when its shape is unchanged; a new openDurationMs applies from the
- * next opening (and moves the defaults that follow it: backoff maxMs, halfOpenProbeTimeoutMs); a
- * new halfOpenMaxCalls in half_open makes the trials in flight stale and starts trials afresh;
+ * next opening (and moves the default that follows it: backoff maxMs); a
+ * new halfOpenMaxCalls in half_open caps the trials in flight (those running keep counting) and
+ * the successes that close;
  * nothing trips until the next recorded call. Where it mirrors a documented timing rule of the
  * engine, the rule is cited ("checked at the latest at the next admission").
  */
@@ -128,6 +129,8 @@ interface ModelCall {
 interface PendingCheck {
   readonly seq: number;
   readonly epoch: number;
+  /** A poll found it still pending: it counts as failed, its answer is ignored. */
+  late: boolean;
 }
 
 interface Opts {
@@ -172,7 +175,7 @@ class Model {
   }
 
   private get probeTimeoutMs(): number {
-    return this.cfg.halfOpenProbeTimeoutMs ?? this.opts.openDurationMs; // default follows openDurationMs
+    return this.cfg.halfOpenProbeTimeoutMs ?? 60_000; // the default without timeoutMs (never openDurationMs)
   }
 
   /** Validation the engine must apply to the merged options; returns false when it must throw. */
@@ -190,13 +193,9 @@ class Model {
   }
 
   reconfigure(change: Reconfig): void {
-    const before = this.opts.halfOpenMaxCalls;
+    // A new halfOpenMaxCalls in half_open: trials in flight keep running and counting; it caps how
+    // many run at once and how many successes close.
     this.opts = { ...this.opts, [change.key]: change.value };
-    if (change.key === 'halfOpenMaxCalls' && change.value !== before) {
-      this.trials = [];
-      this.trialSuccesses = 0;
-      if (this.state === 'half_open') this.epoch++; // trials in flight become stale
-    }
   }
 
   windowCounts(): { calls: number; failures: number } {
@@ -252,15 +251,23 @@ class Model {
     return Math.min(...this.trials.map((t) => t.startedAt));
   }
 
-  /** A health poll at `at` (the due time): the check runs; a sync pass moves to half_open at once. */
+  /**
+   * A health poll at `at` (the due time): the check runs; a sync pass moves to half_open at once.
+   * "At most one check in flight; one not settled within intervalMs counts as failed": a poll that
+   * finds a check still pending marks it failed and asks nothing.
+   */
   private poll(at: number): void {
     this.nextPollAt = at + this.cfg.health!.intervalMs;
+    if (this.pendingChecks.length > 0) {
+      for (const check of this.pendingChecks) check.late = true;
+      return;
+    }
     this.checks++;
     const seq = ++this.pollSeq;
     if (this.cfg.health!.mode === 'sync') {
       if (this.healthy) this.toHalfOpen();
     } else {
-      const check = { seq, epoch: this.epoch };
+      const check = { seq, epoch: this.epoch, late: false };
       this.pendingChecks.push(check);
       this.checkHistory.push(check);
     }
@@ -291,8 +298,8 @@ class Model {
 
   answer(check: PendingCheck, healthy: boolean): void {
     this.pendingChecks = this.pendingChecks.filter((c) => c !== check);
-    // an answer counts only if no newer poll ran, nothing changed since, and the circuit is still open
-    if (healthy && check.seq === this.pollSeq && check.epoch === this.epoch && this.state === 'open') this.toHalfOpen();
+    // an answer counts only if it came in time (no poll found it pending), nothing changed since, and the circuit is still open
+    if (healthy && !check.late && check.epoch === this.epoch && this.state === 'open') this.toHalfOpen();
   }
 
   start(): { admitted: true; call: ModelCall } | { admitted: false; retryAfterMs: number | undefined } {
@@ -362,7 +369,7 @@ class Model {
       const until = this.cfg.health !== undefined ? this.nextPollAt! : this.openUntil;
       return Math.max(0, Math.ceil(until - this.now));
     }
-    if (this.state === 'half_open' && this.trials.length === this.opts.halfOpenMaxCalls) {
+    if (this.state === 'half_open' && this.trials.length >= this.opts.halfOpenMaxCalls) {
       return Math.max(0, Math.ceil(this.oldestTrialStart() + this.probeTimeoutMs - this.now));
     }
     return undefined;
@@ -408,7 +415,7 @@ const coverage = {
   backedOffOpenings: 0,
   reconfigured: new Map<string, number>(),
   rejectedReconfigures: 0,
-  supersededAnswers: 0,
+  lateAnswers: 0,
 };
 const bump = (map: Map<string, number>, key: string): void => void map.set(key, (map.get(key) ?? 0) + 1);
 
@@ -548,7 +555,7 @@ async function runScenario(cfg: Config, commands: readonly Command[]): Promise<v
             if (open.length === 0) break;
             const chosen = open[c.pick % open.length]!;
             engineChecks[chosen.index]!.resolve(c.healthy);
-            if (chosen.twin.seq !== model.checkHistory.at(-1)!.seq) coverage.supersededAnswers++;
+            if (chosen.twin.late) coverage.lateAnswers++;
             model.answer(chosen.twin, c.healthy);
             await flush();
             trace.push(`  ${step}: check #${chosen.twin.seq} answers ${c.healthy} -> ${breaker.state}`);
@@ -587,7 +594,7 @@ describe('manual control, reconfigure, backoff and health checks against a model
       }),
       { numRuns: NUM_RUNS, seed: 20_261_126 },
     );
-    for (const reason of ['failure_rate', 'consecutive_failures', 'open_duration_elapsed', 'health_check_passed', 'trial_failed', 'probe_timeout', 'trials_succeeded', 'forced_open', 'disabled', 'metrics_only', 'reset']) {
+    for (const reason of ['failure_rate', 'consecutive_failures', 'open_duration_elapsed', 'health_check_passed', 'trial_failed', 'probe_timeout', 'trials_succeeded', 'forced_open', 'disabled', 'metrics_only', 'manual_reset']) {
       expect([reason, (coverage.reasons.get(reason) ?? 0) > 20]).toEqual([reason, true]);
     }
     for (const key of ['failureRateThreshold', 'minimumCalls', 'consecutiveFailureThreshold', 'openDurationMs', 'halfOpenMaxCalls']) {
@@ -596,6 +603,6 @@ describe('manual control, reconfigure, backoff and health checks against a model
     expect(coverage.rejectedReconfigures).toBeGreaterThan(100);
     expect(coverage.asyncHealthPasses).toBeGreaterThan(20);
     expect(coverage.backedOffOpenings).toBeGreaterThan(20);
-    expect(coverage.supersededAnswers).toBeGreaterThan(20);
+    expect(coverage.lateAnswers).toBeGreaterThan(20);
   }, 60_000);
 });

@@ -91,7 +91,7 @@ test('disposing the last breaker while a command is in flight leaves no connecti
   await subscribed(admin, `${prefix}transitions`, 1);
   await admin.script('FLUSH'); // the store must load its scripts again: its first sync takes two round trips
 
-  breaker.execute(() => 'ok');
+  breaker.executeSync(() => 'ok');
   clock.advance(SYNC_MS); // the sync is sent...
   breaker.dispose(); // ...and the last breaker goes away before it is answered
   await settle([store]);

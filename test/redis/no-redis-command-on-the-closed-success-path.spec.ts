@@ -56,7 +56,7 @@ test('10,000 successful calls send no Redis command; the next sync tick sends th
     await eventually(() => sync.snapshot().store === 'shared', 3_000, 'store shared');
     const before = await quietCount();
 
-    for (let i = 0; i < 5_000; i++) sync.execute(() => i);
+    for (let i = 0; i < 5_000; i++) sync.executeSync(() => i);
     for (let i = 0; i < 5_000; i++) await async.execute(async () => i);
     await new Promise((resolve) => setTimeout(resolve, 50)); // anything sent would have arrived by now
 

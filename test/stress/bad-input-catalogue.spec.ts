@@ -183,6 +183,15 @@ const ROWS: readonly Row[] = [
   ['backoff maxMs below openDurationMs', core({ openDurationMs: 1_000, openDurationBackoff: { maxMs: 500 } }), config('catalogue', 'openDurationBackoff.maxMs', 500, 'openDurationMs = 1000'), ['constructor']],
   ['backoff jitter above 1', core({ openDurationBackoff: { jitter: 2 } }), config('catalogue', 'openDurationBackoff.jitter', 2, '[0, 1]'), ['constructor']],
   ['healthCheck.intervalMs 0', core({ healthCheck: { check: () => true, intervalMs: 0 } }), config('catalogue', 'healthCheck.intervalMs', 0), ['constructor']],
+  // --- options that could never take effect, and other shapes the engine cannot use
+  ['time window slice below 1 ms', core({ slidingWindow: { type: 'time', durationMs: 100, buckets: 200 } }), config('catalogue', 'slidingWindow.buckets', 200, 'at least 1 ms'), ['constructor']],
+  ['minimumFailures above the window size', core({ slidingWindow: { type: 'count', size: 5 }, minimumFailures: 6 }), config('catalogue', 'minimumFailures', 6, 'slidingWindow.size = 5'), ['constructor']],
+  ['slowCallRateThreshold without slowCallDurationMs', core({ slowCallRateThreshold: 50 }), config('catalogue', 'slowCallRateThreshold', 50, 'set slowCallDurationMs too'), ['constructor']],
+  ['halfOpenProbeTimeoutMs below timeoutMs', core({ timeoutMs: 1_000, halfOpenProbeTimeoutMs: 500 }), config('catalogue', 'halfOpenProbeTimeoutMs', 500, 'timeoutMs = 1000'), ['constructor']],
+  ['openDurationBackoff false', core({ openDurationBackoff: false }), config('catalogue', 'openDurationBackoff', false, 'true (every default) or a plain object'), ['constructor']],
+  ['openDurationBackoff an array', core({ openDurationBackoff: [2] }), config('catalogue', 'openDurationBackoff', [2], 'a plain object'), ['constructor']],
+  ['clock whose now() is NaN', core({ clock: { now: () => Number.NaN } }), { type: CircuitBreakerConfigError, breakerName: 'catalogue', option: 'clock', says: ['returned NaN'] }, ['constructor']],
+  ['name longer than 200 characters', core({ name: 'n'.repeat(201) }), { type: CircuitBreakerConfigError, breakerName: `${'n'.repeat(40)}…`, option: 'name', says: ['at most 200 characters'] }, ['constructor']],
   // --- unknown keys
   ['unknown option', core({ retries: 3 }), config('catalogue', 'retries', 3, '"retries" is not an option'), ['constructor']],
   ['nested unknown key in slidingWindow', core({ slidingWindow: { type: 'count', size: 10, durationMs: 5 } }), config('catalogue', 'slidingWindow.durationMs', 5), ['constructor']],

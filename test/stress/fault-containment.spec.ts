@@ -19,7 +19,6 @@ import {
   CircuitBreakerTimeoutError,
   CircuitOpenError,
   ManualClock,
-  RejectAs,
   UseCircuitBreaker,
 } from '../../lib/index.js';
 import type { CircuitBreakerSettings, StateChangeEvent } from '../../lib/index.js';
@@ -48,7 +47,7 @@ function harness(settings: CircuitBreakerSettings = {}): { clock: ManualClock; b
 /** The breaker still works: closes (reset), records successes and failures, trips on them. */
 function stillWorks(breaker: CircuitBreaker): void {
   breaker.reset();
-  expect(breaker.execute(() => 'ok')).toBe('ok');
+  expect(breaker.executeSync(() => 'ok')).toBe('ok');
   expect(breaker.snapshot().calls).toBe(1);
 }
 
@@ -69,7 +68,7 @@ describe('predicates that throw', () => {
     // A fresh error per call: the engine classifies each error object once.
     for (let i = 0; i < 3; i++) {
       const dependencyError = new Error(`dependency down ${i}`);
-      expect(syncError(() => breaker.execute((): never => { throw dependencyError; })).error).toBe(dependencyError);
+      expect(syncError(() => breaker.executeSync((): never => { throw dependencyError; })).error).toBe(dependencyError);
     }
     const asyncError = new Error('dependency down async');
     await expect(breaker.execute(async () => Promise.reject(asyncError))).rejects.toBe(asyncError);
@@ -87,7 +86,7 @@ describe('predicates that throw', () => {
         throw new Error('isResultFailure is broken');
       },
     });
-    expect(breaker.execute(() => ({ status: 200 }))).toEqual({ status: 200 });
+    expect(breaker.executeSync(() => ({ status: 200 }))).toEqual({ status: 200 });
     await expect(breaker.execute(async () => 'async value')).resolves.toBe('async value');
     expect(breaker.totals()).toMatchObject({ failedCalls: 2, successfulCalls: 0 });
     expect(internal).toHaveBeenCalledTimes(2);
@@ -108,10 +107,10 @@ describe('listeners that throw', () => {
       throw new Error('listener is broken');
     });
     breaker.onStateChange((e) => after.push(e));
-    syncError(() => breaker.execute((): never => { throw new Error('down'); }));
+    syncError(() => breaker.executeSync((): never => { throw new Error('down'); }));
     expect(breaker.state).toBe('open');
     clock.advance(1_000);
-    expect(breaker.execute(() => 'trial')).toBe('trial');
+    expect(breaker.executeSync(() => 'trial')).toBe('trial');
     expect(breaker.state).toBe('closed');
     const path = ['closed>open', 'open>half_open', 'half_open>closed'];
     expect(before.map((e) => `${e.from}>${e.to}`)).toEqual(path);
@@ -129,13 +128,13 @@ describe('listeners that throw', () => {
       throw new Error('onCall is broken');
     });
     breaker.onCall((e) => seen.push(e.kind));
-    expect(breaker.execute(() => 1)).toBe(1);
+    expect(breaker.executeSync(() => 1)).toBe(1);
     await expect(breaker.execute(async () => 2)).resolves.toBe(2);
     const hung = breaker.execute(() => new Promise<never>(() => undefined));
     clock.advance(50);
     await expect(hung).rejects.toBeInstanceOf(CircuitBreakerTimeoutError);
     breaker.forceOpen();
-    expect(syncError(() => breaker.run(() => 3, RejectAs.Throw)).error).toBeInstanceOf(CircuitOpenError);
+    expect(syncError(() => breaker.executeSync(() => 3)).error).toBeInstanceOf(CircuitOpenError);
     expect(seen).toEqual(['success', 'success', 'timeout', 'not_permitted']);
     expect(breaker.totals()).toMatchObject({ successfulCalls: 2, timeoutCalls: 1, notPermittedCalls: 1 });
     expect(internal).toHaveBeenCalledTimes(4);
@@ -148,10 +147,10 @@ describe('listeners that throw', () => {
     breaker.onStateChange((e) => {
       if (e.to === 'half_open') breaker.forceOpen();
     });
-    syncError(() => breaker.execute((): never => { throw new Error('down'); }));
+    syncError(() => breaker.executeSync((): never => { throw new Error('down'); }));
     clock.advance(1_000);
     let ran = false;
-    const attempt = syncError(() => breaker.execute(() => (ran = true)));
+    const attempt = syncError(() => breaker.executeSync(() => (ran = true)));
     expect(ran).toBe(false);
     expect(attempt.error).toBeInstanceOf(CircuitOpenError);
     expect(breaker.state).toBe('forced_open');
@@ -162,9 +161,9 @@ describe('listeners that throw', () => {
 });
 
 describe('health checks that fail badly', () => {
-  function withCheck(check: () => boolean | Promise<boolean>) {
+  function withCheck(check: (signal?: AbortSignal) => boolean | Promise<boolean>) {
     const h = harness({ consecutiveFailureThreshold: 1, openDurationMs: 100, healthCheck: { check, intervalMs: 500 } });
-    syncError(() => h.breaker.execute((): never => { throw new Error('down'); }));
+    syncError(() => h.breaker.executeSync((): never => { throw new Error('down'); }));
     expect(h.breaker.state).toBe('open');
     return h;
   }
@@ -193,29 +192,48 @@ describe('health checks that fail badly', () => {
     await flush();
     expect(attempt).toBe(3);
     expect(breaker.state).toBe('half_open');
-    expect(breaker.execute(() => 'trial')).toBe('trial');
+    expect(breaker.executeSync(() => 'trial')).toBe('trial');
     expect(breaker.state).toBe('closed');
     expectNoTimerAfterDispose(breaker, clock);
   });
 
-  it('a check that never settles: the next poll still runs, and a later passing check recovers the breaker', async () => {
+  it('a check that hangs until aborted: the next poll counts it failed and aborts it, the poll after asks again, and a passing check recovers the breaker', async () => {
     const answers: Deferred<boolean>[] = [];
-    const { clock, breaker } = withCheck(() => {
+    const { clock, breaker } = withCheck((signal?: AbortSignal) => {
       const d = deferred<boolean>();
       answers.push(d);
+      // a well-behaved check (an HTTP ping given the signal) ends when it is aborted
+      signal?.addEventListener('abort', () => d.reject(signal.reason));
       return d.promise;
     });
-    clock.advance(500); // poll 1: never answers
-    clock.advance(500); // poll 2
+    clock.advance(500); // poll 1: hangs
+    clock.advance(500); // poll 2: poll 1 failed (aborted); nothing else asked meanwhile
+    expect(answers).toHaveLength(1);
+    await flush();
+    clock.advance(500); // poll 3: asks again
     expect(answers).toHaveLength(2);
     expect(clock.pendingTimers).toBe(1); // the poll timer, not one per hung check
     answers[1]!.resolve(true);
     await flush();
     expect(breaker.state).toBe('half_open');
-    answers[0]!.resolve(true); // the hung one answers late: superseded, changes nothing
+    answers[0]!.resolve(true); // the hung one answers late (after its abort): changes nothing
     await flush();
-    expect(breaker.execute(() => 'trial')).toBe('trial');
+    expect(breaker.executeSync(() => 'trial')).toBe('trial');
     expect(breaker.state).toBe('closed');
+    expectNoTimerAfterDispose(breaker, clock);
+  });
+
+  it('a check that never settles, signal or not: it is asked once, not once per interval, and nothing crashes', async () => {
+    let asked = 0;
+    const { clock, breaker } = withCheck(() => {
+      asked++;
+      return new Promise<boolean>(() => undefined);
+    });
+    for (let i = 0; i < 50; i++) clock.advance(500);
+    await flush();
+    expect(asked).toBe(1);
+    expect(breaker.state).toBe('open');
+    expect(clock.pendingTimers).toBe(1);
     expectNoTimerAfterDispose(breaker, clock);
   });
 

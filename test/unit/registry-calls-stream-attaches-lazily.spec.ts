@@ -37,10 +37,10 @@ describe('CircuitBreakerRegistry.calls$', () => {
     jest.restoreAllMocks();
   });
 
-  const ok = (name: string) => registry.get(name).execute(() => 'ok');
+  const ok = (name: string) => registry.get(name).executeSync(() => 'ok');
   const fail = (name: string) => {
     try {
-      registry.get(name).execute(() => {
+      registry.get(name).executeSync(() => {
         throw new Error('down');
       });
     } catch {

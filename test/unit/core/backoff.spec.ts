@@ -61,7 +61,7 @@ describe('open duration backoff', () => {
     expect(breaker.state).toBe('open');
     expect(breaker.totals().openings).toBe(2);
     clock.advance(1);
-    expect(breaker.execute(() => 'ok')).toBe('ok');
+    expect(breaker.executeSync(() => 'ok')).toBe('ok');
     expect(breaker.state).toBe('closed');
   });
 
@@ -74,7 +74,7 @@ describe('open duration backoff', () => {
     failSync(breaker);
     expect(breaker.snapshot().retryAfterMs).toBe(4000);
     clock.advance(4000);
-    breaker.execute(() => 'ok'); // closes
+    breaker.executeSync(() => 'ok'); // closes
     expect(breaker.state).toBe('closed');
     failSync(breaker);
     expect(breaker.snapshot().retryAfterMs).toBe(1000);
@@ -133,7 +133,7 @@ describe('open duration backoff', () => {
       failSync(breaker); // still open: rejected
       expect(breaker.state).toBe('open');
       clock.advance(1);
-      expect(breaker.execute(() => 'ok')).toBe('ok');
+      expect(breaker.executeSync(() => 'ok')).toBe('ok');
       expect(breaker.state).toBe('closed');
     });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from '@jest/globals';
-import { CircuitOpenError, RejectAs } from '../../../lib/index.js';
+import { CircuitOpenError } from '../../../lib/index.js';
 import type { CircuitBreaker } from '../../../lib/index.js';
 import { failSync, flush, setup, thrownBy } from './helpers.js';
 
@@ -12,10 +12,91 @@ function openBreaker(): CircuitBreaker {
   return breaker;
 }
 
-describe('sync functions', () => {
+describe('execute(): always a promise', () => {
+  it("a sync fn's value comes as a resolved promise, recorded before execute returns", async () => {
+    const { breaker } = setup(settings);
+    const result = breaker.execute(() => 42);
+    expect(result).toBeInstanceOf(Promise);
+    expect(breaker.totals().successfulCalls).toBe(1);
+    await expect(result).resolves.toBe(42);
+  });
+
+  it('a sync throw is recorded at once and comes as a rejection with the same error object', async () => {
+    const { breaker } = setup(settings);
+    const error = new Error('sync boom');
+    const result = breaker.execute((): never => {
+      throw error;
+    });
+    expect(result).toBeInstanceOf(Promise);
+    expect(breaker.totals().failedCalls).toBe(1);
+    await expect(result).rejects.toBe(error);
+  });
+
+  it('an async fn gets its value as a promise', async () => {
+    const { breaker } = setup(settings);
+    const result = breaker.execute(async () => 'v');
+    expect(result).toBeInstanceOf(Promise);
+    await expect(result).resolves.toBe('v');
+  });
+
+  it('an async rejection is recorded and propagated (same error object)', async () => {
+    const { breaker } = setup(settings);
+    const error = new Error('async boom');
+    await expect(breaker.execute(async () => Promise.reject(error))).rejects.toBe(error);
+    expect(breaker.totals().failedCalls).toBe(1);
+  });
+
+  it('an open circuit rejects (never throws) for a sync fn, a plain fn returning a promise and an async fn, on a breaker that only saw sync calls', async () => {
+    const breaker = openBreaker();
+    let called = 0;
+    const fns = [
+      () => ++called,
+      () => Promise.resolve(++called),
+      async () => ++called,
+    ];
+    for (const fn of fns) {
+      const result = breaker.execute(fn);
+      expect(result).toBeInstanceOf(Promise);
+      await expect(result).rejects.toBeInstanceOf(CircuitOpenError);
+    }
+    expect(called).toBe(0);
+  });
+
+  it('`execute(fn).catch(fallback)` always reaches the fallback on an open circuit', async () => {
+    const breaker = openBreaker();
+    const value = await breaker.execute(() => 'never').catch((error: unknown) => (error instanceof CircuitOpenError ? 'fallback' : 'other'));
+    expect(value).toBe('fallback');
+  });
+
+  it('a thenable result is followed like a promise', async () => {
+    const { breaker } = setup(settings);
+    const thenable = {
+      then(onFulfilled: (value: unknown) => unknown): unknown {
+        return onFulfilled('from thenable');
+      },
+    };
+    await expect(breaker.execute(() => thenable)).resolves.toBe('from thenable');
+    expect(breaker.totals().successfulCalls).toBe(1);
+  });
+
+  it('the outcome is recorded before the returned promise settles', async () => {
+    const { breaker } = setup(settings);
+    const order: string[] = [];
+    breaker.onCall((e) => order.push(`recorded ${e.kind}`));
+    await breaker.execute(async () => 'x').then(() => order.push('settled'));
+    expect(order).toEqual(['recorded success', 'settled']);
+  });
+
+  it('a non-function rejects with a TypeError', async () => {
+    const { breaker } = setup(settings);
+    await expect(breaker.execute(42 as unknown as () => number)).rejects.toBeInstanceOf(TypeError);
+  });
+});
+
+describe('executeSync(): the function\'s own shape', () => {
   it('a sync fn returns its value synchronously (not a promise)', () => {
     const { breaker } = setup(settings);
-    const value = breaker.execute(() => 42);
+    const value = breaker.executeSync(() => 42);
     expect(value).toBe(42);
     expect(breaker.totals().successfulCalls).toBe(1);
   });
@@ -34,11 +115,14 @@ describe('sync functions', () => {
     expect(breaker.totals().failedCalls).toBe(1);
   });
 
-  it('an open circuit throws synchronously for a sync fn', () => {
-    const breaker = openBreaker();
+  it('an open circuit throws synchronously without calling fn, also on a breaker that has seen promises', async () => {
+    const { breaker } = setup(settings);
+    await breaker.execute(async () => 'async call first');
+    failSync(breaker, 2);
+    expect(breaker.state).toBe('open');
     let called = false;
     const error = thrownBy(() =>
-      breaker.execute(() => {
+      breaker.executeSync(() => {
         called = true;
         return 1;
       }),
@@ -47,104 +131,19 @@ describe('sync functions', () => {
     expect(called).toBe(false);
   });
 
-  // A plain function's shape is unknown until it is called, and an open circuit does not call it.
-  // The engine answers from what the breaker has seen: once any call returned a promise, a plain
-  // function's rejection is a rejected promise (README "Call shapes"). A breaker that mixes sync and
-  // async calls should use async functions or RejectAs explicitly (the Nest layer does).
-  it('on a breaker that has seen a promise, an open circuit rejects a plain function with a promise (documented mixed case)', async () => {
+  it('a fn that returns a promise anyway gets the tracked promise back: its outcome is recorded, success or failure', async () => {
     const { breaker } = setup(settings);
-    await breaker.execute(async () => 'async call first');
-    failSync(breaker, 2);
-    expect(breaker.state).toBe('open');
-    const outcome = breaker.execute(() => 1);
-    expect(outcome).toBeInstanceOf(Promise);
-    await expect(outcome).rejects.toBeInstanceOf(CircuitOpenError);
+    const ok = breaker.executeSync(() => Promise.resolve('later'));
+    expect(ok).toBeInstanceOf(Promise);
+    await expect(ok).resolves.toBe('later');
+    const error = new Error('late failure');
+    await expect(breaker.executeSync(() => Promise.reject(error))).rejects.toBe(error);
+    expect(breaker.totals()).toMatchObject({ successfulCalls: 1, failedCalls: 1 });
   });
 
-  it('RejectAs.Throw keeps a sync fn sync on a breaker that has seen a promise', async () => {
-    const { breaker } = setup(settings);
-    await breaker.execute(async () => 'async call first');
-    failSync(breaker, 2);
-    expect(() => breaker.run(() => 1, RejectAs.Throw)).toThrow(CircuitOpenError);
-  });
-});
-
-describe('promise-returning functions', () => {
-  it('an async fn gets its value as a promise', async () => {
-    const { breaker } = setup(settings);
-    const result = breaker.execute(async () => 'v');
-    expect(result).toBeInstanceOf(Promise);
-    await expect(result).resolves.toBe('v');
-  });
-
-  it('an async rejection is recorded and propagated (same error object)', async () => {
-    const { breaker } = setup(settings);
-    const error = new Error('async boom');
-    await expect(breaker.execute(async () => Promise.reject(error))).rejects.toBe(error);
-    expect(breaker.totals().failedCalls).toBe(1);
-  });
-
-  it('an async function gets a rejected promise from an open circuit, even on a breaker that never saw a promise', async () => {
-    const breaker = openBreaker(); // only sync calls so far
-    let called = false;
-    const result = breaker.execute(async () => {
-      called = true;
-    });
-    expect(result).toBeInstanceOf(Promise);
-    await expect(result).rejects.toBeInstanceOf(CircuitOpenError);
-    expect(called).toBe(false);
-  });
-
-  it('a plain function returning a promise gets a rejected promise once the breaker has seen a promise result', async () => {
-    const { breaker } = setup(settings);
-    await breaker.execute(() => Promise.resolve('seen'));
-    failSync(breaker, 2);
-    const result = breaker.execute(() => Promise.resolve('never'));
-    expect(result).toBeInstanceOf(Promise);
-    await expect(result).rejects.toBeInstanceOf(CircuitOpenError);
-  });
-
-  it('a plain function returning a promise on a breaker that never saw one gets a synchronous throw (documented)', () => {
-    const breaker = openBreaker();
-    expect(() => breaker.execute(() => Promise.resolve('never'))).toThrow(CircuitOpenError);
-  });
-
-  it('a thenable result is followed like a promise', async () => {
-    const { breaker } = setup(settings);
-    const thenable = {
-      then(onFulfilled: (value: unknown) => unknown): unknown {
-        return onFulfilled('from thenable');
-      },
-    };
-    await expect(Promise.resolve(breaker.execute(() => thenable))).resolves.toBe('from thenable');
-    expect(breaker.totals().successfulCalls).toBe(1);
-  });
-
-  it('the outcome is recorded before the returned promise settles', async () => {
-    const { breaker } = setup(settings);
-    const order: string[] = [];
-    breaker.onCall((e) => order.push(`recorded ${e.kind}`));
-    await breaker.execute(async () => 'x').then(() => order.push('settled'));
-    expect(order).toEqual(['recorded success', 'settled']);
-  });
-});
-
-describe('execute() input and RejectAs', () => {
   it('throws a TypeError for a non-function', () => {
     const { breaker } = setup(settings);
-    expect(() => breaker.execute(42 as unknown as () => number)).toThrow(TypeError);
-  });
-
-  it('run() with RejectAs.Promise rejects a sync fn with a promise', async () => {
-    const breaker = openBreaker();
-    const result = breaker.run(() => 1, RejectAs.Promise) as unknown as Promise<number>;
-    expect(result).toBeInstanceOf(Promise);
-    await expect(result).rejects.toBeInstanceOf(CircuitOpenError);
-  });
-
-  it('run() with RejectAs.Throw throws for an async fn', () => {
-    const breaker = openBreaker();
-    expect(() => breaker.run(async () => 1, RejectAs.Throw)).toThrow(CircuitOpenError);
+    expect(() => breaker.executeSync(42 as unknown as () => number)).toThrow(TypeError);
   });
 });
 
@@ -175,5 +174,62 @@ describe('low-level permits (acquirePermission / record*)', () => {
     breaker.recordSuccess(breaker.acquirePermission());
     await flush();
     expect(breaker.state).toBe('closed');
+  });
+});
+
+describe('low-level permits: anything that is not a live permit is rejected or ignored', () => {
+  function halfOpenWithTrial() {
+    const harness = setup(settings);
+    failSync(harness.breaker, 2);
+    harness.clock.advance(1000);
+    const permit = harness.breaker.acquirePermission(); // the real trial, still running
+    expect(harness.breaker.snapshot()).toMatchObject({ state: 'half_open', halfOpenCallsInFlight: 1 });
+    return { ...harness, permit };
+  }
+
+  it.each<[string, (breaker: CircuitBreaker) => void]>([
+    ['recordSuccess(undefined)', (b) => b.recordSuccess(undefined as unknown as number)],
+    ['recordFailure(null, error)', (b) => b.recordFailure(null as unknown as number, new Error('x'))],
+    ['releasePermission(NaN)', (b) => b.releasePermission(Number.NaN)],
+    ['recordSuccess(-1)', (b) => b.recordSuccess(-1)],
+    ['recordSuccess(1.5)', (b) => b.recordSuccess(1.5)],
+    ['recordSuccess("1")', (b) => b.recordSuccess('1' as unknown as number)],
+  ])('%s throws a TypeError naming the breaker and changes nothing while a real trial runs', async (_label, misuse) => {
+    const { breaker, permit } = halfOpenWithTrial();
+    const before = breaker.totals();
+    expect(() => misuse(breaker)).toThrow(TypeError);
+    expect(() => misuse(breaker)).toThrow('"payments"');
+    await flush();
+    expect(breaker.snapshot()).toMatchObject({ state: 'half_open', halfOpenCallsInFlight: 1 });
+    expect(breaker.totals()).toEqual(before);
+    breaker.recordSuccess(permit); // the real trial still decides
+    expect(breaker.state).toBe('closed');
+  });
+
+  it('a trial permit used twice counts once; a second release cannot end the trial that reuses its slot', () => {
+    const { breaker, clock } = setup({ ...settings, halfOpenMaxCalls: 2 });
+    failSync(breaker, 2);
+    clock.advance(1000);
+    const first = breaker.acquirePermission();
+    breaker.releasePermission(first);
+    const second = breaker.acquirePermission(); // reuses the freed slot, with a permit of its own
+    expect(second).not.toBe(first);
+    breaker.releasePermission(first); // already released: ignored
+    expect(breaker.snapshot().halfOpenCallsInFlight).toBe(1);
+    expect(breaker.totals().ignoredCalls).toBe(1);
+    breaker.recordSuccess(second);
+    breaker.recordSuccess(second); // already recorded: ignored, the circuit still needs a second success
+    expect(breaker.totals().successfulCalls).toBe(1);
+    expect(breaker.state).toBe('half_open');
+    breaker.recordSuccess(breaker.acquirePermission());
+    expect(breaker.state).toBe('closed');
+  });
+
+  it('a number that was never issued is ignored (a slot nobody holds, a later generation)', () => {
+    const { breaker, permit } = halfOpenWithTrial();
+    breaker.recordFailure(permit + 1, new Error('forged')); // a slot not in flight
+    breaker.recordFailure(permit + 1_000_000_000, new Error('forged')); // a generation not reached yet
+    expect(breaker.snapshot()).toMatchObject({ state: 'half_open', halfOpenCallsInFlight: 1 });
+    expect(breaker.totals().failedCalls).toBe(2); // the two that opened it
   });
 });

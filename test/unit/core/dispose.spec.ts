@@ -94,16 +94,16 @@ describe('dispose() with a health check', () => {
       openDurationMs: 1_000,
       healthCheck: { check: () => false, intervalMs: 100 },
     });
-    expect(() => breaker.execute(() => {
+    expect(() => breaker.executeSync(() => {
       throw new Error('down');
     })).toThrow('down');
     expect(breaker.state).toBe('open');
     breaker.dispose();
     expect(clock.pendingTimers).toBe(0);
     clock.advance(999);
-    expect(() => breaker.execute(() => 1)).toThrow(CircuitOpenError);
+    expect(() => breaker.executeSync(() => 1)).toThrow(CircuitOpenError);
     clock.advance(1);
-    expect(breaker.execute(() => 1)).toBe(1);
+    expect(breaker.executeSync(() => 1)).toBe(1);
     expect(breaker.state).toBe('closed');
   });
 });

@@ -13,7 +13,7 @@ describe('onStateChange', () => {
     clock.advance(10);
     failSync(breaker);
     clock.advance(1000);
-    breaker.execute(() => 'ok');
+    breaker.executeSync(() => 'ok');
     expect(seen).toEqual([
       { name: 'payments', from: 'closed', to: 'open', at: 10, reason: 'consecutive_failures' },
       { name: 'payments', from: 'open', to: 'half_open', at: 1010, reason: 'open_duration_elapsed' },
@@ -27,7 +27,7 @@ describe('onStateChange', () => {
     breaker.onStateChange(() => order.push('first'));
     breaker.onStateChange(() => order.push('second'));
     try {
-      breaker.execute((): never => {
+      breaker.executeSync((): never => {
         throw new Error('x');
       });
     } catch {
@@ -92,7 +92,7 @@ describe('onStateChange', () => {
     expect(after).toHaveBeenCalledTimes(1);
     expect(internalError).toHaveBeenCalledWith(crash, expect.stringContaining('onStateChange'));
     clock.advance(1000);
-    expect(breaker.execute(() => 'recovered')).toBe('recovered');
+    expect(breaker.executeSync(() => 'recovered')).toBe('recovered');
     expect(breaker.state).toBe('closed');
   });
 
@@ -103,7 +103,7 @@ describe('onStateChange', () => {
       if (e.to === 'half_open') breaker.forceOpen();
     });
     clock.advance(1000);
-    expect(() => breaker.execute(() => 1)).toThrow(CircuitOpenError);
+    expect(() => breaker.executeSync(() => 1)).toThrow(CircuitOpenError);
     expect(breaker.state).toBe('forced_open');
   });
 });
@@ -142,7 +142,7 @@ describe('onCall', () => {
     const { breaker } = setup(settings);
     failSync(breaker);
     const seen = listen(breaker);
-    const error = thrownBy(() => breaker.execute(() => 1));
+    const error = thrownBy(() => breaker.executeSync(() => 1));
     expect(seen).toEqual([expect.objectContaining({ kind: 'not_permitted', error, slow: false })]);
     expect(error).toBeInstanceOf(CircuitOpenError);
   });
@@ -155,6 +155,37 @@ describe('onCall', () => {
     await call.done;
     expect(seen).toEqual([expect.objectContaining({ kind: 'timeout', durationMs: 250, error: call.reason })]);
     expect(call.reason).toBeInstanceOf(CircuitBreakerTimeoutError);
+  });
+
+  it('every outcome carries durationMs when timeoutMs is set: success, failure, ignored, a sync call, a throw', async () => {
+    const { breaker, clock } = setup({ timeoutMs: 250, isFailure: ignoreIgnoredError }); // never trips here
+    const seen = listen(breaker);
+    const ok = pendingCall(breaker);
+    clock.advance(40);
+    ok.deferred.resolve('fine');
+    await ok.call.done;
+    const failed = pendingCall(breaker);
+    clock.advance(70);
+    failed.deferred.reject(new Error('down'));
+    await failed.call.done;
+    const ignored = pendingCall(breaker);
+    clock.advance(5);
+    ignored.deferred.reject(new IgnoredError('400'));
+    await ignored.call.done;
+    slowSync(breaker, clock, 12); // a sync fn under a timeout: timed all the same
+    thrownBy(() =>
+      breaker.executeSync(() => {
+        clock.advance(3);
+        throw new Error('sync down');
+      }),
+    );
+    expect(seen.map((e) => [e.kind, e.durationMs])).toEqual([
+      ['success', 40],
+      ['failure', 70],
+      ['ignored', 5],
+      ['success', 12],
+      ['failure', 3],
+    ]);
   });
 
   it('the slow flag and duration are set when slow calls are tracked', () => {
@@ -177,7 +208,7 @@ describe('onCall', () => {
     unsubscribe();
     succeedSync(breaker);
     failSync(breaker);
-    thrownBy(() => breaker.execute(() => 1));
+    thrownBy(() => breaker.executeSync(() => 1));
     await flush();
     expect(listener).toHaveBeenCalledTimes(1);
   });
@@ -190,7 +221,7 @@ describe('onCall', () => {
     breaker.onCall(() => {
       throw crash;
     });
-    expect(breaker.execute(() => 'ok')).toBe('ok');
+    expect(breaker.executeSync(() => 'ok')).toBe('ok');
     expect(internalError).toHaveBeenCalledWith(crash, expect.stringContaining('onCall'));
     expect(breaker.totals().successfulCalls).toBe(1);
   });

@@ -6,7 +6,7 @@ function ignoredSync(breaker: ReturnType<typeof setup>['breaker'], count = 1): u
   let thrown: unknown;
   for (let i = 0; i < count; i++) {
     thrown = thrownBy(() =>
-      breaker.execute((): never => {
+      breaker.executeSync((): never => {
         throw new IgnoredError('client error');
       }),
     );
@@ -20,7 +20,7 @@ describe('isFailure returning false: the call is ignored', () => {
     const error = new IgnoredError('400');
     expect(
       thrownBy(() =>
-        breaker.execute((): never => {
+        breaker.executeSync((): never => {
           throw error;
         }),
       ),
@@ -74,7 +74,7 @@ describe('isFailure returning false: the call is ignored', () => {
   it('is not a slow call', () => {
     const { breaker, clock } = setup({ isFailure: ignoreIgnoredError, slowCallDurationMs: 10, minimumCalls: 1 });
     thrownBy(() =>
-      breaker.execute((): never => {
+      breaker.executeSync((): never => {
         clock.advance(100);
         throw new IgnoredError('slow and ignored');
       }),
@@ -103,7 +103,7 @@ describe('isResultFailure', () => {
   it('a flagged sync result is recorded as a failure and still returned', () => {
     const { breaker } = setup({ isResultFailure: (r) => (r as { status: number }).status >= 500, minimumCalls: 100 });
     const response = { status: 503 };
-    expect(breaker.execute(() => response)).toBe(response);
+    expect(breaker.executeSync(() => response)).toBe(response);
     expect(breaker.snapshot()).toMatchObject({ calls: 1, failures: 1 });
     expect(breaker.totals()).toMatchObject({ failedCalls: 1, successfulCalls: 0 });
   });
@@ -116,14 +116,14 @@ describe('isResultFailure', () => {
 
   it('an unflagged result is a success', () => {
     const { breaker } = setup({ isResultFailure: (r) => r === 'bad', minimumCalls: 100 });
-    expect(breaker.execute(() => 'good')).toBe('good');
+    expect(breaker.executeSync(() => 'good')).toBe('good');
     expect(breaker.totals()).toMatchObject({ successfulCalls: 1, failedCalls: 0 });
   });
 
   it('flagged results count toward consecutive failures', () => {
     const { breaker } = setup({ isResultFailure: (r) => r === 'bad', consecutiveFailureThreshold: 2, minimumCalls: 100 });
-    breaker.execute(() => 'bad');
-    breaker.execute(() => 'bad');
+    breaker.executeSync(() => 'bad');
+    breaker.executeSync(() => 'bad');
     expect(breaker.state).toBe('open');
   });
 });
@@ -155,7 +155,7 @@ describe('predicates that throw', () => {
     });
     const internalError = jest.fn();
     breaker.onInternalError = internalError;
-    expect(breaker.execute(() => 'value')).toBe('value');
+    expect(breaker.executeSync(() => 'value')).toBe('value');
     await expect(breaker.execute(async () => 'async value')).resolves.toBe('async value');
     expect(breaker.totals()).toMatchObject({ failedCalls: 2, successfulCalls: 0 });
     expect(internalError).toHaveBeenCalledWith(crash, expect.stringContaining('isResultFailure'));
@@ -170,7 +170,7 @@ describe('predicates that throw', () => {
     });
     const warn = jest.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
     try {
-      expect(breaker.execute(() => 1)).toBe(1);
+      expect(breaker.executeSync(() => 1)).toBe(1);
       expect(warn).toHaveBeenCalledTimes(1);
     } finally {
       warn.mockRestore();
@@ -193,7 +193,7 @@ describe('isFailure runs once per error object', () => {
     });
     const error = new Error('down');
     expect(() =>
-      breaker.execute(() => {
+      breaker.executeSync(() => {
         throw error;
       }),
     ).toThrow(error);

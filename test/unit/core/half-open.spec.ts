@@ -1,5 +1,5 @@
 import { describe, expect, it, jest } from '@jest/globals';
-import { CircuitOpenError } from '../../../lib/index.js';
+import { CircuitBreakerConfigError, CircuitOpenError } from '../../../lib/index.js';
 import type { CircuitBreakerSettings } from '../../../lib/index.js';
 import { IgnoredError, failSync, flush, ignoreIgnoredError, pendingCall, setup, track } from './helpers.js';
 
@@ -73,7 +73,7 @@ describe('half_open outcomes', () => {
   it('the window kept through open is cleared only by the close', () => {
     const { breaker } = halfOpen({ minimumCalls: 1 });
     expect(breaker.snapshot()).toMatchObject({ calls: 1, failures: 1 }); // kept while open / half_open
-    breaker.execute(() => 'ok');
+    breaker.executeSync(() => 'ok');
     expect(breaker.snapshot()).toMatchObject({ state: 'closed', calls: 0, failures: 0 });
   });
 
@@ -101,13 +101,13 @@ describe('half_open outcomes', () => {
 
   it('a result flagged by isResultFailure fails the trial', () => {
     const { breaker, events } = halfOpen({ isResultFailure: (r) => r === 503 });
-    expect(breaker.execute(() => 503)).toBe(503);
+    expect(breaker.executeSync(() => 503)).toBe(503);
     expect(events.at(-1)?.reason).toBe('trial_failed');
   });
 
   it('a slow trial re-opens with reason trial_slow when slow tracking is on', () => {
     const { breaker, clock, events } = halfOpen({ slowCallDurationMs: 100, minimumCalls: 100 });
-    const value = breaker.execute(() => {
+    const value = breaker.executeSync(() => {
       clock.advance(100);
       return 'slow but ok';
     });
@@ -118,7 +118,7 @@ describe('half_open outcomes', () => {
 
   it('a long trial closes when slow tracking is off', () => {
     const { breaker, clock } = halfOpen({ halfOpenProbeTimeoutMs: 10_000 });
-    breaker.execute(() => {
+    breaker.executeSync(() => {
       clock.advance(5000);
       return 'ok';
     });
@@ -134,28 +134,28 @@ describe('half_open outcomes', () => {
     await a.call.done;
     expect(a.call.reason).toBe(ignored);
     expect(breaker.snapshot()).toMatchObject({ state: 'half_open', halfOpenCallsInFlight: 0 });
-    expect(breaker.execute(() => 'second trial')).toBe('second trial');
+    expect(breaker.executeSync(() => 'second trial')).toBe('second trial');
     expect(breaker.state).toBe('closed');
   });
 
   it('an ignored trial counts no success', () => {
     const { breaker } = halfOpen({ isFailure: ignoreIgnoredError, halfOpenMaxCalls: 2 });
     expect(() =>
-      breaker.execute(() => {
+      breaker.executeSync(() => {
         throw new IgnoredError('ignored');
       }),
     ).toThrow(IgnoredError);
-    breaker.execute(() => 'ok');
+    breaker.executeSync(() => 'ok');
     expect(breaker.state).toBe('half_open'); // one success of two
-    breaker.execute(() => 'ok');
+    breaker.executeSync(() => 'ok');
     expect(breaker.state).toBe('closed');
   });
 
-  it('with the default probe timeout a full half_open reports retryAfterMs = openDurationMs', async () => {
+  it('with the default probe timeout (60 s without timeoutMs) a full half_open reports retryAfterMs = 60 s', async () => {
     const { breaker } = halfOpen();
     pendingCall(breaker);
     const error = await breaker.execute(async () => 1).catch((e: unknown) => e);
-    expect(error).toMatchObject({ retryAfterMs: 1000 }); // probe timeout defaults to openDurationMs
+    expect(error).toMatchObject({ retryAfterMs: 60_000 });
   });
 });
 
@@ -197,14 +197,44 @@ describe('halfOpenProbeTimeoutMs', () => {
     expect(breaker.totals().openings).toBe(2);
   });
 
-  it('defaults to openDurationMs', () => {
+  it('is not tied to openDurationMs: a recovered dependency slower than the open duration closes the circuit', async () => {
+    // openDurationMs 1 s, the dependency is healthy again but answers in 1.5 s.
+    const { breaker, clock, events } = halfOpen({ openDurationMs: 1000 });
+    const trial = pendingCall(breaker); // t = 1000
+    clock.advance(1500);
+    trial.deferred.resolve('slow but fine');
+    await trial.call.done;
+    expect(trial.call.value).toBe('slow but fine');
+    expect(breaker.state).toBe('closed');
+    expect(events.map((e) => e.reason)).toEqual(['consecutive_failures', 'open_duration_elapsed', 'trials_succeeded']);
+  });
+
+  it('defaults to 60 s without timeoutMs', () => {
     const { breaker, clock } = halfOpen({ openDurationMs: 700 });
-    expect(breaker.options.halfOpenProbeTimeoutMs).toBe(700);
+    expect(breaker.options.halfOpenProbeTimeoutMs).toBe(60_000);
     pendingCall(breaker); // admitted at t = 700
-    clock.advance(699);
+    clock.advance(59_999);
     expect(breaker.state).toBe('half_open');
     clock.advance(1);
     expect(breaker.state).toBe('open');
+  });
+
+  it('defaults to timeoutMs when one is set', () => {
+    const { breaker } = setup({ openDurationMs: 700, timeoutMs: 2_500 });
+    expect(breaker.options.halfOpenProbeTimeoutMs).toBe(2_500);
+  });
+
+  it('below timeoutMs is a configuration error (a trial could never take as long as a call may)', () => {
+    let error: unknown;
+    try {
+      setup({ timeoutMs: 2_000, halfOpenProbeTimeoutMs: 1_999 });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(CircuitBreakerConfigError);
+    expect(error).toMatchObject({ breakerName: 'payments', option: 'halfOpenProbeTimeoutMs', value: 1_999 });
+    expect((error as Error).message).toContain('timeoutMs = 2000');
+    expect(setup({ timeoutMs: 2_000, halfOpenProbeTimeoutMs: 2_000 }).breaker.options.halfOpenProbeTimeoutMs).toBe(2_000);
   });
 
   it('times each trial from its own start (the timer follows the oldest trial still in flight)', async () => {
@@ -231,5 +261,35 @@ describe('halfOpenProbeTimeoutMs', () => {
     await expect(breaker.execute(async () => 1)).rejects.toBeInstanceOf(CircuitOpenError);
     expect(breaker.state).toBe('open');
     expect(events.at(-1)?.reason).toBe('probe_timeout');
+  });
+});
+
+describe('a trial whose result is a Promise subclass with a throwing then()', () => {
+  class ThrowingThen<T> extends Promise<T> {
+    static failure = new Error('then() exploded');
+    override then(): never {
+      throw ThrowingThen.failure;
+    }
+  }
+  const broken = () => new ThrowingThen<string>(() => undefined);
+
+  it.each([
+    ['execute', {}],
+    ['execute with timeoutMs', { timeoutMs: 5_000 }],
+  ])('%s: recorded as a failed trial (the circuit re-opens, no slot stays taken), the caller gets the error', async (_label, settings) => {
+    const { breaker, events } = halfOpen({ halfOpenProbeTimeoutMs: 10_000, ...settings });
+    const outcome = await breaker.execute(broken).catch((error: unknown) => error);
+    expect(outcome).toBe(ThrowingThen.failure);
+    expect(breaker.totals().failedCalls).toBe(2); // the one that opened it, and this trial
+    expect(breaker.snapshot().state).toBe('open');
+    expect(events.at(-1)).toMatchObject({ from: 'half_open', to: 'open', reason: 'trial_failed' });
+  });
+
+  it('executeSync: the error is thrown at once and the slot is free for the next trial when isFailure ignores it', () => {
+    const { breaker } = halfOpen({ isFailure: (error) => error !== ThrowingThen.failure });
+    expect(() => breaker.executeSync(broken)).toThrow(ThrowingThen.failure);
+    expect(breaker.snapshot()).toMatchObject({ state: 'half_open', halfOpenCallsInFlight: 0 });
+    expect(breaker.executeSync(() => 'next trial')).toBe('next trial');
+    expect(breaker.state).toBe('closed');
   });
 });

@@ -59,7 +59,7 @@ describe('healthCheck recovery', () => {
     expect(breaker.state).toBe('half_open');
     expect(events.at(-1)).toMatchObject({ from: 'open', to: 'half_open', reason: 'health_check_passed', at: 500 });
     expect(clock.pendingTimers).toBe(0); // leaving open cleared the poll timer
-    expect(breaker.execute(() => 'trial')).toBe('trial');
+    expect(breaker.executeSync(() => 'trial')).toBe('trial');
     expect(breaker.state).toBe('closed');
   });
 
@@ -92,7 +92,7 @@ describe('healthCheck recovery', () => {
       await flush();
     }
     expect(breaker.state).toBe('open');
-    const error = thrownBy(() => breaker.execute(() => 'never'));
+    const error = thrownBy(() => breaker.executeSync(() => 'never'));
     expect(error).toBeInstanceOf(CircuitOpenError);
   });
 
@@ -116,20 +116,63 @@ describe('healthCheck recovery', () => {
     expect(breaker.state).toBe('open');
   });
 
-  it('a check still pending when the next poll starts is ignored if it resolves later', async () => {
+  it('at most one check is in flight: a check that never settles is asked once, not once per interval', async () => {
+    let checks = 0;
+    const { breaker, clock } = harness(() => {
+      checks++;
+      return new Promise<boolean>(() => undefined); // the dead dependency never answers
+    });
+    failSync(breaker);
+    for (let i = 0; i < 200; i++) {
+      clock.advance(500);
+      await flush(2);
+    }
+    expect(checks).toBe(1);
+    expect(breaker.state).toBe('open');
+  });
+
+  it('a check not settled within intervalMs counts as failed: its late pass is ignored, and the next poll after it settled asks again', async () => {
     const answers = [deferred<boolean>(), deferred<boolean>()];
     let poll = 0;
     const { breaker, clock } = harness(() => answers[poll++]!.promise);
     failSync(breaker);
-    clock.advance(500); // poll 1
-    clock.advance(500); // poll 2: poll 1 still pending
-    expect(poll).toBe(2);
-    answers[0]!.resolve(true);
+    clock.advance(500); // poll 1 asks
+    clock.advance(500); // poll 2: check 1 still pending, so it failed; no second check meanwhile
+    expect(poll).toBe(1);
+    answers[0]!.resolve(true); // too late
     await flush();
     expect(breaker.state).toBe('open');
+    clock.advance(500); // poll 3: nothing in flight, asks again
+    expect(poll).toBe(2);
     answers[1]!.resolve(true);
     await flush();
     expect(breaker.state).toBe('half_open');
+  });
+
+  it('a check that declares a parameter gets an AbortSignal, aborted when the check counts as failed', () => {
+    let signal: AbortSignal | undefined;
+    const { breaker, clock } = harness((s?: AbortSignal) => {
+      signal = s;
+      return new Promise<boolean>(() => undefined);
+    });
+    failSync(breaker);
+    clock.advance(500);
+    expect(signal).toBeInstanceOf(AbortSignal);
+    expect(signal!.aborted).toBe(false);
+    clock.advance(500); // still pending at the next poll: failed
+    expect(signal!.aborted).toBe(true);
+    expect(signal!.reason).toMatchObject({ name: 'CircuitBreakerTimeoutError', breakerName: 'payments', timeoutMs: 500 });
+  });
+
+  it('a check that declares no parameter is called without one', () => {
+    const args: unknown[][] = [];
+    const { breaker, clock } = harness((...received: unknown[]) => {
+      args.push(received);
+      return false;
+    });
+    failSync(breaker);
+    clock.advance(500);
+    expect(args).toEqual([[]]);
   });
 
   it('a check answering after the circuit left open is ignored', async () => {
@@ -164,7 +207,7 @@ describe('healthCheck retryAfterMs', () => {
   it('while open, retryAfterMs is the time until the next poll', () => {
     const { breaker, clock } = harness(() => false, { openDurationMs: 10_000 });
     failSync(breaker);
-    const retryAfter = (): number | undefined => (thrownBy(() => breaker.execute(() => 1)) as CircuitOpenError).retryAfterMs;
+    const retryAfter = (): number | undefined => (thrownBy(() => breaker.executeSync(() => 1)) as CircuitOpenError).retryAfterMs;
     expect(retryAfter()).toBe(500);
     clock.advance(300);
     expect(retryAfter()).toBe(200);

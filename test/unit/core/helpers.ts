@@ -28,7 +28,7 @@ export function failSync(breaker: CircuitBreaker, count = 1, error: unknown = ne
   let thrown: unknown;
   for (let i = 0; i < count; i++) {
     thrown = thrownBy(() =>
-      breaker.execute((): never => {
+      breaker.executeSync((): never => {
         throw error;
       }),
     );
@@ -38,7 +38,7 @@ export function failSync(breaker: CircuitBreaker, count = 1, error: unknown = ne
 
 /** Runs `count` sync calls that succeed. */
 export function succeedSync(breaker: CircuitBreaker, count = 1): void {
-  for (let i = 0; i < count; i++) breaker.execute(() => 'ok');
+  for (let i = 0; i < count; i++) breaker.executeSync(() => 'ok');
 }
 
 /** A sync call that lasts `durationMs` on the manual clock (the clock moves inside fn). */
@@ -48,7 +48,7 @@ export function slowSync(breaker: CircuitBreaker, clock: ManualClock, durationMs
     if (fail) throw new Error('slow failure');
     return 'ok';
   };
-  return fail ? thrownBy(() => breaker.execute(fn)) : breaker.execute(fn);
+  return fail ? thrownBy(() => breaker.executeSync(fn)) : breaker.executeSync(fn);
 }
 
 /** The error `fn` throws synchronously; fails the test if it does not throw. */

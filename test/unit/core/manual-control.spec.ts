@@ -13,7 +13,7 @@ describe('forceOpen()', () => {
     expect(events).toEqual([{ name: 'payments', from: 'closed', to: 'forced_open', at: 50, reason: 'forced_open' }]);
     const fn = jest.fn(() => 'never');
     for (let i = 0; i < 3; i++) {
-      const error = thrownBy(() => breaker.execute(fn));
+      const error = thrownBy(() => breaker.executeSync(fn));
       expect(error).toBeInstanceOf(CircuitOpenError);
       expect((error as CircuitOpenError).retryAfterMs).toBeUndefined();
       clock.advance(1_000_000);
@@ -36,7 +36,7 @@ describe('forceOpen()', () => {
     failSync(breaker, 2);
     breaker.forceOpen();
     clock.advance(5000);
-    expect(() => breaker.execute(() => 1)).toThrow(CircuitOpenError);
+    expect(() => breaker.executeSync(() => 1)).toThrow(CircuitOpenError);
     expect(breaker.state).toBe('forced_open');
   });
 });
@@ -59,7 +59,7 @@ describe('disable()', () => {
     failSync(breaker, 2);
     expect(breaker.state).toBe('open');
     breaker.disable();
-    expect(breaker.execute(() => 'through')).toBe('through');
+    expect(breaker.executeSync(() => 'through')).toBe('through');
   });
 
   it('keeps the window it had', () => {
@@ -77,7 +77,7 @@ describe('metricsOnly()', () => {
     failSync(breaker, 10);
     expect(breaker.state).toBe('metrics_only');
     expect(events).toHaveLength(1);
-    expect(breaker.execute(() => 'admitted')).toBe('admitted');
+    expect(breaker.executeSync(() => 'admitted')).toBe('admitted');
     expect(breaker.totals()).toMatchObject({ failedCalls: 10, successfulCalls: 1, notPermittedCalls: 0, openings: 0 });
     expect(breaker.snapshot()).toMatchObject({ calls: 4, failures: 3 });
   });
@@ -175,11 +175,20 @@ describe('reset()', () => {
     },
   );
 
-  it('emits a transition with reason reset', () => {
+  it('emits a transition with reason manual_reset', () => {
     const { breaker, events } = setup(settings);
     breaker.forceOpen();
     breaker.reset();
-    expect(events.at(-1)).toMatchObject({ from: 'forced_open', to: 'closed', reason: 'reset' });
+    expect(events.at(-1)).toMatchObject({ from: 'forced_open', to: 'closed', reason: 'manual_reset' });
+  });
+
+  it('on a closed breaker still emits an event (closed -> closed, manual_reset): operators audit manual actions', () => {
+    const { breaker, clock, events } = setup(settings);
+    failSync(breaker, 1);
+    clock.advance(42);
+    breaker.reset();
+    expect(events).toEqual([{ name: 'payments', from: 'closed', to: 'closed', at: 42, reason: 'manual_reset' }]);
+    expect(breaker.snapshot()).toMatchObject({ state: 'closed', calls: 0, failures: 0 });
   });
 
   it('keeps the cumulative totals', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it, jest } from '@jest/globals';
-import { CircuitBreaker, CircuitOpenError, ManualClock } from '../../../lib/index.js';
+import { CircuitBreaker, CircuitBreakerTimeoutError, CircuitOpenError, ManualClock } from '../../../lib/index.js';
 import { failSync, setup, thrownBy, track } from './helpers.js';
 
 const tripping = { consecutiveFailureThreshold: 1, openDurationMs: 1000 } as const;
@@ -27,7 +27,7 @@ describe('open', () => {
     const { breaker } = setup(tripping);
     failSync(breaker);
     const fn = jest.fn(() => 'never');
-    const error = thrownBy(() => breaker.execute(fn));
+    const error = thrownBy(() => breaker.executeSync(fn));
     expect(error).toBeInstanceOf(CircuitOpenError);
     expect(error).toMatchObject({ name: 'CircuitOpenError', breakerName: 'payments', retryAfterMs: 1000 });
     expect((error as Error).message).toContain('payments');
@@ -37,7 +37,7 @@ describe('open', () => {
   it('retryAfterMs decreases as the clock advances', () => {
     const { breaker, clock } = setup(tripping);
     failSync(breaker);
-    const retryAfter = (): number | undefined => (thrownBy(() => breaker.execute(() => 1)) as CircuitOpenError).retryAfterMs;
+    const retryAfter = (): number | undefined => (thrownBy(() => breaker.executeSync(() => 1)) as CircuitOpenError).retryAfterMs;
     expect(retryAfter()).toBe(1000);
     clock.advance(250);
     expect(retryAfter()).toBe(750);
@@ -49,7 +49,7 @@ describe('open', () => {
   it('counts rejected calls as not permitted', () => {
     const { breaker } = setup(tripping);
     failSync(breaker);
-    for (let i = 0; i < 3; i++) thrownBy(() => breaker.execute(() => 1));
+    for (let i = 0; i < 3; i++) thrownBy(() => breaker.executeSync(() => 1));
     expect(breaker.snapshot().notPermittedCalls).toBe(3);
     expect(breaker.totals()).toMatchObject({ notPermittedCalls: 3, failedCalls: 1, successfulCalls: 0 });
   });
@@ -69,7 +69,7 @@ describe('open', () => {
   it('the rejection carries no stack frames (fast fail)', () => {
     const { breaker } = setup(tripping);
     failSync(breaker);
-    const error = thrownBy(() => breaker.execute(() => 1)) as Error;
+    const error = thrownBy(() => breaker.executeSync(() => 1)) as Error;
     expect(error.stack ?? '').not.toContain('    at ');
   });
 });
@@ -79,7 +79,7 @@ describe('open -> half_open', () => {
     const { breaker, clock } = setup(tripping);
     failSync(breaker);
     clock.advance(999);
-    expect(() => breaker.execute(() => 1)).toThrow(CircuitOpenError);
+    expect(() => breaker.executeSync(() => 1)).toThrow(CircuitOpenError);
     expect(breaker.state).toBe('open');
   });
 
@@ -102,7 +102,7 @@ describe('open -> half_open', () => {
     const { breaker, clock } = setup(tripping);
     failSync(breaker);
     clock.advance(1000);
-    expect(breaker.execute(() => 'trial')).toBe('trial');
+    expect(breaker.executeSync(() => 'trial')).toBe('trial');
     expect(breaker.state).toBe('closed');
   });
 });
@@ -121,5 +121,69 @@ describe('open fast-fail reuse', () => {
     expect(later).not.toBe(first);
     expect((later as CircuitOpenError).retryAfterMs).toBe(750);
     expect(breaker.totals().notPermittedCalls).toBe(3);
+  });
+});
+
+describe('CircuitOpenError.cause: the failure that opened the circuit', () => {
+  const rejectionOf = (breaker: CircuitBreaker): CircuitOpenError => thrownBy(() => breaker.executeSync(() => 1)) as CircuitOpenError;
+
+  it('the error of the call that tripped a closed circuit', async () => {
+    const { breaker } = setup({ minimumCalls: 2, failureRateThreshold: 100 });
+    failSync(breaker, 1, new Error('first failure'));
+    const tripping = new Error('ECONNREFUSED 10.0.0.7:5432');
+    await breaker.execute(async () => Promise.reject(tripping)).catch(() => undefined);
+    expect(breaker.state).toBe('open');
+    expect(rejectionOf(breaker).cause).toBe(tripping);
+  });
+
+  it('the error of the failed trial that re-opened it; a timeout error for a trial that timed out or hung', async () => {
+    const { breaker, clock } = setup({ ...tripping, timeoutMs: 200, halfOpenProbeTimeoutMs: 300 });
+    failSync(breaker);
+    clock.advance(1000);
+    const trialError = new Error('still down');
+    failSync(breaker, 1, trialError);
+    expect(breaker.snapshot().state).toBe('open');
+    expect(rejectionOf(breaker).cause).toBe(trialError);
+    clock.advance(1000);
+    const timedOut = breaker.execute(() => new Promise<never>(() => undefined)).catch((error: unknown) => error);
+    clock.advance(200);
+    const timeout = await timedOut;
+    expect(rejectionOf(breaker).cause).toBe(timeout);
+  });
+
+  it('a CircuitBreakerTimeoutError for a probe that hung past halfOpenProbeTimeoutMs', () => {
+    const { breaker, clock } = setup({ ...tripping, halfOpenProbeTimeoutMs: 300 });
+    failSync(breaker);
+    clock.advance(1000);
+    breaker.execute(() => new Promise<never>(() => undefined));
+    clock.advance(300);
+    const cause = rejectionOf(breaker).cause;
+    expect(cause).toBeInstanceOf(CircuitBreakerTimeoutError);
+    expect(cause).toMatchObject({ breakerName: 'payments', timeoutMs: 300 });
+  });
+
+  it('the flagged result when isResultFailure tripped it; none for a slow-call trip or a forced opening', () => {
+    const response = { status: 503 };
+    const flagged = setup({ ...tripping, isResultFailure: (r) => (r as { status: number }).status >= 500 }).breaker;
+    flagged.executeSync(() => response);
+    expect(rejectionOf(flagged).cause).toBe(response);
+
+    const { breaker: slow, clock } = setup({ slowCallDurationMs: 10, minimumCalls: 1, openDurationMs: 1000 });
+    slow.executeSync(() => clock.advance(20));
+    expect(slow.state).toBe('open');
+    expect(rejectionOf(slow).cause).toBeUndefined();
+
+    const forced = setup(tripping).breaker;
+    failSync(forced);
+    forced.forceOpen();
+    expect(rejectionOf(forced).cause).toBeUndefined();
+  });
+
+  it('the cause of a rejected promise is the same (execute)', async () => {
+    const { breaker } = setup(tripping);
+    const error = new Error('down');
+    failSync(breaker, 1, error);
+    const rejection = await breaker.execute(async () => 1).catch((e: unknown) => e);
+    expect((rejection as CircuitOpenError).cause).toBe(error);
   });
 });

@@ -1,4 +1,4 @@
-import { describe, expect, it } from '@jest/globals';
+import { describe, expect, it, jest } from '@jest/globals';
 import { CircuitBreaker, CircuitBreakerConfigError, DEFAULTS, ManualClock, monotonicClock, resolveOptions } from '../../../lib/index.js';
 import type { CircuitBreakerOptions } from '../../../lib/index.js';
 
@@ -8,6 +8,15 @@ const clockWithoutNow = { setTimeout: () => 0, clearTimeout: () => undefined };
 const clockNowNotFunction = { now: 5 };
 const clockHalfTimers = { now: () => 0, setTimeout: () => 0 };
 const notAnObject = 'count';
+const clockNaN = { now: () => Number.NaN };
+const clockString = { now: () => '2026-12-06' };
+const clockThrows = {
+  now: (): number => {
+    throw new Error('no time');
+  },
+};
+const backoffArray: unknown[] = [];
+const backoffDate = new Date(0);
 const resultObject = { status: 500 };
 
 type Row = [label: string, options: Record<string, unknown>, option: string, value: unknown];
@@ -49,6 +58,7 @@ const invalid: Row[] = [
   ['time buckets non-integer', { slidingWindow: { type: 'time', durationMs: 1000, buckets: 2.5 } }, 'slidingWindow.buckets', 2.5],
   ['time buckets too many', { slidingWindow: { type: 'time', durationMs: 1000, buckets: 1001 } }, 'slidingWindow.buckets', 1001],
   ['time window unknown nested key', { slidingWindow: { type: 'time', durationMs: 1000, size: 3 } }, 'slidingWindow.size', 3],
+  ['time window slice below 1 ms', { slidingWindow: { type: 'time', durationMs: 500, buckets: 1000 } }, 'slidingWindow.buckets', 1000],
   // failureRateThreshold
   ['failureRateThreshold 0', { failureRateThreshold: 0 }, 'failureRateThreshold', 0],
   ['failureRateThreshold 101', { failureRateThreshold: 101 }, 'failureRateThreshold', 101],
@@ -68,7 +78,8 @@ const invalid: Row[] = [
   ['slowCallRateThreshold 0', { slowCallRateThreshold: 0 }, 'slowCallRateThreshold', 0],
   ['slowCallRateThreshold 101', { slowCallRateThreshold: 101 }, 'slowCallRateThreshold', 101],
   ['slowCallRateThreshold NaN', { slowCallRateThreshold: NaN }, 'slowCallRateThreshold', NaN],
-  ['slowCallRateThreshold a boolean', { slowCallRateThreshold: true }, 'slowCallRateThreshold', true],
+  ['slowCallRateThreshold a boolean', { slowCallDurationMs: 100, slowCallRateThreshold: true }, 'slowCallRateThreshold', true],
+  ['slowCallRateThreshold without slowCallDurationMs (it could never take effect)', { slowCallRateThreshold: 50 }, 'slowCallRateThreshold', 50],
   // minimumCalls
   ['minimumCalls 0', { minimumCalls: 0 }, 'minimumCalls', 0],
   ['minimumCalls negative', { minimumCalls: -1 }, 'minimumCalls', -1],
@@ -83,6 +94,7 @@ const invalid: Row[] = [
   ['minimumFailures non-integer', { minimumFailures: 1.5 }, 'minimumFailures', 1.5],
   ['minimumFailures NaN', { minimumFailures: NaN }, 'minimumFailures', NaN],
   ['minimumFailures a string', { minimumFailures: '1' }, 'minimumFailures', '1'],
+  ['minimumFailures above the count window size (it could never be met)', { slidingWindow: { type: 'count', size: 5 }, minimumFailures: 6 }, 'minimumFailures', 6],
   // consecutiveFailureThreshold
   ['consecutiveFailureThreshold 0', { consecutiveFailureThreshold: 0 }, 'consecutiveFailureThreshold', 0],
   ['consecutiveFailureThreshold negative', { consecutiveFailureThreshold: -3 }, 'consecutiveFailureThreshold', -3],
@@ -106,6 +118,9 @@ const invalid: Row[] = [
   // openDurationBackoff
   ['openDurationBackoff not an object', { openDurationBackoff: 2 }, 'openDurationBackoff', 2],
   ['openDurationBackoff null', { openDurationBackoff: null }, 'openDurationBackoff', null],
+  ['openDurationBackoff false', { openDurationBackoff: false }, 'openDurationBackoff', false],
+  ['openDurationBackoff an array', { openDurationBackoff: backoffArray }, 'openDurationBackoff', backoffArray],
+  ['openDurationBackoff a class instance', { openDurationBackoff: backoffDate }, 'openDurationBackoff', backoffDate],
   ['openDurationBackoff unknown nested key', { openDurationBackoff: { factor: 2 } }, 'openDurationBackoff.factor', 2],
   ['backoff multiplier below 1', { openDurationBackoff: { multiplier: 0.5 } }, 'openDurationBackoff.multiplier', 0.5],
   ['backoff multiplier 0', { openDurationBackoff: { multiplier: 0 } }, 'openDurationBackoff.multiplier', 0],
@@ -151,6 +166,9 @@ const invalid: Row[] = [
   ['clock not an object', { clock: Date.now }, 'clock', Date.now],
   ['clock null', { clock: null }, 'clock', null],
   ['clock with setTimeout but no clearTimeout', { clock: clockHalfTimers }, 'clock', clockHalfTimers],
+  ['clock whose now() returns NaN', { clock: clockNaN }, 'clock', clockNaN],
+  ['clock whose now() returns a string', { clock: clockString }, 'clock', clockString],
+  ['clock whose now() throws', { clock: clockThrows }, 'clock', clockThrows],
 ];
 
 describe('options validation', () => {
@@ -197,7 +215,11 @@ describe('valid edge values are accepted', () => {
   it.each<[string, Partial<CircuitBreakerOptions>]>([
     ['failureRateThreshold 100', { failureRateThreshold: 100 }],
     ['failureRateThreshold 0.1', { failureRateThreshold: 0.1 }],
-    ['slowCallRateThreshold 100', { slowCallRateThreshold: 100 }],
+    ['slowCallRateThreshold 100 with slowCallDurationMs', { slowCallDurationMs: 100, slowCallRateThreshold: 100 }],
+    ['openDurationBackoff true (every default)', { openDurationBackoff: true }],
+    ['minimumFailures = count window size', { slidingWindow: { type: 'count', size: 5 }, minimumFailures: 5 }],
+    ['a time window slice of exactly 1 ms', { slidingWindow: { type: 'time', durationMs: 500, buckets: 500 } }],
+    ['a name of 200 characters', { name: 'n'.repeat(200) }],
     ['minimumCalls = count window size', { slidingWindow: { type: 'count', size: 5 }, minimumCalls: 5 }],
     ['minimumCalls above 100 with a time window', { slidingWindow: { type: 'time', durationMs: 1000 }, minimumCalls: 500 }],
     ['count size 1', { slidingWindow: { type: 'count', size: 1 } }],
@@ -212,6 +234,117 @@ describe('valid edge values are accepted', () => {
     ['explicit undefined values', { timeoutMs: undefined, healthCheck: undefined, clock: undefined }],
   ])('%s', (_label, options) => {
     expect(() => new CircuitBreaker({ name: 'v', ...options })).not.toThrow();
+  });
+});
+
+describe('bad input beyond a single value', () => {
+  it('a name longer than 200 characters is rejected, the error naming its start', () => {
+    const name = `payments-${'x'.repeat(200)}`;
+    let error: unknown;
+    try {
+      new CircuitBreaker({ name });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(CircuitBreakerConfigError);
+    expect(error).toMatchObject({ option: 'name', value: name });
+    expect((error as CircuitBreakerConfigError).breakerName).toMatch(/^payments-x+…$/);
+    expect((error as Error).message).toContain('at most 200 characters');
+  });
+
+  it('a clock whose now() is not a finite number: the error names the breaker and says what now() returned', () => {
+    const error = build({ clock: clockNaN });
+    expect(error.message).toContain('"v"');
+    expect(error.message).toContain('NaN');
+  });
+
+  it('openDurationBackoff: true is every backoff default', () => {
+    const resolved = resolveOptions({ name: 'v', openDurationMs: 1_000, openDurationBackoff: true });
+    expect(resolved.openDurationBackoff).toEqual({ multiplier: 2, maxMs: 10_000, jitter: 0 });
+  });
+
+  it('options are read from own properties only: a polluted Object.prototype changes no breaker', () => {
+    const clock = { now: (): number => 0 };
+    const clean = resolveOptions({ name: 'v', openDurationBackoff: {}, slidingWindow: { type: 'time', durationMs: 60_000 }, clock });
+    const proto = Object.prototype as unknown as Record<string, unknown>;
+    const pollution: Record<string, unknown> = {
+      timeoutMs: 5,
+      failureRateThreshold: 1,
+      minimumCalls: 1,
+      consecutiveFailureThreshold: 1,
+      halfOpenMaxCalls: 7,
+      isResultFailure: () => true,
+      multiplier: 7,
+      jitter: 1,
+      buckets: 1,
+      setTimeout: () => 0,
+      clearTimeout: () => undefined,
+    };
+    let polluted: ReturnType<typeof resolveOptions>;
+    try {
+      for (const [key, value] of Object.entries(pollution)) proto[key] = value;
+      polluted = resolveOptions({ name: 'v', openDurationBackoff: {}, slidingWindow: { type: 'time', durationMs: 60_000 }, clock });
+    } finally {
+      for (const key of Object.keys(pollution)) delete proto[key];
+    }
+    expect(polluted!).toEqual(clean);
+  });
+
+  it('a plain { now } clock uses the global timers even when Object.prototype carries setTimeout', () => {
+    const proto = Object.prototype as unknown as Record<string, unknown>;
+    let nowMs = 0;
+    let armed = 0;
+    const breaker = new CircuitBreaker({ name: 'v', clock: { now: () => nowMs }, consecutiveFailureThreshold: 1, openDurationMs: 1_000 });
+    expect(() =>
+      breaker.executeSync(() => {
+        throw new Error('down');
+      }),
+    ).toThrow('down');
+    nowMs = 1_000;
+    try {
+      proto.setTimeout = () => ++armed;
+      proto.clearTimeout = () => undefined;
+      void breaker.execute(() => new Promise<never>(() => undefined)); // a trial: arms the probe timer
+    } finally {
+      delete proto.setTimeout;
+      delete proto.clearTimeout;
+    }
+    expect(breaker.snapshot().halfOpenCallsInFlight).toBe(1);
+    expect(armed).toBe(0);
+    breaker.dispose();
+  });
+});
+
+describe('a rate threshold that looks like a ratio', () => {
+  function warnings(run: () => void): string[] {
+    const seen: string[] = [];
+    const spy = jest.spyOn(process, 'emitWarning').mockImplementation(((message: string | Error) => {
+      seen.push(String(message));
+    }) as typeof process.emitWarning);
+    try {
+      run();
+    } finally {
+      spy.mockRestore();
+    }
+    return seen;
+  }
+
+  it('is accepted with one warning naming the breaker and the options (percent is expected)', () => {
+    let breaker: CircuitBreaker | undefined;
+    const seen = warnings(() => {
+      breaker = new CircuitBreaker({ name: 'ratios', failureRateThreshold: 0.5, slowCallDurationMs: 100, slowCallRateThreshold: 0.8 });
+      breaker.reconfigure({ failureRateThreshold: 0.4 });
+    });
+    expect(breaker!.options.failureRateThreshold).toBe(0.4);
+    expect(seen).toHaveLength(1);
+    expect(seen[0]).toContain('"ratios"');
+    expect(seen[0]).toContain('failureRateThreshold 0.5');
+    expect(seen[0]).toContain('slowCallRateThreshold 0.8');
+    expect(seen[0]).toContain('percent');
+  });
+
+  it('no warning for thresholds of 1 and more', () => {
+    expect(warnings(() => new CircuitBreaker({ name: 'percent', failureRateThreshold: 1, slowCallDurationMs: 100, slowCallRateThreshold: 50 }))).toEqual([]);
   });
 });
 
@@ -231,7 +364,7 @@ describe('defaults', () => {
       openDurationMs: 30_000,
       openDurationBackoff: undefined,
       halfOpenMaxCalls: 1,
-      halfOpenProbeTimeoutMs: 30_000,
+      halfOpenProbeTimeoutMs: 60_000,
       healthCheck: undefined,
       isFailure: undefined,
       isResultFailure: undefined,

@@ -1,5 +1,5 @@
 import { describe, expect, it, jest } from '@jest/globals';
-import { CircuitBreakerConfigError } from '../../../lib/index.js';
+import { CircuitBreakerConfigError, CircuitOpenError } from '../../../lib/index.js';
 import type { CircuitBreakerSettings } from '../../../lib/index.js';
 import { failSync, flush, pendingCall, setup, succeedSync } from './helpers.js';
 
@@ -55,10 +55,12 @@ describe('reconfigure()', () => {
     expect(breaker.state).toBe('closed');
   });
 
-  it('the probe timeout default follows a new openDurationMs', () => {
+  it('the probe timeout default follows a new timeoutMs, not openDurationMs', () => {
     const { breaker } = setup({ openDurationMs: 1000 });
     breaker.reconfigure({ openDurationMs: 4000 });
-    expect(breaker.options.halfOpenProbeTimeoutMs).toBe(4000);
+    expect(breaker.options.halfOpenProbeTimeoutMs).toBe(60_000);
+    breaker.reconfigure({ timeoutMs: 3000 });
+    expect(breaker.options.halfOpenProbeTimeoutMs).toBe(3000);
   });
 
   it('keeps the window when its shape is unchanged', () => {
@@ -103,22 +105,35 @@ describe('reconfigure()', () => {
     expect(after.call.status).toBe('rejected');
   });
 
-  it('a new halfOpenMaxCalls in half_open makes the in-flight trials stale and admits trials afresh', async () => {
+  it('a lower halfOpenMaxCalls in half_open never lets more trials run than the new limit; trials in flight keep counting', async () => {
+    const { breaker, clock } = setup({ consecutiveFailureThreshold: 1, openDurationMs: 1000, halfOpenMaxCalls: 3 });
+    failSync(breaker);
+    clock.advance(1000);
+    const trials = [pendingCall(breaker), pendingCall(breaker), pendingCall(breaker)];
+    breaker.reconfigure({ halfOpenMaxCalls: 1 });
+    let ran = 0;
+    await expect(breaker.execute(async () => ++ran)).rejects.toBeInstanceOf(CircuitOpenError);
+    expect(ran).toBe(0);
+    expect(breaker.snapshot().halfOpenCallsInFlight).toBe(3);
+    trials[0]!.deferred.resolve('ok'); // a trial of this half-open period: 1 success of the 1 now needed
+    await trials[0]!.call.done;
+    expect(breaker.state).toBe('closed');
+  });
+
+  it('a higher halfOpenMaxCalls in half_open admits trials up to the new limit, counting the one in flight', async () => {
     const { breaker, clock } = setup({ consecutiveFailureThreshold: 1, openDurationMs: 1000 });
     failSync(breaker);
     clock.advance(1000);
-    const old = pendingCall(breaker);
-    breaker.reconfigure({ halfOpenMaxCalls: 2 });
-    const a = pendingCall(breaker);
-    const b = pendingCall(breaker);
-    expect(breaker.snapshot().halfOpenCallsInFlight).toBe(2);
-    old.deferred.resolve('stale');
-    await old.call.done;
-    expect(breaker.state).toBe('half_open');
-    a.deferred.resolve('a');
-    b.deferred.resolve('b');
-    await Promise.all([a.call.done, b.call.done]);
-    expect(breaker.state).toBe('closed');
+    const first = pendingCall(breaker);
+    breaker.reconfigure({ halfOpenMaxCalls: 3 });
+    const more = [pendingCall(breaker), pendingCall(breaker)];
+    await expect(breaker.execute(async () => 'fourth')).rejects.toBeInstanceOf(CircuitOpenError);
+    expect(breaker.snapshot().halfOpenCallsInFlight).toBe(3);
+    for (const trial of [first, ...more]) {
+      trial.deferred.resolve('ok');
+      await trial.call.done;
+    }
+    expect(breaker.state).toBe('closed'); // 3 successes, the first trial's included
   });
 
   it('adding a healthCheck while open starts polling', () => {

@@ -101,10 +101,10 @@ const boom = (): never => {
 };
 const ok = (): string => 'ok';
 function fail(breaker: CircuitBreaker, times: number): void {
-  for (let i = 0; i < times; i++) expect(() => breaker.execute(boom)).toThrow('dependency down');
+  for (let i = 0; i < times; i++) expect(() => breaker.executeSync(boom)).toThrow('dependency down');
 }
 function succeed(breaker: CircuitBreaker, times: number): void {
-  for (let i = 0; i < times; i++) expect(breaker.execute(ok)).toBe('ok');
+  for (let i = 0; i < times; i++) expect(breaker.executeSync(ok)).toBe('ok');
 }
 
 describe('breakers sharing a store', () => {
@@ -117,7 +117,26 @@ describe('breakers sharing a store', () => {
     expect(events[1]).toEqual([expect.objectContaining({ from: 'closed', to: 'open', reason: 'shared_state' })]);
     expect(b!.snapshot()).toMatchObject({ openedAt: a!.snapshot().openedAt, retryAfterMs: a!.snapshot().retryAfterMs, calls: 0 });
     expect(store.peek('payments')).toMatchObject({ version: 1, state: 'open', openStreak: 1 });
-    expect(() => b!.execute(ok)).toThrow(CircuitOpenError);
+    expect(() => b!.executeSync(ok)).toThrow(CircuitOpenError);
+    dispose();
+  });
+
+  it('an instance that adopted an open state before its first call rejects execute() with a promise: `.catch(fallback)` runs', async () => {
+    const { breakers: [a], clock, store, dispose } = await fleet(1);
+    fail(a!, 4);
+    await settle();
+    const late = new CircuitBreaker({ name: 'payments', clock, store, minimumCalls: 4, openDurationMs: 1_000 });
+    await settle(); // its first read adopts the fleet's open state; it has never run a call
+    expect(late.state).toBe('open');
+    let fetched = false;
+    const outcome = late.execute(() => {
+      fetched = true;
+      return fetch('http://127.0.0.1:9/never');
+    });
+    expect(outcome).toBeInstanceOf(Promise);
+    await expect(outcome.catch((error: unknown) => (error instanceof CircuitOpenError ? 'fallback' : error))).resolves.toBe('fallback');
+    expect(fetched).toBe(false);
+    late.dispose();
     dispose();
   });
 
@@ -204,9 +223,9 @@ describe('breakers sharing a store', () => {
     fail(a!, 4);
     await settle();
     await pass(clock, 1_000);
-    expect(() => a!.execute(boom)).toThrow(CircuitOpenError); // claims a permit
+    expect(() => a!.executeSync(boom)).toThrow(CircuitOpenError); // claims a permit
     await settle();
-    expect(() => a!.execute(boom)).toThrow('dependency down'); // the trial
+    expect(() => a!.executeSync(boom)).toThrow('dependency down'); // the trial
     expect(a!.state).toBe('open');
     await settle();
     expect(store.peek('payments')).toMatchObject({ state: 'open', openStreak: 2 });
@@ -225,17 +244,17 @@ describe('breakers sharing a store', () => {
     await settle();
     void a!.execute(hung); // a's trial takes the only permit, then a "crashes"
     a!.dispose();
-    expect(() => b!.execute(ok)).toThrow(CircuitOpenError);
+    expect(() => b!.executeSync(ok)).toThrow(CircuitOpenError);
     await settle();
-    expect(() => b!.execute(ok)).toThrow(CircuitOpenError); // the permit is still held
+    expect(() => b!.executeSync(ok)).toThrow(CircuitOpenError); // the permit is still held
     await pass(clock, 500);
     // A permit may start a trial for halfOpenProbeTimeoutMs after its claim, and that trial may run
     // for halfOpenProbeTimeoutMs: it is held for both.
-    expect(() => b!.execute(ok)).toThrow(CircuitOpenError);
+    expect(() => b!.executeSync(ok)).toThrow(CircuitOpenError);
     await pass(clock, 500);
-    expect(() => b!.execute(ok)).toThrow(CircuitOpenError); // claims the expired permit
+    expect(() => b!.executeSync(ok)).toThrow(CircuitOpenError); // claims the expired permit
     await settle();
-    expect(b!.execute(ok)).toBe('ok');
+    expect(b!.executeSync(ok)).toBe('ok');
     await settle();
     expect(b!.state).toBe('closed');
     dispose();
@@ -245,15 +264,15 @@ describe('breakers sharing a store', () => {
     const { breakers: [a, b], clock, dispose } = await fleet(2, { halfOpenProbeTimeoutMs: 500 });
     fail(a!, 4);
     await pass(clock, 1_000);
-    expect(() => a!.execute(ok)).toThrow(CircuitOpenError); // claims at T
-    expect(() => b!.execute(ok)).toThrow(CircuitOpenError); // claims at T: refused, one permit
+    expect(() => a!.executeSync(ok)).toThrow(CircuitOpenError); // claims at T
+    expect(() => b!.executeSync(ok)).toThrow(CircuitOpenError); // claims at T: refused, one permit
     await pass(clock, 450);
     void a!.execute(async (): Promise<string> => new Promise<string>(() => {})); // a's trial starts at T + 450
     await pass(clock, 100);
-    expect(() => b!.execute(ok)).toThrow(CircuitOpenError); // T + 550: a's trial (100 ms old) still holds the permit
+    expect(() => b!.executeSync(ok)).toThrow(CircuitOpenError); // T + 550: a's trial (100 ms old) still holds the permit
     await settle();
     let calls = 0;
-    expect(() => b!.execute(() => ++calls)).toThrow(CircuitOpenError);
+    expect(() => b!.executeSync(() => ++calls)).toThrow(CircuitOpenError);
     expect(calls).toBe(0);
     dispose();
   });
@@ -262,15 +281,15 @@ describe('breakers sharing a store', () => {
     const { breakers: [a, b], clock, dispose } = await fleet(2, { isFailure: (error) => !(error instanceof RangeError) });
     fail(a!, 4);
     await pass(clock, 1_000);
-    expect(() => a!.execute(ok)).toThrow(CircuitOpenError); // claims
+    expect(() => a!.executeSync(ok)).toThrow(CircuitOpenError); // claims
     await settle();
     expect(() =>
-      a!.execute(() => {
+      a!.executeSync(() => {
         throw new RangeError('bad request'); // ignored: neither success nor failure
       }),
     ).toThrow(RangeError);
     expect(a!.state).toBe('half_open');
-    expect(a!.execute(ok)).toBe('ok'); // the same permit, no new claim, no rejection
+    expect(a!.executeSync(ok)).toBe('ok'); // the same permit, no new claim, no rejection
     await settle();
     expect([a!.state, b!.state]).toEqual(['closed', 'closed']);
     dispose();
@@ -313,9 +332,9 @@ describe('breakers sharing a store', () => {
     expect(store.peek('payments')).toMatchObject({ state: 'open' });
     expect(b!.state).toBe('open');
     await pass(clock, 1_000);
-    expect(() => a!.execute(ok)).toThrow(CircuitOpenError); // claims a permit: granted, not refused forever
+    expect(() => a!.executeSync(ok)).toThrow(CircuitOpenError); // claims a permit: granted, not refused forever
     await settle();
-    expect(a!.execute(ok)).toBe('ok');
+    expect(a!.executeSync(ok)).toBe('ok');
     await settle();
     expect([a!.state, b!.state]).toEqual(['closed', 'closed']);
     dispose();
@@ -447,7 +466,7 @@ describe('a store that fails', () => {
     store.mode = 'down';
     await pass(clock, SYNC_MS);
     await pass(clock, 1_000);
-    expect(a!.execute(ok)).toBe('ok');
+    expect(a!.executeSync(ok)).toBe('ok');
     expect(a!.state).toBe('closed');
     dispose();
   });

@@ -33,7 +33,7 @@ describe('snapshot()', () => {
     clock.advance(100);
     failSync(breaker, 8);
     clock.advance(300);
-    thrownBy(() => breaker.execute(() => 1));
+    thrownBy(() => breaker.executeSync(() => 1));
     expect(breaker.snapshot()).toEqual({
       name: 'payments',
       state: 'open',

@@ -117,7 +117,7 @@ describe('timeoutMs', () => {
 
   it('a sync fn under timeoutMs returns its value synchronously and arms no timer', () => {
     const { breaker, clock } = harness();
-    expect(breaker.execute(() => 42)).toBe(42);
+    expect(breaker.executeSync(() => 42)).toBe(42);
     expect(clock.pendingTimers).toBe(0);
     expect(breaker.totals().successfulCalls).toBe(1);
   });

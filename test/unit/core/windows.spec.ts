@@ -1,5 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
-import { CountWindow, FAILURE, SLOW, TimeWindow, createWindow } from '../../../lib/core/sliding-window.js';
+import { CountWindow } from '../../../lib/core/windows/count-window.js';
+import { createWindow } from '../../../lib/core/windows/index.js';
+import { FAILURE, SLOW } from '../../../lib/core/windows/sliding-window.js';
+import { TimeWindow } from '../../../lib/core/windows/time-window.js';
 import { failSync, setup, slowSync, succeedSync } from './helpers.js';
 
 function counts(window: { calls: number; failures: number; slowCalls: number }): [number, number, number] {
@@ -57,6 +60,28 @@ describe('CountWindow', () => {
     window.record(0);
     window.record(0);
     expect(counts(window)).toEqual([3, 0, 0]);
+  });
+
+  it('recordSuccess() is record(0), also across a full window of successes and a clear()', () => {
+    const fast = new CountWindow(7);
+    const reference = new CountWindow(7);
+    let seed = 12345;
+    const next = (): number => (seed = (seed * 1103515245 + 12345) % 2_147_483_648) / 2_147_483_648;
+    for (let i = 0; i < 5_000; i++) {
+      const r = next();
+      if (r < 0.01) {
+        fast.clear();
+        reference.clear();
+      } else if (r < 0.7) {
+        fast.recordSuccess();
+        reference.record(0);
+      } else {
+        const outcome = r < 0.85 ? FAILURE : r < 0.95 ? SLOW : FAILURE | SLOW;
+        fast.record(outcome);
+        reference.record(outcome);
+      }
+      expect(counts(fast)).toEqual(counts(reference));
+    }
   });
 
   it('ignores time', () => {

@@ -1,0 +1,194 @@
+/**
+ * Runs one call through a breaker: admission, the shape of what `fn` returns (a value, a throw, a
+ * promise or another thenable), per-call timeouts and the rejection of a call the circuit does not
+ * admit. The breaker's fast path (closed, no timeout, no slow-call tracking, a native promise) lives
+ * in CircuitBreaker.execute itself; everything else comes here.
+ *
+ * Hot-path rules (bench/ measures them): no clock read unless a timeout or slow-call tracking needs
+ * it; no timer and no AbortController per call (deadlines.ts); no stack capture per rejection.
+ */
+import type { CircuitBreaker } from './circuit-breaker.js';
+import { monotonicClock } from './clock.js';
+import { COARSE_CLOCK_RESOLUTION_MS, coarseClock } from './coarse-clock.js';
+import { DeadlineQueue, PendingCall, promiseFor } from './deadlines.js';
+import { CircuitBreakerTimeoutError } from './errors.js';
+import { NOT_PERMITTED, TIMED_OUT } from './states/state.js';
+
+const promiseThen = Promise.prototype.then;
+
+type Thenable = { then: (onFulfilled: (value: unknown) => unknown, onRejected: (reason: unknown) => unknown) => unknown };
+
+export function isThenable(value: unknown): value is Thenable {
+  return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as { then?: unknown }).then === 'function';
+}
+
+/**
+ * Runs `fn` through `breaker` (every path but execute's closed fast path). `sync` is the shape of the
+ * entry point: executeSync returns fn's value and throws (its own error, or CircuitOpenError) as it
+ * comes; execute turns both into a promise. A thenable fn returns is followed either way.
+ */
+export function runCall<T>(breaker: CircuitBreaker, fn: (signal?: AbortSignal) => T, sync: boolean): unknown {
+  if (typeof fn !== 'function') {
+    const error = new TypeError(`Circuit breaker "${breaker.name}": ${sync ? 'executeSync' : 'execute'}() expects a function, got ${typeof fn}`);
+    if (sync) throw error;
+    return Promise.reject(error);
+  }
+  const permit = breaker.acquire();
+  if (permit === NOT_PERMITTED) {
+    const error = breaker.rejection();
+    if (sync) throw error;
+    return breaker.rejections!.promiseFor(error);
+  }
+  const opts = breaker.opts;
+  if (opts.timeoutMs !== undefined) return runTimed(breaker, fn, permit, sync);
+  const startedAt = opts.slowCallDurationMs !== undefined ? opts.clock.now() : Number.NaN;
+  let result: T;
+  try {
+    result = fn();
+    if (isThenable(result)) {
+      if (startedAt !== startedAt && result instanceof Promise) {
+        // No clock needed: record through the reactions made once per closed generation (no closure,
+        // no async frame per call). The returned promise settles after the outcome is recorded, and a
+        // failure still rejects it, so a caller that ignores it still gets Node's unhandled-rejection report.
+        if (breaker.reactions.permit !== permit) breaker.reactions = makeReactions(breaker, permit);
+        const reactions = breaker.reactions;
+        return result.then(reactions.fulfilled, reactions.rejected);
+      }
+      return follow(breaker, result, permit, startedAt);
+    }
+  } catch (error) {
+    // fn threw, or its result's `then` did: the call failed now.
+    breaker.recordError(permit, error, startedAt);
+    if (sync) throw error;
+    return Promise.reject(error);
+  }
+  breaker.recordResult(permit, result, startedAt);
+  return sync ? result : Promise.resolve(result);
+}
+
+/** The reactions that record a native promise's outcome for one permit: made once per generation, not per call. */
+export interface Reactions {
+  readonly permit: number;
+  readonly fulfilled: (value: unknown) => unknown;
+  readonly rejected: (error: unknown) => never;
+}
+
+/** Before the first promise: no permit matches. */
+export const NO_REACTIONS: Reactions = {
+  permit: -1,
+  fulfilled: (value) => value,
+  rejected: (error) => {
+    throw error;
+  },
+};
+
+export function makeReactions(breaker: CircuitBreaker, permit: number): Reactions {
+  return {
+    permit,
+    fulfilled: (value) => {
+      breaker.recordResult(permit, value, Number.NaN);
+      return value;
+    },
+    rejected: (error) => {
+      breaker.recordError(permit, error, Number.NaN);
+      throw error;
+    },
+  };
+}
+
+/** execute's fast path, for a result that is not a native promise: followed if a thenable, else recorded. */
+export function settleOther(breaker: CircuitBreaker, result: unknown, permit: number): Promise<unknown> {
+  try {
+    if (isThenable(result)) return follow(breaker, result, permit, Number.NaN);
+  } catch (error) {
+    breaker.recordError(permit, error, Number.NaN); // a `then` getter that throws
+    return Promise.reject(error);
+  }
+  breaker.recordResult(permit, result, Number.NaN);
+  return Promise.resolve(result);
+}
+
+async function follow(breaker: CircuitBreaker, thenable: Thenable, permit: number, startedAt: number): Promise<unknown> {
+  let value: unknown;
+  try {
+    value = await thenable;
+  } catch (error) {
+    breaker.recordError(permit, error, startedAt);
+    throw error;
+  }
+  breaker.recordResult(permit, value, startedAt);
+  return value;
+}
+
+function runTimed<T>(breaker: CircuitBreaker, fn: (signal?: AbortSignal) => T, permit: number, sync: boolean): unknown {
+  const opts = breaker.opts;
+  // On the default clock, without slow-call tracking, a timed call reads the shared coarse clock (a
+  // clock read costs as much as the await itself). Its deadline then gets the clock's resolution on
+  // top: a timeout fires up to 10 ms late, never early.
+  const coarse = opts.clock === monotonicClock && opts.slowCallDurationMs === undefined;
+  const startedAt = coarse ? coarseClock.now() : opts.clock.now();
+  const timeoutMs = opts.timeoutMs!;
+  const controller = fn.length > 0 ? new AbortController() : undefined;
+  let result: T;
+  try {
+    result = controller === undefined ? fn() : fn(controller.signal);
+  } catch (error) {
+    breaker.recordError(permit, error, startedAt);
+    if (sync) throw error;
+    return Promise.reject(error);
+  }
+  let then: Thenable['then'] | undefined;
+  try {
+    // A native promise (the usual case) skips the generic thenable test.
+    then = result instanceof Promise ? (result.then as Thenable['then']) : isThenable(result) ? result.then : undefined;
+  } catch (error) {
+    // A `then` getter that throws: the call failed now.
+    breaker.recordError(permit, error, startedAt);
+    if (sync) throw error;
+    return Promise.reject(error);
+  }
+  if (then === undefined) {
+    // A sync function cannot be interrupted; it is recorded like any other call.
+    breaker.recordResult(permit, result, startedAt);
+    return sync ? result : Promise.resolve(result);
+  }
+  const call = new PendingCall(permit, startedAt, timeoutMs, startedAt + timeoutMs + (coarse ? COARSE_CLOCK_RESOLUTION_MS : 0), controller);
+  const promise = promiseFor(call);
+  if (!breaker.disposed) {
+    const queue = (breaker.deadlines ??= new DeadlineQueue(
+      () => breaker.opts.clock,
+      (expired, now) => expire(breaker, expired, now),
+    ));
+    queue.add(call, startedAt);
+  }
+  const fulfilled = (value: unknown): void => settledInTime(breaker, call, value, false);
+  const rejected = (error: unknown): void => settledInTime(breaker, call, error, true);
+  try {
+    if (then === promiseThen) (result as Promise<unknown>).then(fulfilled, rejected);
+    else then.call(result, fulfilled, rejected);
+  } catch (error) {
+    // A thenable whose then() throws: the call failed now, not at its deadline.
+    settledInTime(breaker, call, error, true);
+  }
+  return promise;
+}
+
+function settledInTime(breaker: CircuitBreaker, call: PendingCall, outcome: unknown, failed: boolean): void {
+  if (call.done) return; // timed out first: the late outcome is ignored
+  call.done = true;
+  breaker.deadlines?.remove(call);
+  if (failed) {
+    breaker.recordError(call.permit, outcome, call.startedAt);
+    call.reject(outcome);
+  } else {
+    breaker.recordResult(call.permit, outcome, call.startedAt);
+    call.resolve(outcome);
+  }
+}
+
+function expire(breaker: CircuitBreaker, call: PendingCall, nowMs: number): void {
+  const error = new CircuitBreakerTimeoutError(breaker.name, call.timeoutMs);
+  if (call.controller !== undefined) call.controller.abort(error);
+  breaker.complete(call.permit, TIMED_OUT, call.startedAt, error, nowMs);
+  call.reject(error);
+}

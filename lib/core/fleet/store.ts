@@ -1,0 +1,195 @@
+/**
+ * The seam through which breakers of the same name share their state across instances (the way
+ * @nestjs/throttler has ThrottlerStorage). A store only offers a few atomic primitives; the
+ * coordination (when to sync, what to adopt, falling back to the local breaker) is the same for
+ * every store and lives in store-link.ts and store-session.ts.
+ *
+ * Without a store a breaker keeps everything in its own fields: that is the default, and it costs
+ * nothing. {@link InMemoryCircuitBreakerStore} shares state between breakers of one process (tests,
+ * several apps in one process); `RedisCircuitBreakerStore` (subpath `nestjs-breaker/redis`)
+ * shares it across a fleet.
+ */
+import type { Clock } from '../clock.js';
+import { monotonicClock } from '../clock.js';
+import { CircuitBreakerConfigError } from '../errors.js';
+import { methodOf, own } from '../validator.js';
+import { SHARED_STATES } from '../states/index.js';
+import type { SharedCircuitState } from '../states/index.js';
+import type { WindowCounts } from '../windows/sliding-window.js';
+
+export type { WindowCounts };
+
+/**
+ * The states a fleet shares (from the state table). half_open is an instance's own view of an
+ * `open` circuit whose open duration has elapsed.
+ */
+export type { SharedCircuitState };
+
+/** One breaker's state as the store holds it. Times are epoch milliseconds. */
+export interface SharedState {
+  /** Bumped by every accepted transition; 0 means nothing is stored yet. */
+  readonly version: number;
+  readonly state: SharedCircuitState;
+  /** When the current opening began (NaN when not open). */
+  readonly openedAt: number;
+  /** open: the earliest time a trial may start. */
+  readonly openUntil: number;
+  /** Openings since the last close (the backoff's k). */
+  readonly openStreak: number;
+}
+
+/** How the fleet's window is kept: time slices of `bucketMs`, the newest `buckets` of them summed. */
+export interface FleetWindowSpec {
+  readonly bucketMs: number;
+  readonly buckets: number;
+  /** Count windows: stop summing (newest first) once this many calls are covered; 0 for time windows. */
+  readonly countLimit: number;
+}
+
+export interface SyncRequest {
+  readonly name: string;
+  readonly nowMs: number;
+  /** Calls this instance completed since its last sync, added to the slice of `nowMs`. */
+  readonly delta: WindowCounts;
+  readonly window: FleetWindowSpec;
+}
+
+export interface SyncReply extends WindowCounts {
+  /** The stored state; undefined when nothing valid is stored (never written, or corrupted). */
+  readonly state: SharedState | undefined;
+  /** The stored state or window could not be read (it is ignored, and overwritten by the next transition). */
+  readonly corrupt: boolean;
+}
+
+export interface TransitionRequest {
+  readonly name: string;
+  /** Applied only if the stored version is still this one (or the stored state is missing or corrupt). */
+  readonly expectedVersion: number;
+  readonly next: Omit<SharedState, 'version'>;
+  /** Start the fleet's window afresh (a close after trials, a reset). */
+  readonly clearWindow: boolean;
+}
+
+export interface TrialRequest {
+  readonly name: string;
+  /** The opening the trial belongs to. */
+  readonly version: number;
+  /** Identifies the permit (instance and sequence); released by {@link CircuitBreakerStore.completeTrial}. */
+  readonly token: string;
+  readonly maxCalls: number;
+  readonly nowMs: number;
+  /** The permit frees itself at this time if never completed (a crashed instance cannot hold it). */
+  readonly expiresAtMs: number;
+  /** Health-check recovery: the open duration is not a condition. */
+  readonly ignoreOpenUntil: boolean;
+}
+
+export interface TrialReply {
+  readonly granted: boolean;
+  /** Not granted: when a permit may be free again (epoch ms). */
+  readonly retryAtMs: number;
+  readonly state: SharedState | undefined;
+}
+
+/** Where a store reports its outages. The Nest module passes its Logger. */
+export interface StoreLogger {
+  warn(message: string): void;
+  log(message: string): void;
+}
+
+/**
+ * A place breakers of the same name share their state. Every method may reject or hang: the
+ * breaker never waits on it (calls are admitted from local state), gives up after
+ * `commandTimeoutMs` and carries on locally until {@link ping} succeeds again.
+ */
+export interface CircuitBreakerStore {
+  /** How often an instance sends its window deltas and reads the fleet's window (ms). */
+  readonly syncIntervalMs: number;
+  /** A store operation not answered by then counts as a failure of the store (ms). */
+  readonly commandTimeoutMs: number;
+  /** Time source for the sync ticker (tests pass a ManualClock). */
+  readonly clock: Clock;
+  logger: StoreLogger;
+  /** Adds each request's delta and answers the fleet's window and the stored state, in order. */
+  sync(requests: readonly SyncRequest[]): Promise<readonly SyncReply[]>;
+  /** Compare-and-set on the version; answers the state in force afterwards (ours if accepted). */
+  transition(request: TransitionRequest): Promise<SharedState | undefined>;
+  /** Takes one of the fleet's half-open permits for the opening `version`, atomically. */
+  acquireTrial(request: TrialRequest): Promise<TrialReply>;
+  /** A trial succeeded: frees its permit and counts it; the last needed success closes the circuit. */
+  completeTrial(name: string, version: number, token: string, maxCalls: number): Promise<SharedState | undefined>;
+  /** Peers' accepted transitions, as they happen. Returns the unsubscribe function. */
+  subscribe(listener: (name: string, state: SharedState) => void): () => void;
+  /** Resolves when the store answers. */
+  ping(): Promise<void>;
+  /** Called when the last breaker using the store is disposed: release connections and timers. */
+  release(): Promise<void>;
+}
+
+/**
+ * Whether a value a store answered is a usable state. Stores parse their own wire format; this is
+ * the one check every answer passes before a breaker acts on it.
+ */
+export function isSharedState(value: unknown): value is SharedState {
+  if (value === null || typeof value !== 'object') return false;
+  const state = value as Record<string, unknown>;
+  return (
+    Number.isSafeInteger(state.version) &&
+    (state.version as number) > 0 &&
+    SHARED_STATES.has(state.state as string) &&
+    typeof state.openedAt === 'number' &&
+    typeof state.openUntil === 'number' &&
+    Number.isFinite(state.openUntil) &&
+    Number.isSafeInteger(state.openStreak) &&
+    (state.openStreak as number) >= 0
+  );
+}
+
+/** Options every store takes. */
+export interface StoreOptions {
+  /** How often each instance sends its window deltas and reads the fleet's window, in ms. Default 200. */
+  syncIntervalMs?: number;
+  /** A store operation not answered in this many ms counts as a store outage. Default 250. */
+  commandTimeoutMs?: number;
+  /** Where outages and recoveries are reported. Default: `process.emitWarning` for warnings, nothing for recoveries. */
+  logger?: StoreLogger;
+  /** Time source for the sync ticker and the stored times. Default: the monotonic epoch clock. */
+  clock?: Clock;
+}
+
+export const STORE_DEFAULTS = { syncIntervalMs: 200, commandTimeoutMs: 250 } as const;
+
+export const defaultStoreLogger: StoreLogger = {
+  warn: (message) => process.emitWarning(message, { code: 'CIRCUIT_BREAKER_STORE' }),
+  log: () => {},
+};
+
+/**
+ * Validates the options every store shares; `store` names the store in the
+ * {@link CircuitBreakerConfigError} a bad option raises.
+ */
+export function resolveStoreOptions(store: string, options: StoreOptions = {}): Required<StoreOptions> {
+  if (options === null || typeof options !== 'object') throw CircuitBreakerConfigError.forComponent(store, 'options', options, 'an object');
+  const check = (option: keyof StoreOptions, fallback: number): number => {
+    const value = own(options, option);
+    if (value === undefined) return fallback;
+    if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0 || value > 60_000) {
+      throw CircuitBreakerConfigError.forComponent(store, option, value, 'a number of ms in (0, 60000]');
+    }
+    return value;
+  };
+  const logger = (own(options, 'logger') ?? defaultStoreLogger) as StoreLogger;
+  if (logger === null || typeof logger !== 'object' || methodOf(logger, 'warn') === undefined || methodOf(logger, 'log') === undefined) {
+    throw CircuitBreakerConfigError.forComponent(store, 'logger', logger, 'an object with warn(message) and log(message) methods');
+  }
+  const clock = (own(options, 'clock') ?? monotonicClock) as Clock;
+  if (clock === null || typeof clock !== 'object' || methodOf(clock, 'now') === undefined) {
+    throw CircuitBreakerConfigError.forComponent(store, 'clock', clock, 'an object with a now() method returning milliseconds');
+  }
+  return {
+    syncIntervalMs: check('syncIntervalMs', STORE_DEFAULTS.syncIntervalMs),
+    commandTimeoutMs: check('commandTimeoutMs', STORE_DEFAULTS.commandTimeoutMs),
+    logger,
+    clock,
+  };
+}
