@@ -156,7 +156,7 @@ describe('dashboard in Chromium, against the sample app', () => {
 
     await page.waitForFunction(() => document.querySelector('article.breaker[data-state="closed"] h3')?.textContent === 'payments', undefined, { timeout: 2_000 });
     expect(await card('payments').locator('.result').textContent()).toBe('Reset: done, payments is now Closed');
-    expect(await card('payments').locator('.transitions li').first().textContent()).toMatch(/Open \u2192 Closed\s+\(reset\)/);
+    expect(await card('payments').locator('.transitions li').first().textContent()).toMatch(/Open \u2192 Closed\s+\(manual_reset\)/);
     expect(problems).toEqual([]);
   });
 

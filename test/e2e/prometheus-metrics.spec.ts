@@ -292,7 +292,7 @@ describe('nestjs-breaker/prometheus', () => {
     expect(m.has('circuit_breaker_slow_call_rate_threshold', { name: 'payments' })).toBe(false);
 
     // slow-call tracking switched off again: the series goes away with it
-    breakers.reconfigure('inventory', { slowCallDurationMs: undefined });
+    breakers.reconfigure('inventory', { slowCallDurationMs: undefined, slowCallRateThreshold: undefined });
     m = await scrape(registry);
     expect(m.has('circuit_breaker_slow_call_rate_threshold', { name: 'inventory' })).toBe(false);
     expect(m.value('circuit_breaker_failure_rate_threshold', { name: 'inventory' })).toBe(25);
