@@ -1,9 +1,25 @@
 // Loads every public entry point of the BUILT package the way consumers do, by its name (package
 // self-reference through the "exports" map): `require` (CommonJS apps, e.g. NestJS 11) and `import`
-// (ESM apps, e.g. NestJS 12). Run after `npm run build`; CI runs it on NestJS 12 and on NestJS 11.
+// (ESM apps, e.g. NestJS 12). Run after `npm run build`; CI runs it on Node 20, 22 and 24, with
+// NestJS 12 and with NestJS 11.
+//
+// One copy of the classes: every entry's first condition is `module-sync` (the ESM build), which
+// Node picks for `require` and `import` alike wherever it can require() ES modules (Node ^20.19 /
+// >= 22.12, the `engines` range). So `require` and `import` must answer the very same objects, or a
+// CommonJS app that also reaches the package through `import()` would hold two
+// CircuitBreakerRegistry classes and Nest could not resolve one of them. require() of the ESM build
+// also proves it has no top-level await (require(esm) refuses such a graph).
+//
+// The CommonJS build (dist/cjs, the `require` condition) is what tools that ignore `module-sync`
+// load: Jest's CommonJS runtime (ts-jest in a NestJS 11 app), bundlers, older Node. It is loaded
+// here by its path and must work on its own.
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const require = createRequire(import.meta.url);
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const pkg = require('../package.json');
 const entries = {
   'nestjs-breaker': ['CircuitBreaker', 'CircuitBreakerModule', 'UseCircuitBreaker', 'InjectCircuitBreaker', 'CircuitBreakerRegistry', 'CircuitBreakerInterceptor', 'CircuitBreakerAdminModule', 'ManualClock', 'InMemoryCircuitBreakerStore'],
   'nestjs-breaker/health': ['CircuitBreakerHealthModule', 'CircuitBreakerHealthIndicator'],
@@ -12,38 +28,73 @@ const entries = {
 };
 
 let failed = false;
+const fail = (message) => {
+  failed = true;
+  console.error(`FAIL ${message}`);
+};
+const missingNames = (module, names) => names.filter((name) => typeof module[name] !== 'function');
+
+if (!process.features.require_module) {
+  fail(`Node ${process.version} cannot require() ES modules, so it ignores "module-sync" and would load two copies of the package; engines says ${pkg.engines.node}`);
+  process.exit(1);
+}
+
 for (const [specifier, names] of Object.entries(entries)) {
-  for (const [how, load] of [
-    ['require', async () => require(specifier)],
-    ['import', () => import(specifier)],
-  ]) {
-    try {
-      const module = await load();
-      const missing = names.filter((name) => typeof module[name] !== 'function');
-      if (missing.length > 0) throw new Error(`missing exports: ${missing.join(', ')}`);
-      console.log(`ok   ${how}('${specifier}')`);
-    } catch (error) {
-      failed = true;
-      console.error(`FAIL ${how}('${specifier}'): ${error instanceof Error ? error.message : String(error)}`);
-    }
+  const subpath = specifier === pkg.name ? '.' : `./${specifier.slice(pkg.name.length + 1)}`;
+  const conditions = pkg.exports[subpath];
+  let required;
+  let imported;
+  try {
+    required = require(specifier);
+    const missing = missingNames(required, names);
+    if (missing.length > 0) throw new Error(`missing exports: ${missing.join(', ')}`);
+    console.log(`ok   require('${specifier}')`);
+  } catch (error) {
+    fail(`require('${specifier}'): ${error instanceof Error ? error.message : String(error)}`);
+  }
+  try {
+    imported = await import(specifier);
+    const missing = missingNames(imported, names);
+    if (missing.length > 0) throw new Error(`missing exports: ${missing.join(', ')}`);
+    console.log(`ok   import('${specifier}')`);
+  } catch (error) {
+    fail(`import('${specifier}'): ${error instanceof Error ? error.message : String(error)}`);
+  }
+
+  const esmFile = join(root, conditions['module-sync']);
+  const resolved = { require: require.resolve(specifier), import: fileURLToPath(import.meta.resolve(specifier)) };
+  if (resolved.require !== esmFile || resolved.import !== esmFile) {
+    fail(`'${specifier}' should resolve to ${esmFile} for require and import, got ${JSON.stringify(resolved)}`);
+  } else if (required !== undefined && imported !== undefined) {
+    const twins = names.filter((name) => required[name] !== imported[name]);
+    if (twins.length > 0) fail(`require('${specifier}') and import('${specifier}') give two copies of ${twins.join(', ')}`);
+    else console.log(`ok   one copy: require and import('${specifier}') load ${conditions['module-sync']}`);
+  }
+
+  try {
+    const cjs = require(join(root, conditions.require.default));
+    const missing = missingNames(cjs, names);
+    if (missing.length > 0) throw new Error(`missing exports: ${missing.join(', ')}`);
+    console.log(`ok   CommonJS build ${conditions.require.default}`);
+  } catch (error) {
+    fail(`CommonJS build of '${specifier}' (${conditions.require.default}): ${error instanceof Error ? error.message : String(error)}`);
   }
 }
-// The CommonJS copy must behave like the ESM one, not just load: a breaker trips and rejects.
-const { CircuitBreaker, CircuitOpenError, ManualClock } = require('nestjs-breaker');
+
+// The CommonJS build must behave like the ESM one, not just load: a breaker trips and rejects.
+const { CircuitBreaker, CircuitOpenError, ManualClock } = require(join(root, pkg.exports['.'].require.default));
 const breaker = new CircuitBreaker({ name: 'check', clock: new ManualClock(), minimumCalls: 1 });
 try {
-  breaker.execute(() => {
+  await breaker.execute(() => {
     throw new Error('down');
   });
 } catch {}
+let outcome = 'resolved';
 try {
-  breaker.execute(() => 1);
-  failed = true;
-  console.error('FAIL the CommonJS breaker did not open');
+  await breaker.execute(() => 1);
 } catch (error) {
-  if (!(error instanceof CircuitOpenError)) {
-    failed = true;
-    console.error('FAIL the CommonJS breaker threw something else than CircuitOpenError');
-  } else console.log('ok   CommonJS breaker trips and rejects');
+  outcome = error;
 }
+if (outcome instanceof CircuitOpenError) console.log("ok   the CommonJS build's breaker trips and rejects");
+else fail(`the CommonJS build's breaker should reject with CircuitOpenError once open, got ${String(outcome)}`);
 process.exit(failed ? 1 : 0);

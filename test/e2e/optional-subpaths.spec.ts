@@ -63,13 +63,17 @@ const subpaths = [
 ];
 
 describe.each(subpaths)('the nestjs-breaker/$subpath subpath', ({ subpath, peer, range, load, exportsNames }) => {
-  it('is exported with the same import/require conditions as the root entry', () => {
+  it('is exported with the same module-sync/import/require conditions as the root entry', () => {
     const rootEntry = JSON.stringify(pkg.exports['.']);
     expect(JSON.parse(rootEntry.replaceAll('/index.', `/${subpath}/index.`))).toEqual(pkg.exports[`./${subpath}`]);
     expect(pkg.exports[`./${subpath}`]).toEqual({
+      'module-sync': `./dist/esm/${subpath}/index.js`,
       import: { types: `./dist/esm/${subpath}/index.d.ts`, default: `./dist/esm/${subpath}/index.js` },
       require: { types: `./dist/cjs/${subpath}/index.d.ts`, default: `./dist/cjs/${subpath}/index.js` },
     });
+    // Node takes the first condition it knows: module-sync must come before import and require.
+    expect(Object.keys(pkg.exports[`./${subpath}`] as object)).toEqual(['module-sync', 'import', 'require']);
+    expect(Object.keys(pkg.exports['.'] as object)).toEqual(['module-sync', 'import', 'require']);
   });
 
   it(`declares ${peer} as an optional peer dependency`, () => {
