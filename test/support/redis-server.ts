@@ -43,20 +43,27 @@ export async function freePort(): Promise<number> {
   });
 }
 
-function pingOnce(port: number): Promise<boolean> {
+/**
+ * The process id of the Redis server answering on `port` (INFO server), `undefined` when none
+ * answers. Compared with our child's pid, so that a server another test started on the same port
+ * (it won the race for the port) is never taken for ours.
+ */
+function answeringPid(port: number): Promise<number | undefined> {
   return new Promise((resolve) => {
     const socket = createConnection({ port, host: '127.0.0.1' });
     let answer = '';
-    const done = (ok: boolean): void => {
+    const done = (pid: number | undefined): void => {
       socket.destroy();
-      resolve(ok);
+      resolve(pid);
     };
-    socket.setTimeout(500, () => done(false));
-    socket.on('error', () => done(false));
-    socket.on('connect', () => socket.write('PING\r\n'));
+    socket.setTimeout(500, () => done(undefined));
+    socket.on('error', () => done(undefined));
+    socket.on('connect', () => socket.write('INFO server\r\n'));
     socket.on('data', (data) => {
       answer += data.toString();
-      if (answer.includes('\r\n')) done(answer.startsWith('+PONG'));
+      const match = /process_id:(\d+)\r\n/.exec(answer);
+      if (match) done(Number(match[1]));
+      else if (answer.startsWith('-')) done(undefined); // an error reply: not a server of ours
     });
   });
 }
@@ -96,7 +103,7 @@ export class RedisServer {
     return this.child !== null;
   }
 
-  /** (Re)starts the server on its port and waits until it answers PING. */
+  /** (Re)starts the server on its port and waits until it answers. */
   async start(): Promise<void> {
     if (this.child !== null) throw new Error('redis-server already running');
     const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no', '--loglevel', 'warning'];
@@ -110,11 +117,11 @@ export class RedisServer {
       if (this.child === child) this.child = null;
     });
     const deadline = Date.now() + 5_000;
-    while (!(await pingOnce(this.port))) {
+    while ((await answeringPid(this.port)) !== child.pid) {
       if (this.child !== child) throw new Error(`redis-server on port ${this.port} exited at start: ${stderr}`);
       if (Date.now() > deadline) {
         await this.stop();
-        throw new Error(`redis-server on port ${this.port} did not answer PING within 5 s: ${stderr}`);
+        throw new Error(`redis-server on port ${this.port} did not answer within 5 s: ${stderr}`);
       }
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
