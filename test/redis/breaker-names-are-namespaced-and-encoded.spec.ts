@@ -14,6 +14,7 @@ import {
   instance,
   keysUnder,
   redisStore,
+  settle,
   subscribed,
   uniquePrefix,
   useRedisServer,
@@ -58,6 +59,7 @@ test('names with : {} spaces newlines and unicode do not collide, and every key 
   try {
     await subscribed(redis.admin, `${prefix}transitions`, 2);
     await subscribed(redis.admin, `${otherPrefix}transitions`, 1);
+    await settle([...stores, other]); // each store's first read has answered: the next tick is a sync, not skipped behind it
 
     // Every breaker has traffic, so every name gets its window slices too.
     for (const { breaker } of all) await breaker.execute(async () => 'ok');
