@@ -34,14 +34,17 @@ const fail = (message) => {
 };
 const missingNames = (module, names) => names.filter((name) => typeof module[name] !== 'function');
 
+const subpathOf = (specifier) => (specifier === pkg.name ? '.' : `./${specifier.slice(pkg.name.length + 1)}`);
+const unchecked = Object.keys(pkg.exports).filter((key) => key !== './package.json' && !Object.keys(entries).map(subpathOf).includes(key));
+if (unchecked.length > 0) fail(`exports entries this script does not check: ${unchecked.join(', ')} (add them to its entries)`);
+
 if (!process.features.require_module) {
   fail(`Node ${process.version} cannot require() ES modules, so it ignores "module-sync" and would load two copies of the package; engines says ${pkg.engines.node}`);
   process.exit(1);
 }
 
 for (const [specifier, names] of Object.entries(entries)) {
-  const subpath = specifier === pkg.name ? '.' : `./${specifier.slice(pkg.name.length + 1)}`;
-  const conditions = pkg.exports[subpath];
+  const conditions = pkg.exports[subpathOf(specifier)];
   let required;
   let imported;
   try {

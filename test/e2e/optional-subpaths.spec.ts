@@ -71,9 +71,6 @@ describe.each(subpaths)('the nestjs-breaker/$subpath subpath', ({ subpath, peer,
       import: { types: `./dist/esm/${subpath}/index.d.ts`, default: `./dist/esm/${subpath}/index.js` },
       require: { types: `./dist/cjs/${subpath}/index.d.ts`, default: `./dist/cjs/${subpath}/index.js` },
     });
-    // Node takes the first condition it knows: module-sync must come before import and require.
-    expect(Object.keys(pkg.exports[`./${subpath}`] as object)).toEqual(['module-sync', 'import', 'require']);
-    expect(Object.keys(pkg.exports['.'] as object)).toEqual(['module-sync', 'import', 'require']);
   });
 
   it(`declares ${peer} as an optional peer dependency`, () => {
@@ -93,5 +90,18 @@ describe.each(subpaths)('the nestjs-breaker/$subpath subpath', ({ subpath, peer,
 
   it('exports exactly its public names', async () => {
     expect(Object.keys(await load()).sort()).toEqual(exportsNames);
+  });
+});
+
+describe('every entry point of the exports map', () => {
+  it('lists module-sync (the ESM build) first, so that Node loads one copy for require and import alike', () => {
+    const entries = Object.entries(pkg.exports).filter(([entry]) => entry !== './package.json');
+    expect(entries.map(([entry]) => entry)).toEqual(['.', ...subpaths.map(({ subpath }) => `./${subpath}`)]);
+    for (const [entry, conditions] of entries) {
+      const { import: esm } = conditions as { import: { default: string } };
+      // Node takes the first condition it knows: module-sync must come before import and require.
+      expect({ entry, conditions: Object.keys(conditions as object) }).toEqual({ entry, conditions: ['module-sync', 'import', 'require'] });
+      expect({ entry, moduleSync: (conditions as Record<string, unknown>)['module-sync'] }).toEqual({ entry, moduleSync: esm.default });
+    }
   });
 });
