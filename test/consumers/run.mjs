@@ -14,7 +14,7 @@
  */
 import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { dirname, join, parse } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -62,14 +62,26 @@ function run(command, commandArgs, cwd) {
   });
 }
 
-/** A node_modules folder above the scratch folder would let an app resolve what it did not install. */
-function expectNoNodeModulesAbove(dir) {
-  for (let at = dirname(dir); ; at = dirname(at)) {
-    if (existsSync(join(at, 'node_modules'))) {
-      throw new Error(`${join(at, 'node_modules')} exists above the scratch folder ${dir}: an app could resolve packages from it; set TMPDIR to another folder`);
-    }
-    if (at === parse(at).root) return;
+/** The first node_modules folder Node's resolution would reach from `dir` upwards, if any. */
+function nodeModulesAbove(dir) {
+  for (let at = dir; ; at = dirname(at)) {
+    if (existsSync(join(at, 'node_modules'))) return join(at, 'node_modules');
+    if (at === parse(at).root) return undefined;
   }
+}
+
+/**
+ * A scratch folder with no node_modules above it: one there (a shared machine's /tmp/node_modules)
+ * would let an app resolve packages it did not install, and the matrix would prove nothing.
+ */
+function scratchFolder() {
+  const rejected = [];
+  for (const base of new Set([tmpdir(), '/var/tmp', homedir()].filter((dir) => existsSync(dir)).map((dir) => realpathSync(dir)))) {
+    const above = nodeModulesAbove(base);
+    if (above === undefined) return mkdtempSync(join(base, 'nestjs-breaker-consumers-'));
+    rejected.push(above);
+  }
+  throw new Error(`every scratch location has a node_modules folder above it (${rejected.join(', ')}), from which an app could resolve packages it did not install: set TMPDIR to a folder without one`);
 }
 
 function major(dir, pkg) {
@@ -148,10 +160,10 @@ async function runOn(node, nodeVersion, app) {
 const nodes = [];
 for (const node of args.node) nodes.push({ node, version: (await run(node, ['--version'], root)).trim() });
 
-const work = realpathSync(mkdtempSync(join(tmpdir(), 'nestjs-breaker-consumers-')));
+let work;
 let failed = false;
 try {
-  expectNoNodeModulesAbove(work);
+  work = scratchFolder();
   say(`npm pack (builds the package) into ${work}`);
   await run('npm', ['pack', '--pack-destination', work, '--loglevel=error'], root);
   const tarball = readdirSync(work).find((file) => file.endsWith('.tgz'));
@@ -189,7 +201,7 @@ try {
   failed = true;
   console.error(`consumers: ${error instanceof Error ? error.message : String(error)}`);
 } finally {
-  if (args.keep) say(`kept ${work}`);
-  else rmSync(work, { recursive: true, force: true });
+  if (work !== undefined && args.keep) say(`kept ${work}`);
+  else if (work !== undefined) rmSync(work, { recursive: true, force: true });
 }
 process.exit(failed ? 1 : 0);
