@@ -7,6 +7,10 @@ export default {
   testTimeout: 30_000,
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.spec.ts'],
+  // The consumer apps (test/consumers/) are separate packages with their own dependencies, run by
+  // test/consumers/run.mjs against the packed tarball; never by this suite.
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/test/consumers/'],
+  modulePathIgnorePatterns: ['<rootDir>/test/consumers/'],
   extensionsToTreatAsEsm: ['.ts'],
   // The sample app imports the package by its public name; tests run it against the sources.
   moduleNameMapper: {

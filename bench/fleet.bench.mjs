@@ -13,6 +13,8 @@
 // Environment knobs: FLEET_INSTANCES (4), FLEET_RATE (calls/s per instance, 200), FLEET_LATENCY_MS (3),
 // FLEET_UP_MS (2000), FLEET_DOWN_MS (5000), FLEET_TAIL_MS (2000), FLEET_ROUNDS (2; each round runs
 // both variants, the order alternating), REDIS_URL (redis://127.0.0.1:6379).
+//
+// Needs a Redis server at REDIS_URL: unlike the tests, this bench starts none.
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { fork } from 'node:child_process';
 import { tmpdir } from 'node:os';
@@ -475,7 +477,10 @@ async function driver() {
   const machine = machineInfo();
   const { Redis } = await import('ioredis');
   const admin = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  await admin.connect();
+  await admin.connect().catch((error) => {
+    admin.disconnect();
+    throw new Error(`bench:fleet needs a Redis server at REDIS_URL (${REDIS_URL}); it starts none: ${error.message}`);
+  });
   const results = [];
   try {
     for (let round = 1; round <= ROUNDS; round++) {

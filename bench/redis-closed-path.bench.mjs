@@ -17,6 +17,8 @@
 // Environment knobs: BENCH_ROUNDS (default 20, a multiple of the 4 contenders so that each runs in
 // each position equally often), BENCH_SAMPLE_MS (default 250), BENCH_CLOCK=wall, REDIS_URL (default
 // redis://127.0.0.1:6379).
+//
+// Needs a Redis server at REDIS_URL: unlike the tests, this bench starts none.
 import { Redis } from 'ioredis';
 import { CircuitBreaker, InMemoryCircuitBreakerStore } from '../dist/esm/index.js';
 import { RedisCircuitBreakerStore } from '../dist/esm/redis/index.js';
@@ -199,7 +201,10 @@ function table(headers, rows) {
 async function main() {
   const started = Date.now();
   const machine = machineInfo();
-  await admin.connect();
+  await admin.connect().catch((error) => {
+    admin.disconnect();
+    throw new Error(`bench:redis needs a Redis server at REDIS_URL (${REDIS_URL}); it starts none: ${error.message}`);
+  });
   // Let the Redis store connect and answer its first syncs before anything is measured.
   for (let i = 0; i < 1000; i++) await breakers.redis.execute(succeed);
   await new Promise((resolve) => setTimeout(resolve, 600));

@@ -46,7 +46,8 @@ async function storeFromEnv(): Promise<{ store?: CircuitBreakerStore; banner: st
   if (url === undefined) return { banner: 'local to this instance (set REDIS_URL to share it across instances)' };
   const { RedisCircuitBreakerStore } = await import('nestjs-breaker/redis');
   const keyPrefix = env('CIRCUIT_BREAKER_KEY_PREFIX') ?? 'sample:';
-  const store = RedisCircuitBreakerStore.fromUrl(url, { keyPrefix });
+  const commandTimeoutMs = msFromEnv('REDIS_COMMAND_TIMEOUT_MS');
+  const store = RedisCircuitBreakerStore.fromUrl(url, { keyPrefix, ...(commandTimeoutMs !== undefined ? { commandTimeoutMs } : {}) });
   return { store, banner: `shared through Redis at ${redact(url)} (key prefix "${keyPrefix}")` };
 }
 

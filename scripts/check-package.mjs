@@ -1,10 +1,26 @@
 // Loads every public entry point of the BUILT package the way consumers do, by its name (package
 // self-reference through the "exports" map): `require` (CommonJS apps, e.g. NestJS 11) and `import`
-// (ESM apps, e.g. NestJS 12). Run after `npm run build`; CI runs it on NestJS 12 and on NestJS 11.
+// (ESM apps, e.g. NestJS 12). Run after `npm run build`; CI runs it on Node 20, 22 and 24, with
+// NestJS 12 and with NestJS 11.
+//
+// One copy of the classes: every entry's first condition is `module-sync` (the ESM build), which
+// Node picks for `require` and `import` alike wherever it can require() ES modules (Node ^20.19 /
+// >= 22.12, the `engines` range). So `require` and `import` must answer the very same objects, or a
+// CommonJS app that also reaches the package through `import()` would hold two
+// CircuitBreakerRegistry classes and Nest could not resolve one of them. require() of the ESM build
+// also proves it has no top-level await (require(esm) refuses such a graph).
+//
+// The CommonJS build (dist/cjs, the `require` condition) is what tools that ignore `module-sync`
+// load: Jest's CommonJS runtime (ts-jest in a NestJS 11 app), bundlers, older Node. It is loaded
+// here by its path and must work on its own.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const require = createRequire(import.meta.url);
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const pkg = require('../package.json');
 const entries = {
   'nestjs-breaker': ['CircuitBreaker', 'CircuitBreakerModule', 'UseCircuitBreaker', 'InjectCircuitBreaker', 'CircuitBreakerRegistry', 'CircuitBreakerExceptionFilter', 'CircuitBreakerAdminModule', 'ManualClock', 'InMemoryCircuitBreakerStore'],
   'nestjs-breaker/health': ['CircuitBreakerHealthModule', 'CircuitBreakerHealthIndicator'],
@@ -15,40 +31,79 @@ const entries = {
 };
 
 let failed = false;
+const fail = (message) => {
+  failed = true;
+  console.error(`FAIL ${message}`);
+};
+const missingNames = (module, names) => names.filter((name) => typeof module[name] !== 'function');
+
+const subpathOf = (specifier) => (specifier === pkg.name ? '.' : `./${specifier.slice(pkg.name.length + 1)}`);
+const unchecked = Object.keys(pkg.exports).filter((key) => key !== './package.json' && !Object.keys(entries).map(subpathOf).includes(key));
+if (unchecked.length > 0) fail(`exports entries this script does not check: ${unchecked.join(', ')} (add them to its entries)`);
+
+if (!process.features.require_module) {
+  fail(`Node ${process.version} cannot require() ES modules, so it ignores "module-sync" and would load two copies of the package; engines says ${pkg.engines.node}`);
+  process.exit(1);
+}
+
 for (const [specifier, names] of Object.entries(entries)) {
-  for (const [how, load] of [
-    ['require', async () => require(specifier)],
-    ['import', () => import(specifier)],
-  ]) {
-    try {
-      const module = await load();
-      const missing = names.filter((name) => typeof module[name] !== 'function');
-      if (missing.length > 0) throw new Error(`missing exports: ${missing.join(', ')}`);
-      console.log(`ok   ${how}('${specifier}')`);
-    } catch (error) {
-      failed = true;
-      console.error(`FAIL ${how}('${specifier}'): ${error instanceof Error ? error.message : String(error)}`);
-    }
+  const conditions = pkg.exports[subpathOf(specifier)];
+  let required;
+  let imported;
+  try {
+    required = require(specifier);
+    const missing = missingNames(required, names);
+    if (missing.length > 0) throw new Error(`missing exports: ${missing.join(', ')}`);
+    console.log(`ok   require('${specifier}')`);
+  } catch (error) {
+    fail(`require('${specifier}'): ${error instanceof Error ? error.message : String(error)}`);
+  }
+  try {
+    imported = await import(specifier);
+    const missing = missingNames(imported, names);
+    if (missing.length > 0) throw new Error(`missing exports: ${missing.join(', ')}`);
+    console.log(`ok   import('${specifier}')`);
+  } catch (error) {
+    fail(`import('${specifier}'): ${error instanceof Error ? error.message : String(error)}`);
+  }
+
+  const esmFile = join(root, conditions['module-sync']);
+  const resolved = { require: require.resolve(specifier), import: fileURLToPath(import.meta.resolve(specifier)) };
+  if (resolved.require !== esmFile || resolved.import !== esmFile) {
+    fail(`'${specifier}' should resolve to ${esmFile} for require and import, got ${JSON.stringify(resolved)}`);
+  } else if (required !== undefined && imported !== undefined) {
+    const twins = names.filter((name) => required[name] !== imported[name]);
+    if (twins.length > 0) fail(`require('${specifier}') and import('${specifier}') give two copies of ${twins.join(', ')}`);
+    else console.log(`ok   one copy: require and import('${specifier}') load ${conditions['module-sync']}`);
+  }
+
+  try {
+    const cjs = require(join(root, conditions.require.default));
+    const missing = missingNames(cjs, names);
+    if (missing.length > 0) throw new Error(`missing exports: ${missing.join(', ')}`);
+    console.log(`ok   CommonJS build ${conditions.require.default}`);
+  } catch (error) {
+    fail(`CommonJS build of '${specifier}' (${conditions.require.default}): ${error instanceof Error ? error.message : String(error)}`);
   }
 }
-// The CommonJS copy must behave like the ESM one, not just load: a breaker trips and rejects.
-const { CircuitBreaker, CircuitOpenError, ManualClock } = require('nestjs-breaker');
+
+// The CommonJS build must behave like the ESM one, not just load: a breaker trips and rejects.
+const { CircuitBreaker, CircuitOpenError, ManualClock } = require(join(root, pkg.exports['.'].require.default));
 const breaker = new CircuitBreaker({ name: 'check', clock: new ManualClock(), minimumCalls: 1 });
 try {
-  breaker.executeSync(() => {
+  await breaker.execute(() => {
     throw new Error('down');
   });
 } catch {}
+let outcome = 'resolved';
 try {
-  breaker.executeSync(() => 1);
-  failed = true;
-  console.error('FAIL the CommonJS breaker did not open');
+  await breaker.execute(() => 1);
 } catch (error) {
-  if (!(error instanceof CircuitOpenError)) {
-    failed = true;
-    console.error('FAIL the CommonJS breaker threw something else than CircuitOpenError');
-  } else console.log('ok   CommonJS breaker trips and rejects');
+  outcome = error;
 }
+if (outcome instanceof CircuitOpenError) console.log("ok   the CommonJS build's breaker trips and rejects");
+else fail(`the CommonJS build's breaker should reject with CircuitOpenError once open, got ${String(outcome)}`);
+
 // The published CircuitBreaker declares its public API and nothing else: engine internals carry
 // @internal and tsconfig.build.json strips them (a new public member is added here on purpose).
 const PUBLIC_MEMBERS = new Set([
@@ -62,8 +117,7 @@ for (const format of ['esm', 'cjs']) {
   const members = [...body.slice(0, body.indexOf('\n}')).matchAll(/^ {4}(?:\/\*\*.*?\*\/ )?(?!private )(?:readonly |get |set |static )*([A-Za-z_$][\w$]*)\s*[<(:?]/gm)].map((m) => m[1]);
   const unexpected = members.filter((member) => !PUBLIC_MEMBERS.has(member));
   if (members.length === 0 || unexpected.length > 0) {
-    failed = true;
-    console.error(`FAIL dist/${format} CircuitBreaker declares ${members.length === 0 ? 'no members (not parsed)' : `members outside its public API: ${unexpected.join(', ')}`}`);
+    fail(`dist/${format} CircuitBreaker declares ${members.length === 0 ? 'no members (not parsed)' : `members outside its public API: ${unexpected.join(', ')}`}`);
   } else console.log(`ok   dist/${format} CircuitBreaker declares only its public API (${members.length} members)`);
 }
 process.exit(failed ? 1 : 0);

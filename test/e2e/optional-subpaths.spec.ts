@@ -65,10 +65,11 @@ const subpaths = [
 ];
 
 describe.each(subpaths)('the nestjs-breaker/$subpath subpath', ({ subpath, peer, range, load, exportsNames }) => {
-  it('is exported with the same import/require conditions as the root entry', () => {
+  it('is exported with the same module-sync/import/require conditions as the root entry', () => {
     const rootEntry = JSON.stringify(pkg.exports['.']);
     expect(JSON.parse(rootEntry.replaceAll('/index.', `/${subpath}/index.`))).toEqual(pkg.exports[`./${subpath}`]);
     expect(pkg.exports[`./${subpath}`]).toEqual({
+      'module-sync': `./dist/esm/${subpath}/index.js`,
       import: { types: `./dist/esm/${subpath}/index.d.ts`, default: `./dist/esm/${subpath}/index.js` },
       require: { types: `./dist/cjs/${subpath}/index.d.ts`, default: `./dist/cjs/${subpath}/index.js` },
     });
@@ -107,6 +108,7 @@ describe('the optional transports (RPC, WebSockets, GraphQL)', () => {
 describe('the nestjs-breaker/dashboard subpath', () => {
   it('is exported with the same import/require conditions as the root entry, and typed for node10 resolution', () => {
     expect(pkg.exports['./dashboard']).toEqual({
+      'module-sync': './dist/esm/dashboard/index.js',
       import: { types: './dist/esm/dashboard/index.d.ts', default: './dist/esm/dashboard/index.js' },
       require: { types: './dist/cjs/dashboard/index.d.ts', default: './dist/cjs/dashboard/index.js' },
     });
@@ -121,5 +123,18 @@ describe('the nestjs-breaker/dashboard subpath', () => {
 
   it('exports exactly its public names', async () => {
     expect(Object.keys(await import('../../lib/dashboard/index.js')).sort()).toEqual(['CircuitBreakerDashboardModule', 'SAMPLE_FIELDS']);
+  });
+});
+
+describe('every entry point of the exports map', () => {
+  it('lists module-sync (the ESM build) first, so that Node loads one copy for require and import alike', () => {
+    const entries = Object.entries(pkg.exports).filter(([entry]) => entry !== './package.json');
+    expect(entries.map(([entry]) => entry)).toEqual(['.', ...subpaths.map(({ subpath }) => `./${subpath}`)]);
+    for (const [entry, conditions] of entries) {
+      const { import: esm } = conditions as { import: { default: string } };
+      // Node takes the first condition it knows: module-sync must come before import and require.
+      expect({ entry, conditions: Object.keys(conditions as object) }).toEqual({ entry, conditions: ['module-sync', 'import', 'require'] });
+      expect({ entry, moduleSync: (conditions as Record<string, unknown>)['module-sync'] }).toEqual({ entry, moduleSync: esm.default });
+    }
   });
 });

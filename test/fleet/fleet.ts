@@ -117,7 +117,7 @@ export class SampleInstance {
   ) {
     const base = { ...process.env };
     // Nothing of the test's own environment decides how the instance runs, except what is given.
-    for (const key of ['PORT', 'PAYMENTS_PORT', 'PAYMENTS_URL', 'PAYMENTS_OPEN_DURATION_MS', 'REDIS_URL', 'CIRCUIT_BREAKER_KEY_PREFIX', 'ADMIN_API_KEY', 'NODE_OPTIONS']) {
+    for (const key of ['PORT', 'PAYMENTS_PORT', 'PAYMENTS_URL', 'PAYMENTS_OPEN_DURATION_MS', 'REDIS_URL', 'REDIS_COMMAND_TIMEOUT_MS', 'CIRCUIT_BREAKER_KEY_PREFIX', 'ADMIN_API_KEY', 'NODE_OPTIONS']) {
       delete base[key];
     }
     this.child = fork(SAMPLE_MAIN, [], {

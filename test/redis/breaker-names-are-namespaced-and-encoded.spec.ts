@@ -3,13 +3,10 @@
  * unicode (and names that look like another name's encoding) never collide, every key lives under
  * the prefix with the name as its hash tag, and a store with another prefix shares nothing.
  */
-import { afterAll, beforeAll, expect, test } from '@jest/globals';
-import type { Redis } from 'ioredis';
+import { expect, test } from '@jest/globals';
 import {
   ManualClock,
-  REDIS_URL,
   SYNC_MS,
-  adminClient,
   advance,
   deleteKeys,
   eventually,
@@ -17,8 +14,10 @@ import {
   instance,
   keysUnder,
   redisStore,
+  settle,
   subscribed,
   uniquePrefix,
+  useRedisServer,
 } from './helpers.js';
 import type { Instance } from './helpers.js';
 
@@ -40,32 +39,27 @@ const NAMES = [
   '?',
 ];
 
-let admin: Redis;
-const prefixes: string[] = [];
-
-beforeAll(() => {
-  admin = adminClient(REDIS_URL);
-});
-afterAll(async () => {
-  for (const prefix of prefixes) await deleteKeys(admin, prefix);
-  await admin.quit();
-});
+const redis = useRedisServer();
 
 test('names with : {} spaces newlines and unicode do not collide, and every key lives under the prefix', async () => {
   const clock = new ManualClock(Date.now());
   const prefix = uniquePrefix('names');
   const otherPrefix = uniquePrefix('names-other');
-  prefixes.push(prefix, otherPrefix);
-  const stores = [redisStore(REDIS_URL, clock, prefix), redisStore(REDIS_URL, clock, prefix)];
-  const other = redisStore(REDIS_URL, clock, otherPrefix);
+  redis.cleanups.push(async () => {
+    await deleteKeys(redis.admin, prefix);
+    await deleteKeys(redis.admin, otherPrefix);
+  });
+  const stores = [redisStore(redis.url, clock, prefix), redisStore(redis.url, clock, prefix)];
+  const other = redisStore(redis.url, clock, otherPrefix);
   const settings = { slidingWindow: { type: 'count', size: 10 }, minimumCalls: 2, failureRateThreshold: 50, openDurationMs: 60_000 } as const;
   const a = new Map<string, Instance>(NAMES.map((name) => [name, instance(name, clock, stores[0]!, settings)]));
   const b = new Map<string, Instance>(NAMES.map((name) => [name, instance(name, clock, stores[1]!, settings)]));
   const c = new Map<string, Instance>(NAMES.map((name) => [name, instance(name, clock, other, settings)]));
   const all = [...a.values(), ...b.values(), ...c.values()];
   try {
-    await subscribed(admin, `${prefix}transitions`, 2);
-    await subscribed(admin, `${otherPrefix}transitions`, 1);
+    await subscribed(redis.admin, `${prefix}transitions`, 2);
+    await subscribed(redis.admin, `${otherPrefix}transitions`, 1);
+    await settle([...stores, other]); // each store's first read has answered: the next tick is a sync, not skipped behind it
 
     // Every breaker has traffic, so every name gets its window slices too.
     for (const { breaker } of all) await breaker.execute(async () => 'ok');
@@ -86,7 +80,7 @@ test('names with : {} spaces newlines and unicode do not collide, and every key 
     for (const { breaker } of c.values()) expect(breaker.state).toBe('closed');
 
     // Keys: all under the prefix, `prefix{encoded name}:...`, one state key per name.
-    const keys = await keysUnder(admin, prefix);
+    const keys = await keysUnder(redis.admin, prefix);
     expect(keys.length).toBeGreaterThanOrEqual(NAMES.length * 2); // state + at least one window slice each
     const shape = new RegExp(`^${prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\{([^{}]+)\\}:(state|permits|w:[\\d:]+)$`);
     const stateNames: string[] = [];
@@ -99,9 +93,9 @@ test('names with : {} spaces newlines and unicode do not collide, and every key 
       if (match![2] === 'state') stateNames.push(name);
     }
     expect(stateNames.sort()).toEqual([...NAMES].sort());
-    for (const name of NAMES) expect(await admin.hget(stores[0]!.stateKey(name), 's')).toBe('open');
+    for (const name of NAMES) expect(await redis.admin.hget(stores[0]!.stateKey(name), 's')).toBe('open');
     // The other prefix's keys are its own (window slices only: nothing tripped there).
-    const otherKeys = await keysUnder(admin, otherPrefix);
+    const otherKeys = await keysUnder(redis.admin, otherPrefix);
     expect(otherKeys.length).toBeGreaterThanOrEqual(NAMES.length);
     expect(otherKeys.some((key) => key.endsWith(':state'))).toBe(false);
     expect(otherKeys.every((key) => !key.startsWith(prefix))).toBe(true);

@@ -10,7 +10,6 @@ import type { CircuitBreakerSettings } from 'nestjs-breaker';
 import type { RedisCircuitBreakerStore } from 'nestjs-breaker/redis';
 import {
   ManualClock,
-  REDIS_URL,
   SYNC_MS,
   advance,
   attempt,
@@ -25,14 +24,14 @@ import {
   succeed,
   turn,
   uniquePrefix,
-  useSharedRedis,
+  useRedisServer,
 } from './helpers.js';
 import type { Instance } from './helpers.js';
 
 const NAME = 'payments';
 const OPEN_MS = 1_000;
 
-const redis = useSharedRedis();
+const redis = useRedisServer();
 const { cleanups } = redis;
 
 type Topology = 'one store instance' | 'separate store instances';
@@ -47,7 +46,7 @@ async function fleet(topology: Topology, size: number, settings: CircuitBreakerS
   const clock = new ManualClock(Date.now());
   const prefix = uniquePrefix('share');
   const storeCount = topology === 'one store instance' ? 1 : size;
-  const stores = Array.from({ length: storeCount }, () => redisStore(REDIS_URL, clock, prefix));
+  const stores = Array.from({ length: storeCount }, () => redisStore(redis.url, clock, prefix));
   const instances = Array.from({ length: size }, (_, i) => instance(NAME, clock, stores[i % storeCount]!, { openDurationMs: OPEN_MS, ...settings }));
   cleanups.push(async () => {
     for (const { breaker } of instances) breaker.dispose();

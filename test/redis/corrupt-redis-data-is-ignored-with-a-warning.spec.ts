@@ -9,7 +9,6 @@ import type { Redis } from 'ioredis';
 import type { RedisCircuitBreakerStore } from 'nestjs-breaker/redis';
 import {
   ManualClock,
-  REDIS_URL,
   SYNC_MS,
   advance,
   attempt,
@@ -24,14 +23,14 @@ import {
   subscribed,
   succeed,
   uniquePrefix,
-  useSharedRedis,
+  useRedisServer,
 } from './helpers.js';
 import type { CapturingLogger, Instance } from './helpers.js';
 
 const NAME = 'orders';
 const MINIMUM_CALLS = 6;
 
-const redis = useSharedRedis();
+const redis = useRedisServer();
 const { cleanups } = redis;
 
 interface Pair {
@@ -47,7 +46,7 @@ async function pair(): Promise<Pair> {
   // Aligned so that the first ticks (at +100, +200 ms) fall in one 1 s window slice.
   const clock = new ManualClock(Math.ceil(Date.now() / 1_000) * 1_000 + 1);
   const prefix = uniquePrefix('corrupt');
-  const stores = [redisStore(REDIS_URL, clock, prefix), redisStore(REDIS_URL, clock, prefix)];
+  const stores = [redisStore(redis.url, clock, prefix), redisStore(redis.url, clock, prefix)];
   const settings = { slidingWindow: { type: 'count', size: 50 }, minimumCalls: MINIMUM_CALLS, failureRateThreshold: 50, openDurationMs: 5_000 } as const;
   const [a, b] = stores.map((store) => instance(NAME, clock, store, settings)) as [Instance, Instance];
   cleanups.push(async () => {

@@ -40,8 +40,9 @@ beforeAll(async () => {
   baseline = await clientCount(admin); // the admin connection itself
 });
 afterAll(async () => {
-  await admin.quit();
-  await server.stop();
+  // Undefined when beforeAll failed (e.g. no redis-server on PATH): nothing to stop.
+  await admin?.quit();
+  await server?.stop();
 });
 
 const settings = { slidingWindow: { type: 'count', size: 10 }, minimumCalls: 2, failureRateThreshold: 50, openDurationMs: 1_000 } as const;

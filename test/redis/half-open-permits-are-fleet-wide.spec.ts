@@ -10,7 +10,6 @@ import type { RedisCircuitBreakerStore } from 'nestjs-breaker/redis';
 import {
   FnError,
   ManualClock,
-  REDIS_URL,
   advance,
   deleteKeys,
   eventually,
@@ -21,7 +20,7 @@ import {
   storedState,
   subscribed,
   uniquePrefix,
-  useSharedRedis,
+  useRedisServer,
 } from './helpers.js';
 import type { Instance } from './helpers.js';
 
@@ -29,7 +28,7 @@ const NAME = 'inventory';
 const OPEN_MS = 1_000;
 const PROBE_MS = 3_000;
 
-const redis = useSharedRedis();
+const redis = useRedisServer();
 const { cleanups } = redis;
 
 interface Fleet {
@@ -42,7 +41,7 @@ interface Fleet {
 async function openFleet(size: number, halfOpenMaxCalls: number): Promise<Fleet> {
   const clock = new ManualClock(Date.now());
   const prefix = uniquePrefix('permits');
-  const stores = Array.from({ length: size }, () => redisStore(REDIS_URL, clock, prefix));
+  const stores = Array.from({ length: size }, () => redisStore(redis.url, clock, prefix));
   const instances = stores.map((store) =>
     instance(NAME, clock, store, {
       slidingWindow: { type: 'count', size: 10 },

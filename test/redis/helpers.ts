@@ -5,22 +5,21 @@
  * Real waiting is for Redis I/O alone: `eventually` polls a condition, `settle` waits until every
  * store operation the breakers started has answered (the stores are instrumented by `track`).
  *
- * Every test uses its own key prefix (`uniquePrefix`) and deletes its keys afterwards; tests that
- * kill or count connections start their own `redis-server` (`RedisServer`).
+ * Every spec file starts its own `redis-server` (test/support/redis-server.ts: `redis-server` on
+ * PATH is all the tests need): `useRedisServer()` for a server the file's tests share, each test
+ * under its own key prefix (`uniquePrefix`) with its keys deleted afterwards; `RedisServer.start()`
+ * for a file that kills the server or counts its connections and commands.
  */
 import { afterAll, afterEach, beforeAll } from '@jest/globals';
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
-import { createConnection, createServer } from 'node:net';
 import { Redis } from 'ioredis';
 import type { RedisOptions } from 'ioredis';
 import { CircuitBreaker, CircuitOpenError, ManualClock } from 'nestjs-breaker';
 import type { CircuitBreakerSettings, CircuitBreakerStore, StateChangeEvent, StoreLogger } from 'nestjs-breaker';
 import { RedisCircuitBreakerStore } from 'nestjs-breaker/redis';
 import type { RedisStoreOptions } from 'nestjs-breaker/redis';
+import { RedisServer } from '../support/redis-server.js';
 
-export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-export const REDIS_SERVER_BIN = process.env.REDIS_SERVER_BIN ?? '/usr/bin/redis-server';
+export { RedisServer };
 
 /** Sync interval used by every test (on the ManualClock). */
 export const SYNC_MS = 100;
@@ -233,120 +232,45 @@ export async function clientCount(redis: Redis): Promise<number> {
   return list.split('\n').filter((line) => line.trim().length > 0).length;
 }
 
-// ------------------------------------------------------------------ a redis-server of the test's own
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-function pingOnce(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ port, host: '127.0.0.1' });
-    let answer = '';
-    const done = (ok: boolean): void => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(500, () => done(false));
-    socket.on('error', () => done(false));
-    socket.on('connect', () => socket.write('PING\r\n'));
-    socket.on('data', (data) => {
-      answer += data.toString();
-      if (answer.includes('\r\n')) done(answer.startsWith('+PONG'));
-    });
-  });
-}
-
-/** A redis-server on a free port with nothing on disk; `stop()` kills it and waits for its exit. */
-export class RedisServer {
-  private child: ChildProcess | null = null;
-  private exited: Promise<void> = Promise.resolve();
-
-  private constructor(readonly port: number) {}
-
-  static async start(): Promise<RedisServer> {
-    const server = new RedisServer(await freePort());
-    await server.start();
-    return server;
-  }
-
-  get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
-  }
-
-  get running(): boolean {
-    return this.child !== null;
-  }
-
-  /** (Re)starts the server on its port and waits until it answers PING. */
-  async start(): Promise<void> {
-    if (this.child !== null) throw new Error('redis-server already running');
-    const child = spawn(
-      REDIS_SERVER_BIN,
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--protected-mode', 'no', '--loglevel', 'warning'],
-      { stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    let stderr = '';
-    child.stderr?.on('data', (chunk) => (stderr += String(chunk)));
-    this.child = child;
-    this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
-    void this.exited.then(() => {
-      if (this.child === child) this.child = null;
-    });
-    const deadline = Date.now() + 5_000;
-    while (!(await pingOnce(this.port))) {
-      if (this.child !== child) throw new Error(`redis-server on port ${this.port} exited at start: ${stderr}`);
-      if (Date.now() > deadline) {
-        await this.stop();
-        throw new Error(`redis-server on port ${this.port} did not answer PING within 5 s: ${stderr}`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-  }
-
-  /** Kills the server (SIGKILL by default: a crash, nothing flushed) and waits for it to exit. */
-  async stop(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
-    const child = this.child;
-    if (child === null) return;
-    child.kill(signal);
-    await this.exited;
-    this.child = null;
-  }
-}
+// ------------------------------------------------------------------ the spec file's own redis-server
 
 /** An admin connection for assertions (not the breakers' own). */
 export function adminClient(url: string): Redis {
   return new Redis(url, { lazyConnect: false, maxRetriesPerRequest: 1, enableOfflineQueue: true });
 }
 
-/**
- * For a spec on the shared server (REDIS_URL): an admin connection for the whole file, and cleanups
- * (dispose breakers, delete keys) run after each test.
- */
-export function useSharedRedis(): { readonly admin: Redis; readonly cleanups: (() => Promise<void>)[] } {
+export interface RedisFixture {
+  /** The URL of the file's server (from beforeAll on). */
+  readonly url: string;
+  /** An admin connection to it, for assertions (from beforeAll on). */
+  readonly admin: Redis;
+  /** Run (and emptied) after each test: dispose breakers, delete keys. */
+  readonly cleanups: (() => Promise<void>)[];
+}
+
+/** A redis-server for the spec file's tests (started before them, stopped after them), an admin connection, cleanups. */
+export function useRedisServer(): RedisFixture {
+  let server: RedisServer | undefined;
   let admin: Redis | undefined;
   const cleanups: (() => Promise<void>)[] = [];
-  beforeAll(() => {
-    admin = adminClient(REDIS_URL);
-  });
+  beforeAll(async () => {
+    server = await RedisServer.start();
+    admin = adminClient(server.url);
+  }, 20_000);
   afterEach(async () => {
     for (const cleanup of cleanups.splice(0)) await cleanup();
   });
   afterAll(async () => {
     await admin?.quit();
+    await server?.stop();
   });
   return {
+    get url(): string {
+      if (server === undefined) throw new Error('useRedisServer: the server runs from beforeAll on');
+      return server.url;
+    },
     get admin(): Redis {
-      if (admin === undefined) throw new Error('useSharedRedis: the admin connection exists from beforeAll on');
+      if (admin === undefined) throw new Error('useRedisServer: the admin connection exists from beforeAll on');
       return admin;
     },
     cleanups,

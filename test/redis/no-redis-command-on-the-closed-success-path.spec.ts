@@ -28,8 +28,9 @@ beforeAll(async () => {
   admin = adminClient(server.url);
 });
 afterAll(async () => {
-  await admin.quit();
-  await server.stop();
+  // Undefined when beforeAll failed (e.g. no redis-server on PATH): nothing to stop.
+  await admin?.quit();
+  await server?.stop();
 });
 
 /** The server's command count once it is stable (connection set-up done): each reading costs exactly 1 (itself). */

@@ -43,8 +43,9 @@ afterEach(() => {
 }, 20_000);
 afterAll(async () => {
   process.off('unhandledRejection', onUnhandled);
-  admin.disconnect();
-  await server.stop();
+  // Undefined when beforeAll failed (e.g. no redis-server on PATH): nothing to stop.
+  admin?.disconnect();
+  await server?.stop();
 }, 20_000);
 
 /** Every outcome a caller saw; each must be fn's own result or error, or a CircuitOpenError. */

@@ -46,12 +46,13 @@ beforeAll(async () => {
 }, 15_000);
 afterEach(async () => {
   for (const breaker of disposables.splice(0)) breaker.dispose();
+  if (server === undefined) return; // beforeAll failed (e.g. no redis-server on PATH)
   if (!server.running) await server.start();
   await admin.flushall();
 }, 15_000);
 afterAll(async () => {
-  admin.disconnect();
-  await server.stop();
+  admin?.disconnect();
+  await server?.stop();
 }, 15_000);
 
 interface Fleet {
