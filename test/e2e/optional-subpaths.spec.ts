@@ -129,7 +129,8 @@ describe('the nestjs-breaker/dashboard subpath', () => {
 describe('every entry point of the exports map', () => {
   it('lists module-sync (the ESM build) first, so that Node loads one copy for require and import alike', () => {
     const entries = Object.entries(pkg.exports).filter(([entry]) => entry !== './package.json');
-    expect(entries.map(([entry]) => entry)).toEqual(['.', ...subpaths.map(({ subpath }) => `./${subpath}`)]);
+    // the optional-peer subpaths above, plus the two that need no peer
+    expect(entries.map(([entry]) => entry)).toEqual(['.', ...subpaths.map(({ subpath }) => `./${subpath}`), './dashboard', './store']);
     for (const [entry, conditions] of entries) {
       const { import: esm } = conditions as { import: { default: string } };
       // Node takes the first condition it knows: module-sync must come before import and require.
