@@ -5,18 +5,30 @@
  */
 import { describe, expect, it } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, normalize, relative } from 'node:path';
 import { documentationFiles, read, repoRoot, withoutCode } from './markdown.js';
 
-/** Files git knows of (tracked, or untracked and not ignored), and the folders holding them. */
-function repositoryPaths(): Set<string> {
+/**
+ * Whether a path is a file or folder of the repository: one git knows of (tracked, or untracked and
+ * not ignored). Outside a git checkout (CI's NestJS 11 step runs a copy without .git), what exists
+ * on disk outside the folders .gitignore lists.
+ */
+function repositoryPaths(): (path: string) => boolean {
+  if (!existsSync(join(repoRoot, '.git'))) {
+    const ignored = readFileSync(join(repoRoot, '.gitignore'), 'utf8')
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((line) => line.endsWith('/'));
+    return (path) => !ignored.some((dir) => `${path}/`.startsWith(dir)) && existsSync(join(repoRoot, path));
+  }
   const out = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: repoRoot, encoding: 'utf8' });
   const paths = new Set<string>();
   for (const file of out.split('\0').filter((f) => f !== '')) {
     paths.add(file);
     for (let dir = dirname(file); dir !== '.'; dir = dirname(dir)) paths.add(dir);
   }
-  return paths;
+  return (path) => paths.has(path);
 }
 
 /** `[text](target)` and `![alt](target)` outside code, with the line they are on. */
@@ -53,23 +65,23 @@ function anchorsOf(markdown: string): Set<string> {
 }
 
 /** What is wrong with `target` linked from `from` (a repo-relative path), or undefined. */
-function problemWith(from: string, target: string, paths: ReadonlySet<string>): string | undefined {
+function problemWith(from: string, target: string, isInRepository: (path: string) => boolean): string | undefined {
   if (/^[a-z][a-z0-9+.-]*:/i.test(target) || target.startsWith('//')) return undefined; // external
   const [rawPath, fragment] = target.split('#', 2) as [string, string | undefined];
   const path = decodeURIComponent(rawPath);
   const resolved = path === '' ? from : normalize(join(dirname(from), path)).replace(/\/$/, '');
   if (resolved.startsWith('..') || relative(repoRoot, join(repoRoot, resolved)).startsWith('..')) return 'points outside the repository';
-  if (!paths.has(resolved)) return `${resolved} is not a file or folder of the repository`;
+  if (!isInRepository(resolved)) return `${resolved} is not a file or folder of the repository`;
   if (fragment === undefined || !resolved.endsWith('.md')) return undefined;
   return anchorsOf(read(resolved)).has(fragment) ? undefined : `${resolved} has no heading whose anchor is #${fragment}`;
 }
 
 describe('links in README.md and docs/*.md', () => {
-  const paths = repositoryPaths();
+  const isInRepository = repositoryPaths();
 
   it.each(documentationFiles())('%s: every relative link resolves', (file) => {
     const broken = linksOf(read(file))
-      .map(({ target, line }) => ({ target, line, problem: problemWith(file, target, paths) }))
+      .map(({ target, line }) => ({ target, line, problem: problemWith(file, target, isInRepository) }))
       .filter((link) => link.problem !== undefined)
       .map((link) => `${file}:${link.line} (${link.target}): ${link.problem}`);
     expect(broken).toEqual([]);
@@ -100,12 +112,12 @@ describe('links in README.md and docs/*.md', () => {
     it('finds links outside code only, and reports the broken ones', () => {
       const markdown = 'See [a](docs/nestjs.md#names) and `[b](nowhere.md)`.\n```\n[c](nowhere.md)\n```\n![d](../outside.png)\n[e](#missing) [f](https://example.com)';
       expect(linksOf(markdown).map((l) => l.target)).toEqual(['docs/nestjs.md#names', '../outside.png', '#missing', 'https://example.com']);
-      expect(problemWith('README.md', 'docs/nestjs.md#names', paths)).toBeUndefined();
-      expect(problemWith('README.md', 'docs/nestjs.md#no-such-heading', paths)).toMatch(/no heading whose anchor is #no-such-heading/);
-      expect(problemWith('README.md', '../sample-app/metrics/', paths)).toBe('points outside the repository');
-      expect(problemWith('README.md', 'sample-app/nowhere.ts', paths)).toMatch(/is not a file or folder/);
-      expect(problemWith('docs/dashboard.md', '../README.md#walkthrough-the-sample-app', paths)).toBeUndefined();
-      expect(problemWith('README.md', 'https://example.com/x', paths)).toBeUndefined();
+      expect(problemWith('README.md', 'docs/nestjs.md#names', isInRepository)).toBeUndefined();
+      expect(problemWith('README.md', 'docs/nestjs.md#no-such-heading', isInRepository)).toMatch(/no heading whose anchor is #no-such-heading/);
+      expect(problemWith('README.md', '../sample-app/metrics/', isInRepository)).toBe('points outside the repository');
+      expect(problemWith('README.md', 'sample-app/nowhere.ts', isInRepository)).toMatch(/is not a file or folder/);
+      expect(problemWith('docs/dashboard.md', '../README.md#walkthrough-the-sample-app', isInRepository)).toBeUndefined();
+      expect(problemWith('README.md', 'https://example.com/x', isInRepository)).toBeUndefined();
     });
   });
 });
