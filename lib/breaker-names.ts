@@ -44,6 +44,15 @@ export function decoratorSource(site: DecoratedSite): string {
   return `@UseCircuitBreaker(${site.explicit ? `'${site.name}'` : ''}) options on ${site.label} (module ${site.moduleName})`;
 }
 
+/** Where a decorator's breaker gets its name from, for the error about a `name` in its options. */
+export function decoratorNameOrigin(site: DecoratedSite): string {
+  const wanted = (site.options as { name?: unknown } | undefined)?.name;
+  const instead = typeof wanted === 'string' && wanted.length > 0 ? `; for a breaker named ${JSON.stringify(wanted)}, write @UseCircuitBreaker('${wanted}')` : '';
+  return site.explicit
+    ? `the decorator's first argument (${JSON.stringify(site.name)})${instead}`
+    : `${JSON.stringify(site.name)}, from the decorated method (ClassName.methodName)${instead}`;
+}
+
 /** The warning for a name used without a declaration (strict off), or undefined when it is declared. */
 export function undeclaredWarning(name: string, usedBy: readonly string[], declared: readonly string[]): string {
   const meant = closestName(name, declared);

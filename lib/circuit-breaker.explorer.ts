@@ -8,7 +8,7 @@ import { CircuitBreakerRegistry } from './circuit-breaker.registry.js';
 import type { UseCircuitBreakerMetadata } from './decorators/use-circuit-breaker.decorator.js';
 import { bindClass, bindInstance } from './binding-store.js';
 import type { Bindings } from './binding-store.js';
-import { checkUnnamedCollisions, decoratorSource, undeclaredWarning } from './breaker-names.js';
+import { checkUnnamedCollisions, decoratorNameOrigin, decoratorSource, undeclaredWarning } from './breaker-names.js';
 import type { DecoratedSite } from './breaker-names.js';
 import { MethodBinding } from './method-binding.js';
 import type { FallbackInvoker } from './method-binding.js';
@@ -44,7 +44,7 @@ export class CircuitBreakerExplorer implements OnModuleInit, OnModuleDestroy {
     checkUnnamedCollisions(sites);
     // Decorators' own options are declarations: all of them before any breaker is looked up.
     for (const site of sites) {
-      if (site.options !== undefined) this.registry.declare(site.name, site.options, decoratorSource(site));
+      if (site.options !== undefined) this.registry.declare(site.name, site.options, decoratorSource(site), decoratorNameOrigin(site));
     }
     const bindingsByType = new Map<object, Map<object, MethodBinding>>();
     for (const site of sites) {
@@ -68,7 +68,7 @@ export class CircuitBreakerExplorer implements OnModuleInit, OnModuleDestroy {
   }
 
   private createBinding(site: Site): MethodBinding {
-    const usedBy = `@UseCircuitBreaker on ${site.label}`;
+    const usedBy = site.explicit ? `@UseCircuitBreaker('${site.name}') on ${site.label}` : `@UseCircuitBreaker() on ${site.label}`;
     if (site.explicit) this.registry.assertDeclared(site.name, usedBy);
     const breaker = this.registry.get(site.name, usedBy);
     const hint = shapeHint(site.declaredOn, site.key, site.metadata.original);
@@ -121,8 +121,9 @@ export class CircuitBreakerExplorer implements OnModuleInit, OnModuleDestroy {
         if (!usedBy.has(name)) this.registry.forget(name);
         continue;
       }
-      this.registry.assertDeclared(name, `@InjectCircuitBreaker('${name}')`);
-      for (const c of classes) use(name, `@InjectCircuitBreaker('${name}') in ${c}`);
+      const injectedBy = classes.map((c) => `@InjectCircuitBreaker('${name}') in ${c}`);
+      this.registry.assertDeclared(name, injectedBy.join(', '));
+      for (const label of injectedBy) use(name, label);
     }
     const declared = this.registry.declaredNames();
     for (const [name, labels] of usedBy) this.registry.warn(undeclaredWarning(name, labels, declared));

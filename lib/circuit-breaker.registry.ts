@@ -7,6 +7,9 @@ import { CircuitBreakerConfigError } from './core/errors.js';
 import type { CircuitBreakerSettings } from './core/options.js';
 import { resolveOptions } from './core/options.js';
 import { defaultStoreLogger } from './core/fleet/store.js';
+import { checkSettingKeys, conflictError, keyNameOrigin, sameSettings } from './breaker-declarations.js';
+import type { Declaration } from './breaker-declarations.js';
+import { closestName } from './breaker-names.js';
 import { CIRCUIT_BREAKER_MODULE_OPTIONS } from './circuit-breaker.module-definition.js';
 import { CIRCUIT_BREAKER_ROOT_REGISTRATION } from './circuit-breaker.constants.js';
 import type { CircuitBreakerModuleOptions } from './interfaces/circuit-breaker-module-options.interface.js';
@@ -18,10 +21,8 @@ export function defaultIsFailure(error: unknown): boolean {
 
 const MODULE_OPTION_KEYS = ['defaults', 'breakers', 'strict', 'errorFactory', 'logger'];
 
-interface Declaration {
-  readonly settings: CircuitBreakerSettings;
-  readonly source: string;
-}
+const DEFAULTS_HAVE_NO_NAME =
+  'given per breaker: defaults apply to every breaker, each named by its key in breakers or forFeature, or by its decorator';
 
 /**
  * The breakers of one application: those declared by forRoot / forRootAsync / forFeature, and
@@ -78,23 +79,18 @@ export class CircuitBreakerRegistry implements OnModuleDestroy {
   }
 
   /**
-   * Declares a breaker (forRoot, forFeature). The same name declared twice must carry the same
-   * options; a breaker already built from defaults for that name takes the declared options.
+   * Declares a breaker (forRoot, forFeature, a decorator's options). The same name declared twice
+   * must carry the same options; a breaker already built from defaults for that name takes the
+   * declared options. `nameIs` says where the name comes from, for the error about a `name` key.
    */
-  declare(name: string, settings: CircuitBreakerSettings, source: string): CircuitBreaker {
+  declare(name: string, settings: CircuitBreakerSettings, source: string, nameIs = keyNameOrigin(name)): CircuitBreaker {
     if (settings === null || typeof settings !== 'object') {
       throw new CircuitBreakerConfigError(name, 'breakers', settings, 'an object of breaker options');
     }
+    checkSettingKeys(name, settings, source, nameIs);
     const previous = this.declarations.get(name);
     if (previous !== undefined) {
-      if (!sameSettings(previous.settings, settings)) {
-        throw new CircuitBreakerConfigError(
-          name,
-          'breakers',
-          settings,
-          `the same options wherever the name is declared (declared with different options by ${previous.source} and by ${source})`,
-        );
-      }
+      if (!sameSettings(previous.settings, settings)) throw conflictError(name, previous, { settings, source });
       return this.breakers.get(name)!;
     }
     this.declarations.set(name, { settings, source });
@@ -153,18 +149,26 @@ export class CircuitBreakerRegistry implements OnModuleDestroy {
   reconfigure(name: string, settings: CircuitBreakerSettings): CircuitBreaker {
     const breaker = this.breakers.get(name);
     if (breaker === undefined) throw new Error(`Circuit breaker "${name}" does not exist`);
+    if (settings !== null && typeof settings === 'object') {
+      checkSettingKeys(name, settings, 'CircuitBreakerRegistry.reconfigure', `fixed when the breaker is created ("${name}"; a breaker cannot be renamed)`);
+    }
     breaker.reconfigure(settings);
     return breaker;
   }
 
-  /** In strict mode, every name used must be declared by the time the application bootstraps. */
+  /**
+   * In strict mode, every name used must be declared by the time the application bootstraps.
+   * `usedBy` lists the decorators and injecting classes that use it.
+   */
   assertDeclared(name: string, usedBy: string): void {
     if (!this.strict || this.declarations.has(name)) return;
+    const meant = closestName(name, this.declaredNames());
     throw new CircuitBreakerConfigError(
       name,
       'name',
       name,
-      `a breaker declared by CircuitBreakerModule.forRoot, forRootAsync or forFeature (strict mode; used by ${usedBy})`,
+      `a breaker declared by CircuitBreakerModule.forRoot, forRootAsync, forFeature or a @UseCircuitBreaker decorator's options ` +
+        `(strict mode; used by ${usedBy}${meant === undefined ? '' : `. Did you mean "${meant}"?`})`,
     );
   }
 
@@ -269,20 +273,11 @@ function validateModuleOptions(options: CircuitBreakerModuleOptions): void {
     throw new CircuitBreakerConfigError('(module)', 'breakers', options.breakers, 'an object mapping breaker names to options');
   }
   if (options.defaults !== undefined) {
-    if (options.defaults === null || typeof options.defaults !== 'object' || 'name' in options.defaults) {
-      throw new CircuitBreakerConfigError('(defaults)', 'defaults', options.defaults, 'an object of breaker options without a name');
+    if (options.defaults === null || typeof options.defaults !== 'object' || Array.isArray(options.defaults)) {
+      throw new CircuitBreakerConfigError('(defaults)', 'defaults', options.defaults, 'an object of breaker options');
     }
+    checkSettingKeys('(defaults)', options.defaults, 'CircuitBreakerModule defaults', DEFAULTS_HAVE_NO_NAME);
     resolveOptions({ ...options.defaults, name: '(defaults)' });
   }
 }
 
-/** Deep equality where functions (and other objects such as clocks) compare by identity. */
-function sameSettings(a: unknown, b: unknown): boolean {
-  if (a === b) return true;
-  if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return false;
-  if (Object.getPrototypeOf(a) !== Object.prototype || Object.getPrototypeOf(b) !== Object.prototype) return false;
-  const keysA = Object.keys(a).filter((k) => (a as Record<string, unknown>)[k] !== undefined);
-  const keysB = Object.keys(b).filter((k) => (b as Record<string, unknown>)[k] !== undefined);
-  if (keysA.length !== keysB.length) return false;
-  return keysA.every((k) => sameSettings((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
-}

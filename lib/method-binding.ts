@@ -9,7 +9,7 @@
 import type { Subscriber } from 'rxjs';
 import type { CircuitBreaker } from './core/circuit-breaker.js';
 import { CircuitBreakerTimeoutError, CircuitOpenError } from './core/errors.js';
-import { AnyShapeRejection } from './any-shape-rejection.js';
+import { AnyShapeResult } from './any-shape-result.js';
 import { executePromise, startTime, trackPromise } from './breaker-calls.js';
 import { beginCall, isNested, runInCall } from './call-context.js';
 import { isObservableValue, isThenable } from './method-shape.js';
@@ -140,16 +140,19 @@ export class MethodBinding {
 
   /**
    * The breaker refused a call of a sync method (throw) or of one whose shape is still unknown:
-   * the method cannot be called to find out, so the refusal fails whichever way it is consumed.
+   * the method cannot be called to find out, so the refusal, or the fallback's answer to it, is
+   * given in a form that works whichever way it is consumed (Observable or promise).
    */
   private refused(instance: unknown, args: unknown[], error: unknown): unknown {
     if (this.learned === 'sync') return this.recover(instance, args, error);
-    if (this.fallback === undefined) return new AnyShapeRejection(error);
+    if (this.fallback === undefined) return AnyShapeResult.rejected(error);
+    let replacement: unknown;
     try {
-      return this.fallback(instance, args, error);
+      replacement = this.fallback(instance, args, error);
     } catch (fallbackError) {
-      return new AnyShapeRejection(fallbackError);
+      return AnyShapeResult.rejected(fallbackError);
     }
+    return AnyShapeResult.of(replacement);
   }
 
   /** Fallback for an open circuit, a timeout or a recorded failure; anything else is rethrown. */

@@ -6,7 +6,11 @@ import type { AdminRegistration } from './unguarded-admin.warning.js';
 
 /** Options of {@link CircuitBreakerAdminModule.register}. */
 export interface CircuitBreakerAdminOptions {
-  /** Where the routes are mounted. Default `'circuit-breakers'`. The app's global prefix applies too. */
+  /**
+   * Where the routes are mounted. Default `'circuit-breakers'`, which is also the dashboard's
+   * default page: with `CircuitBreakerDashboardModule`, give this one its own path (e.g.
+   * `'admin/circuit-breakers'`). The app's global prefix applies too.
+   */
   path?: string;
   /**
    * Guards applied to every admin route (`@UseGuards` on the controller), e.g. your API-key or

@@ -57,6 +57,9 @@ export interface ResolvedDashboardOptions {
 
 export const CIRCUIT_BREAKER_DASHBOARD_OPTIONS = Symbol('CIRCUIT_BREAKER_DASHBOARD_OPTIONS');
 
+/** The page's path when none is given (the admin API's default too: register one of them elsewhere). */
+export const DEFAULT_PATH = 'circuit-breakers';
+
 /** Messages per breaker per second are at most 1000 / this (changes in between are coalesced). */
 export const MIN_FLUSH_INTERVAL_MS = 250;
 /** A comment line this often keeps proxies from closing a quiet stream and finds dead clients. */
@@ -89,7 +92,7 @@ function wholeMs(option: string, value: unknown, min: number, max: number): numb
 /** Validates at `register()`, so a bad value fails bootstrap with the option and the value named. */
 export function resolveDashboardOptions(options: CircuitBreakerDashboardOptions): ResolvedDashboardOptions {
   if (options === null || typeof options !== 'object') fail('options', options, 'an object');
-  const path = normalizePath(options.path ?? 'circuit-breakers');
+  const path = normalizePath(options.path ?? DEFAULT_PATH);
   if (path === undefined) fail('path', options.path, 'a non-empty string path such as "ops/circuit-breakers"');
   const guards = options.guards ?? [];
   if (!Array.isArray(guards) || guards.some((g) => g === null || (typeof g !== 'function' && typeof (g as CanActivate)?.canActivate !== 'function'))) {

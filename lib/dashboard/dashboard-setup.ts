@@ -9,7 +9,7 @@ import { PATH_METADATA } from '@nestjs/common/constants.js';
 import { DiscoveryService } from '@nestjs/core';
 import { CircuitBreakerAdminController } from '../admin/circuit-breaker-admin.controller.js';
 import { CircuitBreakerRegistry } from '../circuit-breaker.registry.js';
-import { CIRCUIT_BREAKER_DASHBOARD_OPTIONS, normalizePath } from './circuit-breaker-dashboard.options.js';
+import { CIRCUIT_BREAKER_DASHBOARD_OPTIONS, DEFAULT_PATH, normalizePath } from './circuit-breaker-dashboard.options.js';
 import type { ResolvedDashboardOptions } from './circuit-breaker-dashboard.options.js';
 
 export const UNGUARDED_WARNING =
@@ -29,19 +29,14 @@ export class DashboardSetup implements OnModuleInit {
   ) {
     const logger = registry?.moduleOptions.logger;
     this.logger = logger === false ? undefined : (logger ?? new Logger('CircuitBreakerDashboard'));
+    // Here, not in onModuleInit: app.init() registers routes before the init hooks, and Fastify
+    // refuses a second `GET /circuit-breakers` with a message that names neither module.
+    assertApart(options.path, this.adminPaths());
   }
 
   onModuleInit(): void {
     const { path, readOnly, adminPath } = this.options;
-    const adminPaths = this.adminPaths();
-    const clash = adminPaths.find((admin) => overlaps(admin, path));
-    if (clash !== undefined) {
-      throw new Error(
-        `CircuitBreakerDashboardModule: path "${path}" collides with the CircuitBreakerAdminModule at "${clash}", whose GET /:name route would answer the dashboard's requests. ` +
-          `Mount them apart, e.g. CircuitBreakerAdminModule.register({ path: 'admin/circuit-breakers' }).`,
-      );
-    }
-    if (!readOnly) this.adminPath = this.resolveAdminPath(adminPaths, adminPath);
+    if (!readOnly) this.adminPath = this.resolveAdminPath(this.adminPaths(), adminPath);
     if (this.options.guards.length === 0) this.logger?.warn(UNGUARDED_WARNING.replace('%s', path));
   }
 
@@ -73,6 +68,21 @@ export class DashboardSetup implements OnModuleInit {
     }
     return paths;
   }
+}
+
+/** Where the admin API goes when it collides with the dashboard: the first of these that does not. */
+const ADMIN_PATHS_TO_SUGGEST = ['admin/circuit-breakers', 'admin/breakers', 'circuit-breakers-admin'];
+
+function assertApart(dashboardPath: string, adminPaths: readonly string[]): void {
+  const clash = adminPaths.find((admin) => overlaps(admin, dashboardPath));
+  if (clash === undefined) return;
+  const suggested = ADMIN_PATHS_TO_SUGGEST.find((candidate) => !overlaps(candidate, dashboardPath))!;
+  const defaults = clash === DEFAULT_PATH && dashboardPath === DEFAULT_PATH ? ` (both default to "${DEFAULT_PATH}")` : '';
+  throw new Error(
+    `CircuitBreakerDashboardModule: path "${dashboardPath}" collides with the CircuitBreakerAdminModule at "${clash}"${defaults}, ` +
+      `whose GET /:name route would answer the dashboard's requests. ` +
+      `Pass the admin API a path of its own: CircuitBreakerAdminModule.register({ path: '${suggested}' }) (with your guards as before).`,
+  );
 }
 
 /** The admin API's `GET <admin>/:name` would match the page (`<admin>/x`) or its stream (`<admin>/events`). */

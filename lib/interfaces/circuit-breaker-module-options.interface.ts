@@ -20,7 +20,7 @@ export interface CircuitBreakerModuleOptions {
    * status below 500 is ignored (a client's bad request is not the dependency failing).
    */
   defaults?: CircuitBreakerSettings;
-  /** Named breakers, each merged over `defaults`. */
+  /** Named breakers, each merged over `defaults`. The key is the breaker's name (a `name` inside its options fails bootstrap). */
   breakers?: Record<string, CircuitBreakerSettings>;
   /** Fail bootstrap when @UseCircuitBreaker / @InjectCircuitBreaker names a breaker declared nowhere. Default false. */
   strict?: boolean;

@@ -371,7 +371,7 @@ const ROWS: readonly Row[] = [
     nest(() => ({
       imports: [CircuitBreakerModule.forRoot({ logger: false, breakers: { inventory: { openDurationMs: 1_000 } } }), featureModule({ openDurationMs: 2_000 })],
     })),
-    { type: CircuitBreakerConfigError, breakerName: 'inventory', option: 'breakers', says: ['by CircuitBreakerModule.forRoot and by CircuitBreakerModule.forFeature({ inventory }) in FeatureModule'] },
+    { type: CircuitBreakerConfigError, breakerName: 'inventory', option: 'breakers', says: ['by CircuitBreakerModule.forRoot with { openDurationMs: 1000 } and by CircuitBreakerModule.forFeature({ inventory }) in FeatureModule with { openDurationMs: 2000 }'] },
     BOOT,
   ],
   [
@@ -379,7 +379,7 @@ const ROWS: readonly Row[] = [
     nest(() => ({
       imports: [CircuitBreakerModule.forRoot({ logger: false }), featureModule({ openDurationMs: 1_000 }, 'stock'), featureModule({ openDurationMs: 3_000 }, 'stock')],
     })),
-    { type: CircuitBreakerConfigError, breakerName: 'stock', option: 'breakers', says: ['by CircuitBreakerModule.forFeature({ stock }) in FeatureModule and by CircuitBreakerModule.forFeature({ stock }) in FeatureModule'] },
+    { type: CircuitBreakerConfigError, breakerName: 'stock', option: 'breakers', says: ['by CircuitBreakerModule.forFeature({ stock }) in FeatureModule with { openDurationMs: 1000 } and by CircuitBreakerModule.forFeature({ stock }) in FeatureModule with { openDurationMs: 3000 }'] },
     BOOT,
   ],
   [

@@ -1,0 +1,121 @@
+/**
+ * Bootstrap errors about names and declarations carry what the user needs to fix them, as the
+ * warnings do: strict mode names the class that injects or decorates and the declared name it
+ * probably meant, lists every way a breaker can be declared (decorator options included), and a
+ * conflict between two declarations shows both places and both values of the options that differ.
+ */
+import 'reflect-metadata';
+import { afterEach, describe, expect, it } from '@jest/globals';
+import { Injectable, Module } from '@nestjs/common';
+import { CircuitBreaker, CircuitBreakerConfigError, CircuitBreakerModule, InjectCircuitBreaker, UseCircuitBreaker } from '../../lib/index.js';
+import type { CircuitBreakerModuleOptions } from '../../lib/index.js';
+import { Apps } from './helpers.js';
+
+@Injectable()
+class ChargesService {
+  constructor(@InjectCircuitBreaker('paymnets') readonly payments: CircuitBreaker) {}
+}
+
+@Injectable()
+class RefundsService {
+  constructor(@InjectCircuitBreaker('paymnets') readonly payments: CircuitBreaker) {}
+}
+
+@Injectable()
+class CheckoutService {
+  @UseCircuitBreaker('paymnets')
+  async charge() {
+    return 'charged';
+  }
+}
+
+@Injectable()
+class GeocoderClient {
+  @UseCircuitBreaker('geocoder')
+  async locate() {
+    return 'here';
+  }
+}
+
+function isTransient(error: unknown): boolean {
+  return error instanceof Error && error.message.includes('ECONNRESET');
+}
+
+function isAnyError(): boolean {
+  return true;
+}
+
+@Injectable()
+class SearchService {
+  @UseCircuitBreaker('search', { options: { timeoutMs: 500, minimumCalls: 2, isFailure: isAnyError } })
+  async find() {
+    return [];
+  }
+}
+
+@Module({ imports: [CircuitBreakerModule.forFeature({ search: { timeoutMs: 500, minimumCalls: 2, slidingWindow: { type: 'count', size: 20 } } })] })
+class SearchFeatureModule {}
+
+describe('bootstrap errors say who, where and what', () => {
+  const apps = new Apps();
+  afterEach(() => apps.closeAll());
+
+  const strictRoot = (options: CircuitBreakerModuleOptions = {}) =>
+    CircuitBreakerModule.forRoot({ logger: false, strict: true, breakers: { payments: {} }, ...options });
+
+  async function messageOf(metadata: Parameters<Apps['bootstrapError']>[0]): Promise<string> {
+    const error = await apps.bootstrapError(metadata);
+    expect(error).toBeInstanceOf(CircuitBreakerConfigError);
+    return (error as Error).message;
+  }
+
+  describe('strict mode, a name declared nowhere', () => {
+    it('@InjectCircuitBreaker: names every class that injects it and the declared name it probably meant', async () => {
+      const message = await messageOf({ imports: [strictRoot()], providers: [ChargesService, RefundsService] });
+      expect(message).toContain('Circuit breaker "paymnets"');
+      expect(message).toContain("@InjectCircuitBreaker('paymnets') in ChargesService");
+      expect(message).toContain("@InjectCircuitBreaker('paymnets') in RefundsService");
+      expect(message).toContain('Did you mean "payments"?');
+    });
+
+    it('@UseCircuitBreaker: names the decorator, the class and method, and the declared name it probably meant', async () => {
+      const message = await messageOf({ imports: [strictRoot()], providers: [CheckoutService] });
+      expect(message).toContain("@UseCircuitBreaker('paymnets') on CheckoutService.charge");
+      expect(message).toContain('Did you mean "payments"?');
+    });
+
+    it('a name close to nothing declared gets no suggestion', async () => {
+      const message = await messageOf({ imports: [strictRoot()], providers: [GeocoderClient] });
+      expect(message).toContain("@UseCircuitBreaker('geocoder') on GeocoderClient.locate");
+      expect(message).not.toContain('Did you mean');
+    });
+
+    it("lists every way to declare a breaker, a decorator's options included", async () => {
+      const message = await messageOf({ imports: [strictRoot()], providers: [GeocoderClient] });
+      expect(message).toContain("CircuitBreakerModule.forRoot, forRootAsync, forFeature or a @UseCircuitBreaker decorator's options");
+    });
+  });
+
+  describe('one name declared with different options in two places', () => {
+    it('shows both places and, for the options that differ only, both values (functions by name)', async () => {
+      const message = await messageOf({
+        imports: [CircuitBreakerModule.forRoot({ logger: false, breakers: { search: { timeoutMs: 1_000, minimumCalls: 2, isFailure: isTransient } } })],
+        providers: [SearchService],
+      });
+      expect(message).toContain('declared with different options by CircuitBreakerModule.forRoot with { timeoutMs: 1000, isFailure: [function isTransient] }');
+      expect(message).toContain(
+        "and by @UseCircuitBreaker('search') options on SearchService.find (module RootTestModule) with { timeoutMs: 500, isFailure: [function isAnyError] }",
+      );
+      // minimumCalls is the same in both places (the error's value, after "got", is what the second place gave)
+      expect(message.slice(0, message.lastIndexOf(', got '))).not.toContain('minimumCalls');
+    });
+
+    it('an option set in one place only shows as unset in the other; nested options show whole', async () => {
+      const message = await messageOf({ imports: [CircuitBreakerModule.forRoot({ logger: false }), SearchFeatureModule], providers: [SearchService] });
+      expect(message).toContain(
+        'by CircuitBreakerModule.forFeature({ search }) in SearchFeatureModule with { slidingWindow: { type: "count", size: 20 }, isFailure: unset }',
+      );
+      expect(message).toContain("by @UseCircuitBreaker('search') options on SearchService.find (module RootTestModule) with { slidingWindow: unset, isFailure: [function isAnyError] }");
+    });
+  });
+});
