@@ -4,7 +4,8 @@
  * caller's client open; no ticker timer is left behind. Counted with CLIENT LIST on a server of the
  * test's own (and jest --detectOpenHandles watches the whole run).
  */
-import { afterAll, beforeAll, expect, test } from '@jest/globals';
+import { Socket } from 'node:net';
+import { afterAll, afterEach, beforeAll, expect, test } from '@jest/globals';
 import { Redis } from 'ioredis';
 import { CircuitBreaker } from 'nestjs-breaker';
 import { RedisCircuitBreakerStore } from 'nestjs-breaker/redis';
@@ -29,9 +30,27 @@ let server: RedisServer;
 let admin: Redis;
 let baseline: number;
 
-/** TCP sockets this process holds (the store's connections are among them while they live). */
+/**
+ * TCP sockets this process holds to the test's own server (the store's connections are among them
+ * while they live). Only sockets to that port count: Jest may run every file in one process, and
+ * sockets of other files (HTTP keep-alive, other servers) open and close meanwhile.
+ */
 function tcpSockets(): number {
-  return process.getActiveResourcesInfo().filter((resource) => resource === 'TCPSocketWrap' || resource === 'TCPWRAP').length;
+  const port = Number(new URL(server.url).port);
+  // process._getActiveHandles() is the one way to see a live socket's peer from inside the process.
+  const handles = (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles();
+  return handles.filter((handle) => handle instanceof Socket && handle.remotePort === port).length;
+}
+
+// A failed expectation must not leave a store connected: later tests would count its connections,
+// and an open connection keeps Jest (in band on 2 cores) from exiting.
+const created: CircuitBreaker[] = [];
+afterEach(() => {
+  for (const breaker of created.splice(0)) breaker.dispose();
+});
+function made<T extends CircuitBreaker[]>(breakers: T): T {
+  created.push(...breakers);
+  return breakers;
 }
 
 beforeAll(async () => {
@@ -53,11 +72,11 @@ test('fromUrl stores close their connections when their last breaker is disposed
   const prefix = uniquePrefix('leak');
   const first = redisStore(server.url, clock, prefix);
   const second = redisStore(server.url, clock, prefix);
-  const breakers = [
+  const breakers = made([
     new CircuitBreaker({ name: 'payments', clock, store: first, ...settings }),
     new CircuitBreaker({ name: 'inventory', clock, store: first, ...settings }),
     new CircuitBreaker({ name: 'payments', clock, store: second, ...settings }),
-  ];
+  ]);
   await subscribed(admin, `${prefix}transitions`, 2);
   // Exercise every kind of command: syncs, a transition, a trial.
   await fail(breakers[0]!, 2);
@@ -88,7 +107,7 @@ test('disposing the last breaker while a command is in flight leaves no connecti
   const clock = new ManualClock(Date.now());
   const prefix = uniquePrefix('leak-inflight');
   const store = redisStore(server.url, clock, prefix);
-  const breaker = new CircuitBreaker({ name: 'payments', clock, store, ...settings });
+  const [breaker] = made([new CircuitBreaker({ name: 'payments', clock, store, ...settings })]);
   await subscribed(admin, `${prefix}transitions`, 1);
   await admin.script('FLUSH'); // the store must load its scripts again: its first sync takes two round trips
 
@@ -110,10 +129,10 @@ test('a fromClient store closes only the connections it opened; the caller keeps
   try {
     await client.ping();
     const store = track(RedisCircuitBreakerStore.fromClient(client, { keyPrefix: prefix, clock, syncIntervalMs: SYNC_MS, logger: capturingLogger() }));
-    const breakers = [
+    const breakers = made([
       new CircuitBreaker({ name: 'payments', clock, store, ...settings }),
       new CircuitBreaker({ name: 'inventory', clock, store, ...settings }),
-    ];
+    ]);
     await subscribed(admin, `${prefix}transitions`, 1);
     await fail(breakers[0]!, 2);
     await advance(clock, SYNC_MS, [store]);
