@@ -33,6 +33,7 @@ import { jsonBodyOnly } from './json-body.guard.js';
 const CODE_ONLY: Readonly<Record<string, string>> = {
   isFailure: 'it takes a function',
   isResultFailure: 'it takes a function',
+  retryAfterMs: 'it takes a function',
   healthCheck: 'it takes a function (check)',
   clock: 'it takes an object with methods',
   store: 'it takes a store object, fixed when the breaker is created',
