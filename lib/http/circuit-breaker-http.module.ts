@@ -9,7 +9,7 @@
  * of `nestjs-breaker/http` (breakerFetch) works without them.
  */
 import { Inject, Injectable, Module } from '@nestjs/common';
-import type { DynamicModule, OnModuleInit } from '@nestjs/common';
+import type { DynamicModule, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { DiscoveryModule, DiscoveryService } from '@nestjs/core';
 import { CircuitBreakerRegistry } from '../circuit-breaker.registry.js';
 import type { CircuitBreaker } from '../core/circuit-breaker.js';
@@ -47,7 +47,7 @@ const MISSING_AXIOS =
 /** The parts of an axios instance the interceptor uses (no axios types in this package's declarations). */
 interface AxiosLike {
   defaults: { adapter?: unknown };
-  interceptors: { request: { use(onFulfilled: (config: AxiosConfigLike) => AxiosConfigLike): number } };
+  interceptors: { request: { use(onFulfilled: (config: AxiosConfigLike) => AxiosConfigLike): number; eject(id: number): void } };
   getUri(config?: AxiosConfigLike): string;
 }
 interface AxiosConfigLike {
@@ -60,7 +60,10 @@ type Adapter = (config: AxiosConfigLike) => Promise<unknown>;
 const installed = new WeakMap<object, symbol>();
 
 @Injectable()
-export class CircuitBreakerHttpInstaller implements OnModuleInit {
+export class CircuitBreakerHttpInstaller implements OnModuleInit, OnModuleDestroy {
+  /** Interceptors this application installed, removed when it closes (HttpModule's default axios instance is the process-wide one). */
+  private readonly ejects: (() => void)[] = [];
+
   constructor(
     @Inject(CIRCUIT_BREAKER_HTTP_OPTIONS) private readonly options: CircuitBreakerHttpOptions,
     private readonly registry: CircuitBreakerRegistry,
@@ -105,10 +108,16 @@ export class CircuitBreakerHttpInstaller implements OnModuleInit {
       const previous = installed.get(instance);
       if (previous !== undefined) {
         if (previous === mark) continue;
-        throw new CircuitBreakerConfigError(name, 'family', name, `one CircuitBreakerHttpModule per HttpService: the HttpService of ${String(wrapper.name)} already has breakers (${previous.description})`);
+        throw new CircuitBreakerConfigError(
+          name,
+          'family',
+          name,
+          `one CircuitBreakerHttpModule per axios instance: the HttpService of ${String(wrapper.name)} already runs through the breakers of "${previous.description}" ` +
+            `(HttpModule without options shares the process-wide axios instance: give HttpModule.register({}) its own in each application that uses other breakers)`,
+        );
       }
       installed.set(instance, mark);
-      instance.interceptors.request.use((config) => {
+      const id = instance.interceptors.request.use((config) => {
         const inner = getAdapter(config.adapter ?? instance.defaults.adapter);
         // The adapter is the request itself: replaced by one that runs it through the breaker.
         config.adapter = (request: AxiosConfigLike) =>
@@ -118,7 +127,15 @@ export class CircuitBreakerHttpInstaller implements OnModuleInit {
           );
         return config;
       });
+      this.ejects.push(() => {
+        instance.interceptors.request.eject(id);
+        installed.delete(instance);
+      });
     }
+  }
+
+  onModuleDestroy(): void {
+    for (const eject of this.ejects.splice(0)) eject();
   }
 }
 
