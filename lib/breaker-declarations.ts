@@ -7,6 +7,7 @@
 import { CircuitBreakerConfigError } from './core/errors.js';
 import { SETTING_KEYS } from './core/options.js';
 import type { CircuitBreakerSettings } from './core/options.js';
+import { FAMILY_LIMIT_KEYS } from './family/family-options.js';
 
 /** Options declared for a name, and where (`CircuitBreakerModule.forRoot`, a decorated method...). */
 export interface Declaration {
@@ -29,6 +30,21 @@ export function checkSettingKeys(breakerName: string, settings: object, source: 
     }
     if (!SETTING_NAMES.has(key)) {
       throw new CircuitBreakerConfigError(breakerName, key, value, `one of the known options (${SETTING_KEYS.join(', ')}); "${key}" is not an option`);
+    }
+  }
+}
+
+const FAMILY_SETTING_NAMES: readonly string[] = [...SETTING_KEYS, ...FAMILY_LIMIT_KEYS];
+
+/** {@link checkSettingKeys} for a family: breaker options plus the family's limits. */
+export function checkFamilySettingKeys(familyName: string, settings: object, source: string): void {
+  for (const key of Object.keys(settings)) {
+    const value: unknown = (settings as Record<string, unknown>)[key];
+    if (key === 'name') {
+      throw new CircuitBreakerConfigError(familyName, 'name', value, `absent in ${source}: the family's name is ${JSON.stringify(familyName)}, its key or its decorator's first argument`);
+    }
+    if (!FAMILY_SETTING_NAMES.includes(key)) {
+      throw new CircuitBreakerConfigError(familyName, key, value, `one of the known options of a family (${FAMILY_SETTING_NAMES.join(', ')}); "${key}" is not an option`);
     }
   }
 }

@@ -22,6 +22,27 @@ interface Site extends DecoratedSite {
   /** The prototype that declares the method (its `design:returntype` is read there). */
   readonly declaredOn: object;
   readonly key: string | symbol;
+  /** `{ key }` given: the name is a family of keyed breakers. */
+  readonly keyed: boolean;
+}
+
+/** A name is one breaker or a family: every decorator using it must agree on having a `key`. */
+function checkKeyedAgreement(sites: readonly Site[]): void {
+  const first = new Map<string, Site>();
+  for (const site of sites) {
+    const other = first.get(site.name);
+    if (other === undefined) first.set(site.name, site);
+    else if (other.keyed !== site.keyed) {
+      const [keyed, plain] = other.keyed ? [other, site] : [site, other];
+      throw new CircuitBreakerConfigError(
+        site.name,
+        'key',
+        undefined,
+        `given on every decorator using the name or on none: ${keyed.label} (module ${keyed.moduleName}) uses "${site.name}" as a family ` +
+          `of keyed breakers ({ key }) and ${plain.label} (module ${plain.moduleName}) as one breaker; give them different names`,
+      );
+    }
+  }
 }
 
 /**
@@ -42,9 +63,12 @@ export class CircuitBreakerExplorer implements OnModuleInit, OnModuleDestroy {
     const wrappers = [...this.discovery.getControllers(), ...this.discovery.getProviders()];
     const sites = wrappers.flatMap((wrapper) => sitesOf(wrapper));
     checkUnnamedCollisions(sites);
+    checkKeyedAgreement(sites);
     // Decorators' own options are declarations: all of them before any breaker is looked up.
     for (const site of sites) {
-      if (site.options !== undefined) this.registry.declare(site.name, site.options, decoratorSource(site), decoratorNameOrigin(site));
+      if (site.options === undefined) continue;
+      if (site.keyed) this.registry.declareFamily(site.name, site.options, decoratorSource(site));
+      else this.registry.declare(site.name, site.options, decoratorSource(site), decoratorNameOrigin(site));
     }
     const bindingsByType = new Map<object, Map<object, MethodBinding>>();
     for (const site of sites) {
@@ -69,6 +93,13 @@ export class CircuitBreakerExplorer implements OnModuleInit, OnModuleDestroy {
 
   private createBinding(site: Site): MethodBinding {
     const usedBy = site.explicit ? `@UseCircuitBreaker('${site.name}') on ${site.label}` : `@UseCircuitBreaker() on ${site.label}`;
+    const key = site.metadata.options.key as ((...args: unknown[]) => string) | undefined;
+    if (key !== undefined) {
+      if (site.explicit) this.registry.assertFamilyDeclared(site.name, `${usedBy} (keyed)`);
+      const family = this.registry.family(site.name, `${usedBy} (keyed)`);
+      const hint = shapeHint(site.declaredOn, site.key, site.metadata.original);
+      return new MethodBinding((instance, args) => family.get(key.apply(instance, args)), hint, this.fallbackOf(site));
+    }
     if (site.explicit) this.registry.assertDeclared(site.name, usedBy);
     const breaker = this.registry.get(site.name, usedBy);
     const hint = shapeHint(site.declaredOn, site.key, site.metadata.original);
@@ -104,7 +135,19 @@ export class CircuitBreakerExplorer implements OnModuleInit, OnModuleDestroy {
       if (!labels.includes(label)) labels.push(label);
     };
     for (const site of sites) {
-      if (site.explicit && !this.registry.isDeclared(site.name)) use(site.name, `@UseCircuitBreaker('${site.name}') on ${site.label}`);
+      if (site.explicit && !site.keyed && !this.registry.isDeclared(site.name)) use(site.name, `@UseCircuitBreaker('${site.name}') on ${site.label}`);
+    }
+    const families = new Map<string, string[]>();
+    for (const site of sites) {
+      if (!site.explicit || !site.keyed || this.registry.isFamilyDeclared(site.name)) continue;
+      const labels = families.get(site.name) ?? [];
+      families.set(site.name, [...labels, `@UseCircuitBreaker('${site.name}', { key }) on ${site.label}`]);
+    }
+    for (const [name, labels] of families) {
+      this.registry.warn(
+        `Circuit breaker family "${name}" (used by ${labels.join(', ')}) is declared by no registration (forRoot families, forRootAsync ` +
+          `or a keyed decorator's options): its keys run with the module defaults and the default limits.`,
+      );
     }
     const injectors = new Map<unknown, string[]>();
     for (const wrapper of wrappers) {
@@ -157,6 +200,7 @@ function sitesOf(wrapper: InstanceWrapper): Site[] {
         label,
         name: metadata.name ?? label,
         explicit: metadata.name !== undefined,
+        keyed: metadata.options.key !== undefined,
         options: metadata.options.options,
       });
     }

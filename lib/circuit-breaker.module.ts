@@ -10,6 +10,7 @@ import { CircuitBreakerRegistry } from './circuit-breaker.registry.js';
 import { injectedCircuitBreakerNames } from './decorators/inject-circuit-breaker.decorator.js';
 import { ExceptionFilterInstaller } from './exception-filter-installer.js';
 import { importersOf } from './nest-internals.js';
+import { isPattern } from './breaker-patterns.js';
 
 let featureCount = 0;
 
@@ -25,7 +26,8 @@ let featureCount = 0;
 export class CircuitBreakerModule extends ConfigurableModuleClass {
   static forRoot(options: typeof OPTIONS_TYPE = {}): DynamicModule {
     const { isGlobal: _isGlobal, ...moduleOptions } = options;
-    return withInternals(super.forRoot(options), Object.keys(moduleOptions.breakers ?? {}), 'CircuitBreakerModule.forRoot');
+    const named = Object.keys(moduleOptions.breakers ?? {}).filter((name) => !isPattern(name));
+    return withInternals(super.forRoot(options), named, 'CircuitBreakerModule.forRoot');
   }
 
   static forRootAsync(options: typeof ASYNC_OPTIONS_TYPE): DynamicModule {
@@ -49,9 +51,10 @@ export class CircuitBreakerModule extends ConfigurableModuleClass {
           },
           inject: [CircuitBreakerRegistry, ModulesContainer],
         },
-        ...names.map((name) => breakerProvider(name, [registration])),
+        // A pattern names no one breaker: nothing to inject for it.
+        ...names.filter((name) => !isPattern(name)).map((name) => breakerProvider(name, [registration])),
       ],
-      exports: names.map(getCircuitBreakerToken),
+      exports: names.filter((name) => !isPattern(name)).map(getCircuitBreakerToken),
     };
   }
 }

@@ -5,11 +5,16 @@ import { CircuitBreaker } from './core/circuit-breaker.js';
 import type { CallEvent, StateChangeEvent } from './core/circuit-breaker.js';
 import { CircuitBreakerConfigError } from './core/errors.js';
 import type { CircuitBreakerSettings } from './core/options.js';
-import { resolveOptions } from './core/options.js';
+import { SETTING_KEYS, resolveOptions } from './core/options.js';
 import { defaultStoreLogger } from './core/fleet/store.js';
-import { checkSettingKeys, conflictError, keyNameOrigin, sameSettings } from './breaker-declarations.js';
+import { checkFamilySettingKeys, checkSettingKeys, conflictError, keyNameOrigin, sameSettings } from './breaker-declarations.js';
 import type { Declaration } from './breaker-declarations.js';
 import { closestName } from './breaker-names.js';
+import { BreakerPatterns, isPattern } from './breaker-patterns.js';
+import { CircuitBreakerFamily } from './family/circuit-breaker-family.js';
+import type { BreakerRetiredEvent } from './family/circuit-breaker-family.js';
+import type { CircuitBreakerFamilySettings } from './family/family-options.js';
+import { checkFamilyName } from './family/family-options.js';
 import { CIRCUIT_BREAKER_MODULE_OPTIONS } from './circuit-breaker.module-definition.js';
 import { CIRCUIT_BREAKER_ROOT_REGISTRATION } from './circuit-breaker.constants.js';
 import type { CircuitBreakerModuleOptions } from './interfaces/circuit-breaker-module-options.interface.js';
@@ -19,7 +24,7 @@ export function defaultIsFailure(error: unknown): boolean {
   return !(error instanceof HttpException && error.getStatus() < 500);
 }
 
-const MODULE_OPTION_KEYS = ['defaults', 'breakers', 'strict', 'errorFactory', 'logger'];
+const MODULE_OPTION_KEYS = ['defaults', 'breakers', 'families', 'strict', 'errorFactory', 'logger'];
 
 const DEFAULTS_HAVE_NO_NAME =
   'given per breaker: defaults apply to every breaker, each named by its key in breakers or forFeature, or by its decorator';
@@ -33,6 +38,13 @@ const DEFAULTS_HAVE_NO_NAME =
 export class CircuitBreakerRegistry implements OnModuleDestroy {
   private readonly breakers = new Map<string, CircuitBreaker>();
   private readonly declarations = new Map<string, Declaration>();
+  /** `breakers` entries whose key has a `*`: options for the names they match. */
+  private readonly patterns = new BreakerPatterns();
+  private readonly familyMap = new Map<string, CircuitBreakerFamily>();
+  private readonly familyDeclarations = new Map<string, Declaration>();
+  /** Families built from defaults because something used them without a declaration. */
+  private readonly undeclaredFamilyMap = new Map<string, string>();
+  private readonly retirements = new Subject<BreakerRetiredEvent>();
   /** Names built from defaults because something used them before (or without) a declaration. */
   private readonly undeclared = new Map<string, string>();
   private readonly changes = new Subject<StateChangeEvent>();
@@ -42,8 +54,11 @@ export class CircuitBreakerRegistry implements OnModuleDestroy {
   private callSubscribers = 0;
   private readonly logger: LoggerService | undefined;
 
-  /** Every state change of every breaker of this application. */
+  /** Every state change of every breaker of this application, keyed breakers included (names `family:key`). */
   readonly stateChanges$: Observable<StateChangeEvent> = this.changes.asObservable();
+
+  /** Keyed breakers a family retired (idle, or evicted at `maxKeys`), after they were disposed. */
+  readonly retired$: Observable<BreakerRetiredEvent> = this.retirements.asObservable();
 
   /**
    * Every call event (`breaker.onCall`) of every breaker of this application, including breakers
@@ -67,7 +82,14 @@ export class CircuitBreakerRegistry implements OnModuleDestroy {
     validateModuleOptions(options);
     this.logger = options.logger === false ? undefined : (options.logger ?? new Logger('CircuitBreaker'));
     const source = registration ?? 'CircuitBreakerModule.forRoot';
-    for (const [name, settings] of Object.entries(options.breakers ?? {})) this.declare(name, settings, source);
+    for (const [name, settings] of Object.entries(options.breakers ?? {})) {
+      if (isPattern(name)) this.declarePattern(name, settings, source, false);
+      else this.declare(name, settings, source);
+    }
+    // Every conflicting pair of the registration's patterns at once.
+    const conflicts = this.patterns.conflicts();
+    if (conflicts !== undefined) throw conflicts;
+    for (const [name, settings] of Object.entries(options.families ?? {})) this.declareFamily(name, settings, `${source} families`);
   }
 
   get strict(): boolean {
@@ -82,12 +104,15 @@ export class CircuitBreakerRegistry implements OnModuleDestroy {
    * Declares a breaker (forRoot, forFeature, a decorator's options). The same name declared twice
    * must carry the same options; a breaker already built from defaults for that name takes the
    * declared options. `nameIs` says where the name comes from, for the error about a `name` key.
+   * A name with `*` is a pattern (see {@link declarePattern}): no breaker is returned for it.
    */
-  declare(name: string, settings: CircuitBreakerSettings, source: string, nameIs = keyNameOrigin(name)): CircuitBreaker {
+  declare(name: string, settings: CircuitBreakerSettings, source: string, nameIs = keyNameOrigin(name)): CircuitBreaker | undefined {
     if (settings === null || typeof settings !== 'object') {
       throw new CircuitBreakerConfigError(name, 'breakers', settings, 'an object of breaker options');
     }
+    if (isPattern(name)) return this.declarePattern(name, settings, source);
     checkSettingKeys(name, settings, source, nameIs);
+    this.checkNotFamily(name, source);
     const previous = this.declarations.get(name);
     if (previous !== undefined) {
       if (!sameSettings(previous.settings, settings)) throw conflictError(name, previous, { settings, source });
@@ -96,11 +121,146 @@ export class CircuitBreakerRegistry implements OnModuleDestroy {
     this.declarations.set(name, { settings, source });
     const existing = this.breakers.get(name);
     if (existing !== undefined) {
-      existing.reconfigure(this.merge(settings));
+      replaceSettings(existing, this.merge(settings));
       this.undeclared.delete(name);
       return existing;
     }
     return this.build(name, settings);
+  }
+
+  /**
+   * Declares options for every breaker whose name matches `pattern` and that is not declared by
+   * its exact name (see lib/breaker-patterns.ts for matching and specificity). Breakers already
+   * built from defaults or a less specific pattern take the new options.
+   */
+  declarePattern(pattern: string, settings: CircuitBreakerSettings, source: string, checkConflicts = true): undefined {
+    if (settings === null || typeof settings !== 'object') {
+      throw new CircuitBreakerConfigError(pattern, 'breakers', settings, 'an object of breaker options');
+    }
+    checkSettingKeys(pattern, settings, source, `every name the pattern ${JSON.stringify(pattern)} matches`);
+    resolveOptions({ ...this.merge(settings), name: pattern });
+    const previous = this.patterns.get(pattern);
+    if (previous !== undefined) {
+      if (!sameSettings(previous.settings, settings)) throw conflictError(pattern, previous, { settings, source });
+      return undefined;
+    }
+    this.patterns.add(pattern, { settings, source }, checkConflicts);
+    for (const [name, breaker] of this.breakers) {
+      if (this.declarations.has(name) || this.patterns.match(name)?.pattern !== pattern) continue;
+      replaceSettings(breaker, this.merge(settings));
+      this.undeclared.delete(name);
+    }
+    return undefined;
+  }
+
+  /**
+   * Declares a family of keyed breakers (forRoot `families`, a keyed decorator's options). The
+   * same name declared twice must carry the same options; a name is a breaker or a family, not both.
+   */
+  declareFamily(name: string, settings: CircuitBreakerFamilySettings, source: string): CircuitBreakerFamily {
+    checkFamilyName(name);
+    if (settings === null || typeof settings !== 'object' || Array.isArray(settings)) {
+      throw new CircuitBreakerConfigError(name, 'families', settings, 'an object of breaker options and family limits (maxKeys, idleTtlMs)');
+    }
+    checkFamilySettingKeys(name, settings, source);
+    const breakerDeclaration = this.declarations.get(name);
+    if (breakerDeclaration !== undefined || this.breakers.has(name)) {
+      throw new CircuitBreakerConfigError(
+        name,
+        'name',
+        name,
+        `a name used either for one breaker or for a family of keyed breakers, not both: "${name}" is a breaker ` +
+          `(${breakerDeclaration?.source ?? 'built from defaults'}) and ${source} declares a family of that name; rename one of them`,
+      );
+    }
+    const previous = this.familyDeclarations.get(name);
+    if (previous !== undefined) {
+      if (!sameSettings(previous.settings, settings)) throw conflictError(name, previous, { settings, source });
+      return this.familyMap.get(name)!;
+    }
+    const existing = this.familyMap.get(name);
+    // Validated before it is recorded: an invalid declaration changes nothing.
+    const family = existing ?? this.buildFamily(name, settings);
+    if (existing !== undefined) existing.reconfigure(this.merge(settings));
+    this.familyDeclarations.set(name, { settings, source });
+    this.undeclaredFamilyMap.delete(name);
+    return family;
+  }
+
+  /**
+   * The family of keyed breakers named `name`: `registry.family('shards').execute(key, fn)`. A name
+   * declared nowhere gets a family built from `defaults` and the default limits (`strict` mode
+   * rejects such names used by decorators at bootstrap).
+   */
+  family(name: string, usedBy = 'CircuitBreakerRegistry.family'): CircuitBreakerFamily {
+    const family = this.familyMap.get(name);
+    if (family !== undefined) return family;
+    checkFamilyName(name);
+    if (this.declarations.has(name) || this.breakers.has(name)) {
+      throw new CircuitBreakerConfigError(
+        name,
+        'name',
+        name,
+        `a family name: "${name}" is a breaker (${this.declarations.get(name)?.source ?? 'built from defaults'}), and a name is one breaker or a family, ` +
+          `not both (used as a family by ${usedBy}); declare the family under another name in families`,
+      );
+    }
+    this.undeclaredFamilyMap.set(name, usedBy);
+    return this.buildFamily(name, {});
+  }
+
+  hasFamily(name: string): boolean {
+    return this.familyMap.has(name);
+  }
+
+  isFamilyDeclared(name: string): boolean {
+    return this.familyDeclarations.has(name);
+  }
+
+  /** Every family of keyed breakers of this application. */
+  families(): CircuitBreakerFamily[] {
+    return [...this.familyMap.values()];
+  }
+
+  /** Families used without a declaration, with who used them (strict-mode check at bootstrap). */
+  undeclaredFamilies(): ReadonlyMap<string, string> {
+    return this.undeclaredFamilyMap;
+  }
+
+  /**
+   * The breaker named `name` if it exists: a breaker of `getAll()`, or the breaker of a key of a
+   * family (`family:key`). Never builds one.
+   */
+  find(name: string): CircuitBreaker | undefined {
+    const breaker = this.breakers.get(name);
+    if (breaker !== undefined || typeof name !== 'string') return breaker;
+    const colon = name.indexOf(':');
+    if (colon <= 0) return undefined;
+    return this.familyMap.get(name.slice(0, colon))?.find(name.slice(colon + 1));
+  }
+
+  /** In strict mode, every family a keyed decorator uses must be declared by the time the application bootstraps. */
+  assertFamilyDeclared(name: string, usedBy: string): void {
+    if (!this.strict || this.familyDeclarations.has(name)) return;
+    const meant = closestName(name, [...this.familyDeclarations.keys()]);
+    throw new CircuitBreakerConfigError(
+      name,
+      'name',
+      name,
+      `a family declared by CircuitBreakerModule.forRoot({ families }), forRootAsync or a keyed @UseCircuitBreaker decorator's options ` +
+        `(strict mode; used by ${usedBy}${meant === undefined ? '' : `. Did you mean "${meant}"?`})`,
+    );
+  }
+
+  private checkNotFamily(name: string, source: string): void {
+    if (!this.familyMap.has(name)) return;
+    throw new CircuitBreakerConfigError(
+      name,
+      'name',
+      name,
+      `a name used either for one breaker or for a family of keyed breakers, not both: "${name}" is a family ` +
+        `(${this.familyDeclarations.get(name)?.source ?? 'built from defaults'}) and ${source} declares a breaker of that name; rename one of them`,
+    );
   }
 
   /**
@@ -113,6 +273,9 @@ export class CircuitBreakerRegistry implements OnModuleDestroy {
     if (typeof name !== 'string' || name.length === 0) {
       throw new CircuitBreakerConfigError(String(name), 'name', name, 'a non-empty string');
     }
+    this.checkNotFamily(name, usedBy);
+    const pattern = this.patterns.match(name);
+    if (pattern !== undefined) return this.build(name, pattern.settings);
     this.undeclared.set(name, usedBy);
     return this.build(name, {});
   }
@@ -121,8 +284,9 @@ export class CircuitBreakerRegistry implements OnModuleDestroy {
     return this.breakers.has(name);
   }
 
+  /** Declared by its exact name, or by a pattern that matches it. */
   isDeclared(name: string): boolean {
-    return this.declarations.has(name);
+    return this.declarations.has(name) || (this.patterns.size > 0 && this.patterns.match(name) !== undefined);
   }
 
   /** The names declared by forRoot / forRootAsync / forFeature / decorators' options. */
@@ -138,6 +302,7 @@ export class CircuitBreakerRegistry implements OnModuleDestroy {
     this.logger?.warn(message);
   }
 
+  /** Every breaker of this application except the keyed ones (see {@link families}). */
   getAll(): CircuitBreaker[] {
     return [...this.breakers.values()];
   }
@@ -161,7 +326,7 @@ export class CircuitBreakerRegistry implements OnModuleDestroy {
    * `usedBy` lists the decorators and injecting classes that use it.
    */
   assertDeclared(name: string, usedBy: string): void {
-    if (!this.strict || this.declarations.has(name)) return;
+    if (!this.strict || this.isDeclared(name)) return;
     const meant = closestName(name, this.declaredNames());
     throw new CircuitBreakerConfigError(
       name,
@@ -174,7 +339,7 @@ export class CircuitBreakerRegistry implements OnModuleDestroy {
 
   /** Drops a breaker built from defaults that this application turned out not to use. */
   forget(name: string): void {
-    if (this.declarations.has(name)) return;
+    if (this.isDeclared(name)) return;
     const breaker = this.breakers.get(name);
     if (breaker !== undefined) {
       this.callDetachers?.get(breaker)?.();
@@ -192,14 +357,17 @@ export class CircuitBreakerRegistry implements OnModuleDestroy {
 
   onModuleDestroy(): void {
     for (const breaker of this.breakers.values()) breaker.dispose();
+    for (const family of this.familyMap.values()) family.dispose();
     this.changes.complete();
     this.callEvents.complete();
+    this.retirements.complete();
     this.detachCallListeners();
   }
 
   private attachCallListeners(): void {
     this.callDetachers = new Map();
     for (const breaker of this.breakers.values()) this.attachCallListener(breaker);
+    for (const family of this.familyMap.values()) for (const breaker of family.breakers()) this.attachCallListener(breaker);
   }
 
   private attachCallListener(breaker: CircuitBreaker): void {
@@ -216,9 +384,33 @@ export class CircuitBreakerRegistry implements OnModuleDestroy {
     return { isFailure: defaultIsFailure, ...this.options.defaults, ...settings };
   }
 
-  private build(name: string, settings: CircuitBreakerSettings): CircuitBreaker {
-    const breaker = new CircuitBreaker({ ...this.merge(settings), name });
-    this.breakers.set(name, breaker);
+  private buildFamily(name: string, settings: CircuitBreakerFamilySettings): CircuitBreakerFamily {
+    const logger = this.logger;
+    const family = new CircuitBreakerFamily({
+      ...this.merge(settings),
+      name,
+      onWarning: (message) => (logger === undefined ? process.emitWarning(message, { code: 'CIRCUIT_BREAKER_FAMILY_OVERFLOW' }) : logger.warn(message)),
+    });
+    this.familyMap.set(name, family);
+    family.onCreate((breaker) => {
+      this.prepare(breaker);
+      if (this.callDetachers !== null) this.attachCallListener(breaker);
+    });
+    family.onStateChange((event) => {
+      const breaker = family.find(event.name.slice(name.length + 1));
+      if (logger !== undefined && breaker !== undefined) logTransition(logger, breaker, event);
+      this.changes.next(event);
+    });
+    family.onRetire((event) => {
+      this.callDetachers?.get(event.breaker)?.();
+      this.callDetachers?.delete(event.breaker);
+      this.retirements.next(event);
+    });
+    return family;
+  }
+
+  /** The app's logger for a breaker's callback errors, and for its store's outages. */
+  private prepare(breaker: CircuitBreaker): void {
     const logger = this.logger;
     if (logger !== undefined) breaker.onInternalError = (error, where) => logger.error(`${where} threw: ${describe(error)}`);
     // A store still on its default sink reports its outages through the app's logger instead.
@@ -226,6 +418,13 @@ export class CircuitBreakerRegistry implements OnModuleDestroy {
     if (logger !== undefined && store !== undefined && store.logger === defaultStoreLogger) {
       store.logger = { warn: (message) => logger.warn(message), log: (message) => logger.log(message) };
     }
+  }
+
+  private build(name: string, settings: CircuitBreakerSettings): CircuitBreaker {
+    const breaker = new CircuitBreaker({ ...this.merge(settings), name });
+    this.breakers.set(name, breaker);
+    const logger = this.logger;
+    this.prepare(breaker);
     breaker.onStateChange((event) => {
       if (logger !== undefined) logTransition(logger, breaker, event);
       this.changes.next(event);
@@ -233,6 +432,13 @@ export class CircuitBreakerRegistry implements OnModuleDestroy {
     if (this.callDetachers !== null) this.attachCallListener(breaker);
     return breaker;
   }
+}
+
+/** Gives a breaker exactly `settings` (options it had and `settings` lacks go back to their defaults). */
+function replaceSettings(breaker: CircuitBreaker, settings: CircuitBreakerSettings): void {
+  const next: Record<string, unknown> = { ...settings };
+  for (const key of SETTING_KEYS) if (!(key in next) && key !== 'store' && key !== 'clock') next[key] = undefined;
+  breaker.reconfigure(next as CircuitBreakerSettings);
 }
 
 function logTransition(logger: LoggerService, breaker: CircuitBreaker, event: StateChangeEvent): void {
@@ -271,6 +477,9 @@ function validateModuleOptions(options: CircuitBreakerModuleOptions): void {
   }
   if (options.breakers !== undefined && (options.breakers === null || typeof options.breakers !== 'object' || Array.isArray(options.breakers))) {
     throw new CircuitBreakerConfigError('(module)', 'breakers', options.breakers, 'an object mapping breaker names to options');
+  }
+  if (options.families !== undefined && (options.families === null || typeof options.families !== 'object' || Array.isArray(options.families))) {
+    throw new CircuitBreakerConfigError('(module)', 'families', options.families, 'an object mapping family names to options');
   }
   if (options.defaults !== undefined) {
     if (options.defaults === null || typeof options.defaults !== 'object' || Array.isArray(options.defaults)) {

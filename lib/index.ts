@@ -14,4 +14,12 @@ export type {
 export { CircuitBreakerAdminModule, CIRCUIT_BREAKER_ADMIN_OPTIONS } from './admin/circuit-breaker-admin.module.js';
 export type { CircuitBreakerAdminOptions } from './admin/circuit-breaker-admin.module.js';
 export { CircuitBreakerAdminController, RECONFIGURABLE_OVER_HTTP } from './admin/circuit-breaker-admin.controller.js';
-export type { CircuitBreakerAdminError } from './admin/circuit-breaker-admin.controller.js';
+export type { CircuitBreakerAdminError, CircuitBreakerAdminFamily } from './admin/circuit-breaker-admin.controller.js';
+export { CircuitBreakerFamily } from './family/circuit-breaker-family.js';
+export type { BreakerRetiredEvent, CircuitBreakerFamilySummary, RetireReason } from './family/circuit-breaker-family.js';
+export { CircuitBreakerKeyError, FAMILY_DEFAULTS } from './family/family-options.js';
+export type {
+  CircuitBreakerFamilyLimits,
+  CircuitBreakerFamilyOptions,
+  CircuitBreakerFamilySettings,
+} from './family/family-options.js';

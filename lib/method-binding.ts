@@ -6,6 +6,7 @@
  * the declaration when it tells (an `async` method, a `Promise` or `Observable` return type), else
  * from the first value the method returns. See docs/nestjs.md, "How methods are protected".
  */
+import { throwError } from 'rxjs';
 import type { Subscriber } from 'rxjs';
 import type { CircuitBreaker } from './core/circuit-breaker.js';
 import { CircuitBreakerTimeoutError, CircuitOpenError } from './core/errors.js';
@@ -21,15 +22,28 @@ export type AnyMethod = (this: unknown, ...args: unknown[]) => unknown;
 
 export type FallbackInvoker = (instance: unknown, args: unknown[], error: unknown) => unknown;
 
+/**
+ * The breaker of one call of a keyed method (`@UseCircuitBreaker('shards', { key })`): the key
+ * function applied to the method's arguments, looked up in the family. Throws for a key function
+ * that throws or a key the family refuses.
+ */
+export type KeyedBreaker = (instance: unknown, args: unknown[]) => CircuitBreaker;
+
 export class MethodBinding {
   private learned: MethodShape;
 
+  /** `breaker`: the method's breaker, or, for a keyed method, a function finding each call's. */
   constructor(
-    readonly breaker: CircuitBreaker,
+    private readonly breakerOf: CircuitBreaker | KeyedBreaker,
     hint: MethodShape,
     private readonly fallback: FallbackInvoker | undefined,
   ) {
     this.learned = hint;
+  }
+
+  /** The breaker of a named method (undefined for a keyed one: each call finds its own). */
+  get breaker(): CircuitBreaker | undefined {
+    return typeof this.breakerOf === 'function' ? undefined : this.breakerOf;
   }
 
   /** The shape known so far (the hint, then what the method returned). */
@@ -39,31 +53,54 @@ export class MethodBinding {
 
   invoke(instance: unknown, original: AnyMethod, args: unknown[]): unknown {
     const shape = this.learned;
+    let breaker: CircuitBreaker;
+    if (typeof this.breakerOf === 'function') {
+      try {
+        breaker = this.breakerOf(instance, args);
+      } catch (error) {
+        // A key that names no breaker: the caller's own error, in the method's shape, never recorded.
+        return this.keyFailed(error);
+      }
+    } else {
+      breaker = this.breakerOf;
+    }
     // Nesting is decided at subscribe time for Observables (subscribe is the call).
-    if (shape === 'observable') return observeCall(this.observableHost(instance, args), () => original.apply(instance, args));
+    if (shape === 'observable') return observeCall(this.observableHost(breaker, instance, args), () => original.apply(instance, args));
     // A call through this breaker is in progress here (a decorated controller calling a decorated
     // provider on the same breaker): only the outer call is admitted and recorded.
-    if (isNested(this.breaker)) return shape === 'promise' ? original.apply(instance, args) : this.invokeNested(instance, original, args);
-    if (shape === 'promise') return this.invokePromise(instance, original, args);
-    return this.invokeAnyShape(instance, original, args);
+    if (isNested(breaker)) return shape === 'promise' ? original.apply(instance, args) : this.invokeNested(breaker, instance, original, args);
+    if (shape === 'promise') return this.invokePromise(breaker, instance, original, args);
+    return this.invokeAnyShape(breaker, instance, original, args);
+  }
+
+  private keyFailed(error: unknown): unknown {
+    switch (this.learned) {
+      case 'observable':
+        return throwError(() => error);
+      case 'promise':
+        return Promise.reject(error);
+      case 'sync':
+        throw error;
+      default:
+        return AnyShapeResult.rejected(error);
+    }
   }
 
   /**
    * Runs directly, but an Observable it returns is still a call of its own when subscribed later
    * (the exemption is decided at subscribe time for Observables).
    */
-  private invokeNested(instance: unknown, original: AnyMethod, args: unknown[]): unknown {
+  private invokeNested(breaker: CircuitBreaker, instance: unknown, original: AnyMethod, args: unknown[]): unknown {
     const result = original.apply(instance, args);
     if (!isObservableValue(result)) {
       if (this.learned === 'unknown') this.learned = isThenable(result) ? 'promise' : 'sync';
       return result;
     }
     this.learned = 'observable';
-    return observeCall(this.observableHost(instance, args), () => result);
+    return observeCall(this.observableHost(breaker, instance, args), () => result);
   }
 
-  private invokePromise(instance: unknown, original: AnyMethod, args: unknown[]): Promise<unknown> {
-    const breaker = this.breaker;
+  private invokePromise(breaker: CircuitBreaker, instance: unknown, original: AnyMethod, args: unknown[]): Promise<unknown> {
     const call = beginCall(breaker);
     // Declaring the signal parameter only under a timeout: the engine then makes an AbortController.
     const fn =
@@ -81,19 +118,18 @@ export class MethodBinding {
       },
       (error: unknown) => {
         call.settled = true;
-        return this.recover(instance, args, error);
+        return this.recover(breaker, instance, args, error);
       },
     );
   }
 
   /** Shape unknown or sync so far: the value returned decides how the call is recorded. */
-  private invokeAnyShape(instance: unknown, original: AnyMethod, args: unknown[]): unknown {
-    const breaker = this.breaker;
+  private invokeAnyShape(breaker: CircuitBreaker, instance: unknown, original: AnyMethod, args: unknown[]): unknown {
     let permit: number;
     try {
       permit = breaker.acquirePermission();
     } catch (error) {
-      return this.refused(instance, args, error);
+      return this.refused(breaker, instance, args, error);
     }
     const call = beginCall(breaker);
     // Only while the shape is unknown: a promise-returning method reads it at its start.
@@ -110,14 +146,14 @@ export class MethodBinding {
     } catch (error) {
       call.settled = true;
       breaker.recordFailure(permit, error, startedAt);
-      return this.recover(instance, args, error);
+      return this.recover(breaker, instance, args, error);
     }
     if (observable) {
       // Subscribe is the call: this permit goes back, each subscription takes its own.
       call.settled = true;
       breaker.releasePermission(permit);
       this.learned = 'observable';
-      return observeCall(this.observableHost(instance, args), () => result);
+      return observeCall(this.observableHost(breaker, instance, args), () => result);
     }
     if (thenable) {
       this.learned = 'promise';
@@ -128,7 +164,7 @@ export class MethodBinding {
         },
         (error: unknown) => {
           call.settled = true;
-          return this.recover(instance, args, error);
+          return this.recover(breaker, instance, args, error);
         },
       );
     }
@@ -143,8 +179,8 @@ export class MethodBinding {
    * the method cannot be called to find out, so the refusal, or the fallback's answer to it, is
    * given in a form that works whichever way it is consumed (Observable or promise).
    */
-  private refused(instance: unknown, args: unknown[], error: unknown): unknown {
-    if (this.learned === 'sync') return this.recover(instance, args, error);
+  private refused(breaker: CircuitBreaker, instance: unknown, args: unknown[], error: unknown): unknown {
+    if (this.learned === 'sync') return this.recover(breaker, instance, args, error);
     if (this.fallback === undefined) return AnyShapeResult.rejected(error);
     let replacement: unknown;
     try {
@@ -156,24 +192,20 @@ export class MethodBinding {
   }
 
   /** Fallback for an open circuit, a timeout or a recorded failure; anything else is rethrown. */
-  private recover(instance: unknown, args: unknown[], error: unknown): unknown {
-    if (this.fallback === undefined || !this.fallsBackOn(error)) throw error;
+  private recover(breaker: CircuitBreaker, instance: unknown, args: unknown[], error: unknown): unknown {
+    if (this.fallback === undefined || !fallsBackOn(breaker, error)) throw error;
     return this.fallback(instance, args, error);
   }
 
-  private fallsBackOn(error: unknown): boolean {
-    return error instanceof CircuitOpenError || error instanceof CircuitBreakerTimeoutError || this.breaker.countsAsFailure(error);
-  }
-
-  private observableHost(instance: unknown, args: unknown[]): ObservableCallHost {
+  private observableHost(breaker: CircuitBreaker, instance: unknown, args: unknown[]): ObservableCallHost {
     return {
-      breaker: this.breaker,
-      failSubscriber: (subscriber, error) => this.failSubscriber(subscriber, instance, args, error),
+      breaker,
+      failSubscriber: (subscriber, error) => this.failSubscriber(breaker, subscriber, instance, args, error),
     };
   }
 
-  private failSubscriber(subscriber: Subscriber<unknown>, instance: unknown, args: unknown[], error: unknown): void {
-    if (this.fallback === undefined || !this.fallsBackOn(error)) {
+  private failSubscriber(breaker: CircuitBreaker, subscriber: Subscriber<unknown>, instance: unknown, args: unknown[], error: unknown): void {
+    if (this.fallback === undefined || !fallsBackOn(breaker, error)) {
       subscriber.error(error);
       return;
     }
@@ -186,6 +218,10 @@ export class MethodBinding {
     }
     toObservable(replacement).subscribe(subscriber);
   }
+}
+
+function fallsBackOn(breaker: CircuitBreaker, error: unknown): boolean {
+  return error instanceof CircuitOpenError || error instanceof CircuitBreakerTimeoutError || breaker.countsAsFailure(error);
 }
 
 function callOriginal(original: AnyMethod, instance: unknown, args: unknown[]): unknown {

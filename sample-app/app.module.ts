@@ -14,6 +14,8 @@ import { OrdersController } from './orders/orders.controller.js';
 import { PaymentsClient } from './payments/payments.client.js';
 import { PaymentsDownstream } from './payments/payments-downstream.js';
 import { ExternalPaymentsEndpoint, PaymentsEndpoint } from './payments/payments-endpoint.js';
+import { PaymentHostsClient, PaymentHostsController, SECOND_PAYMENTS_HOST } from './payments/payment-hosts.js';
+import { httpBreakerSettings } from 'nestjs-breaker/http';
 
 export interface SampleAppOptions {
   /** Port of the payments dependency the app starts; 0 picks a free one. Unused with `paymentsUrl`. */
@@ -60,6 +62,12 @@ export class AppModule {
               halfOpenMaxCalls: 1,
             },
           },
+          // One breaker per payments host (GET /orders/:id/host-quote): a failing host opens its
+          // own circuit, the other keeps answering. HTTP classification: 5xx, 429, network errors
+          // and timeouts fail; a 429/503 Retry-After keeps the circuit open that long.
+          families: {
+            'payment-hosts': httpBreakerSettings({ minimumCalls: 3, timeoutMs: 1_000, openDurationMs, maxKeys: 10 }),
+          },
         }),
         TerminusModule,
         CircuitBreakerHealthModule,
@@ -75,7 +83,7 @@ export class AppModule {
           ...(options.clock ? { clock: options.clock } : {}),
         }),
       ],
-      controllers: [OrdersController, ChaosController, HealthController],
+      controllers: [OrdersController, PaymentHostsController, ChaosController, HealthController],
       providers: [
         ...(paymentsUrl === undefined
           ? [
@@ -84,6 +92,9 @@ export class AppModule {
             ]
           : [{ provide: PaymentsEndpoint, useValue: new ExternalPaymentsEndpoint(paymentsUrl) }]),
         PaymentsClient,
+        // The second payments host, always started here on a free port.
+        { provide: SECOND_PAYMENTS_HOST, useFactory: () => new PaymentsDownstream({ port: 0 }) },
+        PaymentHostsClient,
       ],
     };
   }

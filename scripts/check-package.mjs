@@ -22,12 +22,13 @@ const require = createRequire(import.meta.url);
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const pkg = require('../package.json');
 const entries = {
-  'nestjs-breaker': ['CircuitBreaker', 'CircuitBreakerModule', 'UseCircuitBreaker', 'InjectCircuitBreaker', 'CircuitBreakerRegistry', 'CircuitBreakerExceptionFilter', 'CircuitBreakerAdminModule', 'ManualClock', 'InMemoryCircuitBreakerStore'],
+  'nestjs-breaker': ['CircuitBreaker', 'CircuitBreakerFamily', 'CircuitBreakerModule', 'UseCircuitBreaker', 'InjectCircuitBreaker', 'CircuitBreakerRegistry', 'CircuitBreakerExceptionFilter', 'CircuitBreakerAdminModule', 'ManualClock', 'InMemoryCircuitBreakerStore'],
   'nestjs-breaker/health': ['CircuitBreakerHealthModule', 'CircuitBreakerHealthIndicator'],
   'nestjs-breaker/prometheus': ['CircuitBreakerPrometheusModule'],
   'nestjs-breaker/redis': ['RedisCircuitBreakerStore'],
   'nestjs-breaker/dashboard': ['CircuitBreakerDashboardModule'],
   'nestjs-breaker/store': ['InMemoryCircuitBreakerStore', 'isSharedState', 'resolveStoreOptions'],
+  'nestjs-breaker/http': ['breakerFetch', 'CircuitBreakerHttpModule', 'httpBreakerSettings'],
 };
 
 let failed = false;

@@ -28,11 +28,14 @@ import { SETTING_KEYS } from '../core/options.js';
 import { CIRCUIT_STATES, STATE_TABLE } from '../core/states/index.js';
 import type { CircuitBreakerSettings } from '../core/options.js';
 import { jsonBodyOnly } from './json-body.guard.js';
+import type { CircuitBreakerFamily, CircuitBreakerFamilySummary } from '../family/circuit-breaker-family.js';
+import { FAMILY_LIMIT_KEYS } from '../family/family-options.js';
 
 /** Options that exist but hold functions or objects with behaviour: settable in code only. */
 const CODE_ONLY: Readonly<Record<string, string>> = {
   isFailure: 'it takes a function',
   isResultFailure: 'it takes a function',
+  retryAfterMs: 'it takes a function',
   healthCheck: 'it takes a function (check)',
   clock: 'it takes an object with methods',
   store: 'it takes a store object, fixed when the breaker is created',
@@ -61,6 +64,14 @@ export const MISSING_REGISTRY_MESSAGE =
   'CircuitBreakerAdminModule needs the CircuitBreakerRegistry of CircuitBreakerModule, which this application does not provide. ' +
   'Import CircuitBreakerModule.forRoot() (or forRootAsync()) in your application module, leaving isGlobal at its default (true).';
 
+/** `GET /:family`: a family of keyed breakers, with the snapshot of each key's breaker. */
+export interface CircuitBreakerAdminFamily extends CircuitBreakerFamilySummary {
+  readonly family: true;
+  readonly idleTtlMs: number;
+  /** Every key's breaker (named `family:key`), sorted by name; the overflow breaker last when it exists. */
+  readonly breakers: CircuitBreakerSnapshot[];
+}
+
 /** The body of a 400 answer; `option` names the offending option when there is one. */
 export interface CircuitBreakerAdminError {
   statusCode: 400;
@@ -74,10 +85,10 @@ export interface CircuitBreakerAdminError {
  *
  * | route | does |
  * |---|---|
- * | `GET /` | snapshots of every breaker, sorted by name |
- * | `GET /:name` | one snapshot; 404 for an unknown name |
- * | `POST /:name/force-open`, `/disable`, `/metrics-only`, `/reset` | manual control; answers the new snapshot |
- * | `POST /:name/reconfigure` | JSON body of options (see {@link RECONFIGURABLE_OVER_HTTP}); answers the new snapshot |
+ * | `GET /` | snapshots of every breaker, keyed ones included (`family:key`), sorted by name |
+ * | `GET /:name` | one snapshot; for a family, its summary and every key's snapshot; 404 for an unknown name |
+ * | `POST /:name/force-open`, `/disable`, `/metrics-only`, `/reset` | manual control (on `family:key` too); answers the new snapshot; on a family, only `reset` (every key) |
+ * | `POST /:name/reconfigure` | JSON body of options (see {@link RECONFIGURABLE_OVER_HTTP}); on a family, for every key, `maxKeys` and `idleTtlMs` too |
  *
  * An unknown name answers 404 and creates no breaker; a bad request answers 400 and changes nothing.
  * The `POST` routes take `content-type: application/json` only (415 otherwise, checked after your
@@ -95,56 +106,92 @@ export class CircuitBreakerAdminController {
     this.logger = logger === false ? undefined : (logger ?? new Logger('CircuitBreakerAdmin'));
   }
 
+  /** Every breaker, keyed breakers included (named `family:key`), sorted by name. */
   @Get()
   list(): CircuitBreakerSnapshot[] {
-    return this.registry
-      .getAll()
-      .map((breaker) => breaker.snapshot())
-      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const all = this.registry.getAll().map((breaker) => breaker.snapshot());
+    for (const family of this.registry.families()) for (const breaker of family.breakers()) all.push(breaker.snapshot());
+    return all.sort(byName);
   }
 
   @Get(':name')
-  one(@Param('name') name: string): CircuitBreakerSnapshot {
-    return this.find(name).snapshot();
+  one(@Param('name') name: string): CircuitBreakerSnapshot | CircuitBreakerAdminFamily {
+    const family = this.familyOf(name);
+    return family === undefined ? this.find(name).snapshot() : familyReport(family);
   }
 
   @Post(':name/reconfigure')
   @HttpCode(200)
   @UseGuards(jsonBodyOnly)
-  reconfigure(@Param('name') name: string, @Body() body: unknown): CircuitBreakerSnapshot {
-    const breaker = this.find(name);
-    const settings = settingsFrom(body);
+  reconfigure(@Param('name') name: string, @Body() body: unknown): CircuitBreakerSnapshot | CircuitBreakerAdminFamily {
+    const family = this.familyOf(name);
+    const breaker = family === undefined ? this.find(name) : undefined;
+    if (breaker !== undefined && !this.registry.has(name)) {
+      const familyName = name.slice(0, name.indexOf(':'));
+      throw badRequest(`Circuit breaker "${name}" is a key of the family "${familyName}", whose keys share its options: reconfigure the family (POST ${familyName}/reconfigure)`);
+    }
+    const settings = settingsFrom(body, family !== undefined);
     try {
-      this.registry.reconfigure(name, settings);
+      if (family !== undefined) family.reconfigure(settings);
+      else this.registry.reconfigure(name, settings);
     } catch (error) {
       if (error instanceof CircuitBreakerConfigError) throw badRequest(error.message, error.option);
       throw error;
     }
-    this.logger?.log(`Circuit breaker "${name}" reconfigured over the admin API: ${JSON.stringify(body)}`);
-    return breaker.snapshot();
+    this.logger?.log(`Circuit breaker ${family === undefined ? '' : 'family '}"${name}" reconfigured over the admin API: ${JSON.stringify(body)}`);
+    return family === undefined ? breaker!.snapshot() : familyReport(family);
   }
 
-  /** Manual control: the routes of the manual states in the engine's table of states, and reset. */
+  /**
+   * Manual control: the routes of the manual states in the engine's table of states, and reset; on
+   * a key's breaker (`family:key`) too. On a family, `reset` resets every key.
+   */
   @Post(':name/:action')
   @HttpCode(200)
   @UseGuards(jsonBodyOnly)
-  act(@Param('name') name: string, @Param('action') action: string): CircuitBreakerSnapshot {
+  act(@Param('name') name: string, @Param('action') action: string): CircuitBreakerSnapshot | CircuitBreakerAdminFamily {
     const control = Object.hasOwn(MANUAL_ACTIONS, action) ? MANUAL_ACTIONS[action] : undefined;
     if (control === undefined) throw new NotFoundException(`Unknown action "${action}"; actions: ${Object.keys(MANUAL_ACTIONS).join(', ')}, reconfigure`);
+    const family = this.familyOf(name);
+    if (family !== undefined) {
+      if (action !== 'reset') {
+        throw badRequest(`"${action}" applies to one breaker: POST ${name}:<key>/${action} for a key of the family "${name}" (on a family, only reset and reconfigure)`);
+      }
+      family.resetAll();
+      this.logger?.log(`Circuit breaker family "${name}": every key reset over the admin API`);
+      return familyReport(family);
+    }
     const breaker = this.find(name);
     control(breaker);
     return breaker.snapshot();
   }
 
-  /** has() before get(): get() would build a breaker for an unknown name. */
+  /** find() never builds a breaker: an unknown name answers 404 and creates nothing. */
   private find(name: string): CircuitBreaker {
-    if (!this.registry.has(name)) throw new NotFoundException(`Circuit breaker "${name}" does not exist`);
-    return this.registry.get(name);
+    const breaker = this.registry.find(name);
+    if (breaker === undefined) throw new NotFoundException(`Circuit breaker "${name}" does not exist`);
+    return breaker;
+  }
+
+  private familyOf(name: string): CircuitBreakerFamily | undefined {
+    return this.registry.hasFamily(name) ? this.registry.family(name) : undefined;
   }
 }
 
+function byName(a: CircuitBreakerSnapshot, b: CircuitBreakerSnapshot): number {
+  return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+}
+
+function familyReport(family: CircuitBreakerFamily): CircuitBreakerAdminFamily {
+  const members = family.breakers();
+  const overflow = family.find('_overflow');
+  const snapshots = members.filter((b) => b !== overflow).map((b) => b.snapshot()).sort(byName);
+  if (overflow !== undefined) snapshots.push(overflow.snapshot());
+  return { family: true, ...family.summary(Number.MAX_SAFE_INTEGER), idleTtlMs: family.idleTtlMs, breakers: snapshots };
+}
+
 /** Validates a reconfigure body's shape and keys; values are validated by the breaker itself. */
-function settingsFrom(body: unknown): CircuitBreakerSettings {
+function settingsFrom(body: unknown, family = false): CircuitBreakerSettings {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
     throw badRequest('The body must be a JSON object of breaker options (content-type: application/json), e.g. {"failureRateThreshold": 30}');
   }
@@ -153,8 +200,9 @@ function settingsFrom(body: unknown): CircuitBreakerSettings {
     if (Object.hasOwn(CODE_ONLY, key)) {
       throw badRequest(`Option "${key}" cannot be set over HTTP (${CODE_ONLY[key]}); set it in code`, key);
     }
-    if (!(RECONFIGURABLE_OVER_HTTP as readonly string[]).includes(key)) {
-      throw badRequest(`Unknown option "${key}"; options settable over HTTP: ${RECONFIGURABLE_OVER_HTTP.join(', ')}`, key);
+    const known: readonly string[] = family ? [...RECONFIGURABLE_OVER_HTTP, ...FAMILY_LIMIT_KEYS] : RECONFIGURABLE_OVER_HTTP;
+    if (!known.includes(key)) {
+      throw badRequest(`Unknown option "${key}"; options settable over HTTP${family ? ' on a family' : ''}: ${known.join(', ')}`, key);
     }
     // null: back to the default (reconfigure drops options set to undefined)
     settings[key] = value === null ? undefined : value;

@@ -74,6 +74,14 @@ export interface CircuitBreakerSettings {
   isFailure?: (error: unknown) => boolean;
   /** A resolved result to record as a failure (it is still returned to the caller). Default: none. */
   isResultFailure?: (result: unknown) => boolean;
+  /**
+   * How long the dependency asked callers to stay away, read from the failure that opens the
+   * circuit (an error, or a result `isResultFailure` flagged), e.g. an HTTP `Retry-After`: the
+   * circuit then stays open at least that many ms, longer than `openDurationMs` if need be (capped
+   * at 2^31 - 1 ms). Return `undefined` (or 0) for no hint; a throw counts as no hint. Consulted
+   * only on an opening caused by a failure. Default: none.
+   */
+  retryAfterMs?: (failure: unknown) => number | undefined;
   /** Time source (and optionally timers). Default: monotonic clock, global unref'd timers. */
   clock?: Clock;
   /**
@@ -107,6 +115,7 @@ export interface ResolvedOptions {
   readonly healthCheck: Readonly<HealthCheckOptions> | undefined;
   readonly isFailure: ((error: unknown) => boolean) | undefined;
   readonly isResultFailure: ((result: unknown) => boolean) | undefined;
+  readonly retryAfterMs: ((failure: unknown) => number | undefined) | undefined;
   readonly clock: Clock;
   readonly store: CircuitBreakerStore | undefined;
 }
@@ -145,6 +154,7 @@ export const SETTING_KEYS: readonly (keyof CircuitBreakerSettings)[] = [
   'healthCheck',
   'isFailure',
   'isResultFailure',
+  'retryAfterMs',
   'clock',
   'store',
 ];
@@ -222,6 +232,7 @@ export function resolveOptions(options: CircuitBreakerOptions): ResolvedOptions 
   const healthCheck = resolveHealthCheck(v, option('healthCheck'));
   const isFailure = v.optionalFunction('isFailure', option('isFailure')) as ResolvedOptions['isFailure'];
   const isResultFailure = v.optionalFunction('isResultFailure', option('isResultFailure')) as ResolvedOptions['isResultFailure'];
+  const retryAfterMs = v.optionalFunction('retryAfterMs', option('retryAfterMs')) as ResolvedOptions['retryAfterMs'];
   const clock = resolveClock(v, option('clock'));
   const store = resolveStore(v, option('store'));
 
@@ -242,6 +253,7 @@ export function resolveOptions(options: CircuitBreakerOptions): ResolvedOptions 
     healthCheck,
     isFailure,
     isResultFailure,
+    retryAfterMs,
     clock,
     store,
   };

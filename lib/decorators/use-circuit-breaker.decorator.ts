@@ -18,7 +18,8 @@ const warnedUnbound = new WeakSet<object>();
 /**
  * Runs the method through a circuit breaker: `name` (declared in CircuitBreakerModule, or by this
  * decorator's `options`) or, when omitted, a breaker named `ClassName.methodName` built from the
- * options registered under that name, else from `defaults`. Works on controller route handlers and
+ * options registered under that name, else from `defaults`. With a `key` function, `name` is a
+ * family of keyed breakers and each call goes through the breaker of its key (docs/keyed-breakers.md). Works on controller route handlers and
  * provider methods; sync methods stay sync, Promise methods stay Promise, Observable methods stay
  * Observable (subscribe is the call). The shape comes from the values the method returns, so no
  * return type annotation is needed (docs/nestjs.md, "How methods are protected").
@@ -38,16 +39,24 @@ export function UseCircuitBreaker(name?: string, options: UseCircuitBreakerOptio
       throw new TypeError(`@UseCircuitBreaker() decorates instance methods only; ${site(target, key)} is static`);
     }
     const where = site(target, key);
-    if (name !== undefined && (typeof name !== 'string' || name.length === 0)) {
-      throw new CircuitBreakerConfigError(where, 'name', name, 'a non-empty string, or nothing for "ClassName.methodName"');
+    if (name !== undefined && (typeof name !== 'string' || name.length === 0 || name.includes('*'))) {
+      throw new CircuitBreakerConfigError(
+        where,
+        'name',
+        name,
+        'a non-empty string without "*" (patterns belong in CircuitBreakerModule.forRoot({ breakers })), or nothing for "ClassName.methodName"',
+      );
     }
     if (options === null || typeof options !== 'object') {
       throw new CircuitBreakerConfigError(name ?? where, 'options', options, 'an object { fallback?, options? }');
     }
     for (const k of Object.keys(options)) {
-      if (k !== 'fallback' && k !== 'options') {
-        throw new CircuitBreakerConfigError(name ?? where, k, (options as Record<string, unknown>)[k], 'absent (known options: fallback, options)');
+      if (k !== 'fallback' && k !== 'options' && k !== 'key') {
+        throw new CircuitBreakerConfigError(name ?? where, k, (options as Record<string, unknown>)[k], 'absent (known options: fallback, options, key)');
       }
+    }
+    if (options.key !== undefined && typeof options.key !== 'function') {
+      throw new CircuitBreakerConfigError(name ?? where, 'key', options.key, "a function returning each call's key from the method's arguments");
     }
     const settings = options.options;
     if (settings !== undefined && (settings === null || typeof settings !== 'object' || Array.isArray(settings))) {

@@ -11,6 +11,7 @@ import type { HealthIndicatorResult } from '@nestjs/terminus';
 import { CircuitBreakerRegistry } from '../circuit-breaker.registry.js';
 import type { CircuitBreaker, CircuitBreakerSnapshot, CircuitState } from '../core/circuit-breaker.js';
 import { STATE_TABLE } from '../core/states/index.js';
+import type { CircuitBreakerFamily } from '../family/circuit-breaker-family.js';
 
 /** Options of {@link CircuitBreakerHealthIndicator.isHealthy}. */
 export interface CircuitBreakerHealthOptions {
@@ -31,6 +32,28 @@ export interface CircuitBreakerHealthOptions {
    *   whose dependency is unavailable; never for a liveness probe.
    */
   openAs?: 'degraded' | 'down';
+  /** How many open keys a family's entry lists by name (`openKeys`), at most. Default 20. */
+  maxOpenKeys?: number;
+}
+
+/**
+ * What the indicator reports for a family of keyed breakers: one entry for the whole family (under
+ * its name), with its status the worst of its keys' (each judged like a breaker).
+ */
+export interface CircuitBreakerFamilyHealthDetails {
+  status: BreakerHealthStatus;
+  family: true;
+  /** Keys with a breaker of their own. */
+  keys: number;
+  maxKeys: number;
+  /** How many keys are in each state. */
+  states: Record<CircuitState, number>;
+  /** Keys whose circuit does not admit every call (open, half_open, forced_open), sorted, at most `maxOpenKeys`. */
+  openKeys: string[];
+  /** How many such keys there are. */
+  openKeyCount: number;
+  /** The overflow breaker's state, while every key is open at `maxKeys` and new keys share it. */
+  overflow?: CircuitState;
 }
 
 /** What the indicator reports for one breaker (under `details.<key>.breakers.<name>`). */
@@ -65,6 +88,7 @@ interface IndicatorSession {
 }
 
 const DEFAULT_KEY = 'circuit_breakers';
+const DEFAULT_MAX_OPEN_KEYS = 20;
 const INTERNAL_ERROR_MESSAGE = 'The circuit breaker health check failed unexpectedly';
 
 export const MISSING_REGISTRY_MESSAGE =
@@ -88,6 +112,7 @@ export const MISSING_REGISTRY_MESSAGE =
  * | open, forced_open | degraded (up on Terminus 11); down with `openAs: 'down'` |
  * | open, open duration over (next call is a trial) | degraded (up on Terminus 11) |
  * | name not found (`breakers` option) | down, `state: 'unknown'` |
+ * | a family of keyed breakers | one entry: the worst of its keys, with counts per state and the open keys |
  *
  * The key is `down` if any breaker is down, else `degraded` if any is degraded, else `up`. Details
  * carry state, rates, window size and retry time, never an error message. It never throws.
@@ -125,16 +150,25 @@ export class CircuitBreakerHealthIndicator {
         return session.down({ message: 'Invalid breakers option: expected an array of breaker names' }) as HealthIndicatorResult<Key>;
       }
       const canDegrade = typeof session.degraded === 'function';
+      const maxOpenKeys = options?.maxOpenKeys ?? DEFAULT_MAX_OPEN_KEYS;
+      if (!Number.isInteger(maxOpenKeys) || maxOpenKeys < 0) {
+        return session.down({ message: 'Invalid maxOpenKeys option: expected an integer >= 0' }) as HealthIndicatorResult<Key>;
+      }
       // no prototype: a breaker may be named "__proto__"
-      const breakers = Object.create(null) as Record<string, CircuitBreakerHealthDetails>;
+      const breakers = Object.create(null) as Record<string, CircuitBreakerHealthDetails | CircuitBreakerFamilyHealthDetails>;
       if (names === undefined) {
         for (const breaker of this.registry.getAll()) breakers[breaker.name] = report(breaker, openAs, canDegrade);
+        for (const family of this.registry.families()) breakers[family.name] = reportFamily(family, openAs, canDegrade, maxOpenKeys);
       } else {
         for (const name of names) {
-          // has() before get(): get() would build a breaker for an unknown name.
-          breakers[String(name)] = this.registry.has(name)
-            ? report(this.registry.get(name), openAs, canDegrade)
-            : { status: 'down', state: 'unknown' };
+          // find() and hasFamily() first: get() and family() would build one for an unknown name.
+          const breaker = this.registry.find(name);
+          breakers[String(name)] =
+            breaker !== undefined
+              ? report(breaker, openAs, canDegrade)
+              : this.registry.hasFamily(name)
+                ? reportFamily(this.registry.family(name), openAs, canDegrade, maxOpenKeys)
+                : { status: 'down', state: 'unknown' };
         }
       }
       const data = { breakers };
@@ -147,6 +181,31 @@ export class CircuitBreakerHealthIndicator {
       return internalError(key, session);
     }
   }
+}
+
+function reportFamily(family: CircuitBreakerFamily, openAs: 'degraded' | 'down', canDegrade: boolean, maxOpenKeys: number): CircuitBreakerFamilyHealthDetails {
+  let status: BreakerHealthStatus = 'up';
+  for (const breaker of family.breakers()) {
+    // A closed key is up without a snapshot: a family may have thousands.
+    if (STATE_TABLE[breaker.state].admits === 'all') continue;
+    const keyStatus = statusOf(breaker.snapshot(), openAs, canDegrade);
+    if (keyStatus === 'down') {
+      status = 'down';
+      break;
+    }
+    if (keyStatus === 'degraded') status = 'degraded';
+  }
+  const summary = family.summary(maxOpenKeys);
+  return {
+    status,
+    family: true,
+    keys: summary.keys,
+    maxKeys: summary.maxKeys,
+    states: { ...summary.states },
+    openKeys: [...summary.openKeys],
+    openKeyCount: summary.openKeyCount,
+    ...(summary.overflow === undefined ? {} : { overflow: summary.overflow }),
+  };
 }
 
 function report(breaker: CircuitBreaker, openAs: 'degraded' | 'down', canDegrade: boolean): CircuitBreakerHealthDetails {
@@ -185,7 +244,7 @@ function statusOf(snapshot: CircuitBreakerSnapshot, openAs: 'degraded' | 'down',
   }
 }
 
-function worst(entries: readonly CircuitBreakerHealthDetails[]): BreakerHealthStatus {
+function worst(entries: readonly { status: BreakerHealthStatus }[]): BreakerHealthStatus {
   let result: BreakerHealthStatus = 'up';
   for (const entry of entries) {
     if (entry.status === 'down') return 'down';

@@ -1,5 +1,6 @@
 import type { ArgumentsHost, LoggerService } from '@nestjs/common';
 import type { CircuitBreakerSettings } from '../core/options.js';
+import type { CircuitBreakerFamilySettings } from '../family/family-options.js';
 import type { CircuitBreakerTimeoutError, CircuitOpenError } from '../core/errors.js';
 
 /**
@@ -20,8 +21,20 @@ export interface CircuitBreakerModuleOptions {
    * status below 500 is ignored (a client's bad request is not the dependency failing).
    */
   defaults?: CircuitBreakerSettings;
-  /** Named breakers, each merged over `defaults`. The key is the breaker's name (a `name` inside its options fails bootstrap). */
+  /**
+   * Named breakers, each merged over `defaults`. The key is the breaker's name (a `name` inside its
+   * options fails bootstrap), or a pattern with `*` (any run of characters): `'payments-*'` gives
+   * its options to every breaker whose name matches and that no entry names exactly. The most
+   * specific pattern wins (most characters other than `*`); two patterns that tie on a name both
+   * match fail bootstrap. See docs/keyed-breakers.md.
+   */
   breakers?: Record<string, CircuitBreakerSettings>;
+  /**
+   * Families of keyed breakers (`@UseCircuitBreaker('shards', { key })`,
+   * `registry.family('shards')`): each key gets its own breaker from these options merged over
+   * `defaults`, named `family:key`, with the family's limits `maxKeys` and `idleTtlMs`.
+   */
+  families?: Record<string, CircuitBreakerFamilySettings>;
   /** Fail bootstrap when @UseCircuitBreaker / @InjectCircuitBreaker names a breaker declared nowhere. Default false. */
   strict?: boolean;
   /** Custom mapping of CircuitOpenError / CircuitBreakerTimeoutError per transport. */
@@ -52,5 +65,15 @@ export interface UseCircuitBreakerOptions {
    * @UseCircuitBreaker('search', { fallback: 'cached', options: { timeoutMs: 500 } })
    * ```
    */
-  options?: CircuitBreakerSettings;
+  options?: CircuitBreakerSettings | CircuitBreakerFamilySettings;
+  /**
+   * Makes the method keyed: each call goes through the breaker of the key this function returns
+   * for the method's arguments (for a controller, the values after pipes), in the family named by
+   * the decorator (`@UseCircuitBreaker('shards', { key: (shardId: string) => shardId })`). Each
+   * key's breaker is built from the family's options (forRoot `families`, or this decorator's
+   * `options`, which may then carry `maxKeys` and `idleTtlMs`). A key function that throws, or a
+   * key that is not a non-empty string of printable characters, fails that call with its error
+   * (a `CircuitBreakerKeyError` naming the family); it is never recorded.
+   */
+  key?: (...args: never[]) => string;
 }

@@ -18,11 +18,20 @@ export interface CircuitBreakerPrometheusOptions {
    * `[1, 5, 10, 30, 60, 120, 300, 600, 1800, 3600]`.
    */
   openDurationBuckets?: readonly number[];
+  /**
+   * Families of keyed breakers: how many keys of each family get series of their own (a `key`
+   * label) besides the keys whose circuit is not closed, which always do: the busiest ones by
+   * recent traffic. Every other key is aggregated under `key="_other"`, so a family adds at most
+   * `topKeys` + (keys not closed) + 2 label values. Integer >= 0. Default 10.
+   */
+  topKeys?: number;
 }
 
 export const CIRCUIT_BREAKER_PROMETHEUS_OPTIONS = Symbol('CIRCUIT_BREAKER_PROMETHEUS_OPTIONS');
 
 /** Default buckets of the open-duration histogram, in seconds (1 s to 1 h). */
+export const DEFAULT_TOP_KEYS = 10;
+
 export const DEFAULT_OPEN_DURATION_BUCKETS: readonly number[] = [1, 5, 10, 30, 60, 120, 300, 600, 1800, 3600];
 
 /** The metric names this module registers (before `prefix`). */

@@ -2,6 +2,7 @@ import { BadRequestException, Body, ConflictException, Controller, Get, Inject, 
 import { PAYMENTS_MODES, PaymentsDownstream } from '../payments/payments-downstream.js';
 import type { PaymentsBehaviour, PaymentsMode } from '../payments/payments-downstream.js';
 import { PaymentsEndpoint } from '../payments/payments-endpoint.js';
+import { SECOND_PAYMENTS_HOST } from '../payments/payment-hosts.js';
 
 /** Switches the payments dependency's behaviour at runtime (only the app that runs it can). */
 @Controller('chaos')
@@ -10,7 +11,14 @@ export class ChaosController {
     private readonly payments: PaymentsEndpoint,
     // Absent when the payments service is external (PAYMENTS_URL).
     @Optional() @Inject(PaymentsDownstream) private readonly downstream: PaymentsDownstream | undefined,
+    @Inject(SECOND_PAYMENTS_HOST) private readonly second: PaymentsDownstream,
   ) {}
+
+  /** The second payments host (GET /orders/:id/host-quote); same body as POST /chaos/payments. */
+  @Post('payments-b')
+  setSecond(@Body() body: unknown): PaymentsBehaviour {
+    return this.apply(this.second, body);
+  }
 
   @Get('payments')
   current(): PaymentsBehaviour & { received: number } {
@@ -21,7 +29,10 @@ export class ChaosController {
   /** Body: `{ "mode": "ok" | "fail" | "slow" | "flaky", "percent"?: 0-100, "slowMs"?: number }` */
   @Post('payments')
   set(@Body() body: unknown): PaymentsBehaviour {
-    const downstream = this.own();
+    return this.apply(this.own(), body);
+  }
+
+  private apply(downstream: PaymentsDownstream, body: unknown): PaymentsBehaviour {
     if (body === null || typeof body !== 'object') throw new BadRequestException('body must be a JSON object');
     const { mode, percent, slowMs } = body as Record<string, unknown>;
     if (!PAYMENTS_MODES.includes(mode as PaymentsMode)) {

@@ -64,6 +64,41 @@ const subpaths = [
   },
 ];
 
+// nestjs-breaker/http: its optional peers are loaded only when CircuitBreakerHttpModule starts, so
+// the subpath itself (breakerFetch) loads without them; the exports-map check is in the list below.
+describe('the nestjs-breaker/http subpath', () => {
+  it('declares @nestjs/axios and axios as optional peer dependencies', () => {
+    expect(pkg.peerDependencies['@nestjs/axios']).toBe('^4.0.0 || ^12.0.0');
+    expect(pkg.peerDependencies['axios']).toBe('^1.6.0');
+    expect(pkg.peerDependenciesMeta?.['@nestjs/axios']).toEqual({ optional: true });
+    expect(pkg.peerDependenciesMeta?.['axios']).toEqual({ optional: true });
+    expect(pkg.typesVersions['*']['http']).toEqual(['./dist/cjs/http/index.d.ts']);
+  });
+
+  it('is not reachable from the root entry, and imports neither peer statically', () => {
+    const rootFiles = [...importGraph(join(root, 'lib/index.ts')).keys()].map((file) => relative(root, file));
+    expect(rootFiles.filter((file) => file.startsWith('lib/http/'))).toEqual([]);
+    const specifiers = [...importGraph(join(root, 'lib/http/index.ts')).values()].flat();
+    expect(specifiers.filter((s) => s === 'axios' || s.startsWith('@nestjs/axios'))).toEqual([]);
+  });
+
+  it('exports exactly its public names', async () => {
+    expect(Object.keys(await import('../../lib/http/index.js')).sort()).toEqual([
+      'CIRCUIT_BREAKER_HTTP_OPTIONS',
+      'CircuitBreakerHttpModule',
+      'breakerFetch',
+      'hostKey',
+      'httpBreakerSettings',
+      'httpRetryAfterMs',
+      'isCancellation',
+      'isFailureStatus',
+      'isHttpFailure',
+      'isHttpResultFailure',
+      'statusOf',
+    ]);
+  });
+});
+
 describe.each(subpaths)('the nestjs-breaker/$subpath subpath', ({ subpath, peer, range, load, exportsNames }) => {
   it('is exported with the same module-sync/import/require conditions as the root entry', () => {
     const rootEntry = JSON.stringify(pkg.exports['.']);
@@ -129,8 +164,8 @@ describe('the nestjs-breaker/dashboard subpath', () => {
 describe('every entry point of the exports map', () => {
   it('lists module-sync (the ESM build) first, so that Node loads one copy for require and import alike', () => {
     const entries = Object.entries(pkg.exports).filter(([entry]) => entry !== './package.json');
-    // the optional-peer subpaths above, plus the two that need no peer
-    expect(entries.map(([entry]) => entry)).toEqual(['.', ...subpaths.map(({ subpath }) => `./${subpath}`), './dashboard', './store']);
+    // the optional-peer subpaths above, the two that need no peer, and http (peers loaded lazily)
+    expect(entries.map(([entry]) => entry)).toEqual(['.', ...subpaths.map(({ subpath }) => `./${subpath}`), './dashboard', './store', './http']);
     for (const [entry, conditions] of entries) {
       const { import: esm } = conditions as { import: { default: string } };
       // Node takes the first condition it knows: module-sync must come before import and require.

@@ -4,6 +4,7 @@
  * without a close in between waits longer when `openDurationBackoff` is set.
  */
 import type { ResolvedOptions } from '../options.js';
+import { MAX_TIMER_MS } from '../validator.js';
 import { HealthPoller } from '../health-poller.js';
 import { NOT_PERMITTED, ceilMs, defineState } from './state.js';
 import type { StateHost } from './state.js';
@@ -20,6 +21,20 @@ export function openDuration(opts: ResolvedOptions, k: number): number {
 function reopensAt(host: StateHost): number {
   const health = host.health;
   return health !== null && health.active ? health.nextPollAt : host.openUntil;
+}
+
+/** What `retryAfterMs` reads from the failure that opened the circuit (0: no hint). */
+function askedToWaitMs(host: StateHost, cause: unknown): number {
+  const hint = host.opts.retryAfterMs;
+  if (hint === undefined || cause === undefined) return 0;
+  let ms: unknown;
+  try {
+    ms = hint(cause);
+  } catch (error) {
+    host.onInternalError(error, `retryAfterMs of circuit breaker "${host.name}"`);
+    return 0;
+  }
+  return typeof ms === 'number' && ms > 0 ? Math.min(ms, MAX_TIMER_MS) : 0;
 }
 
 export const open = defineState({
@@ -51,7 +66,7 @@ export const open = defineState({
     } else {
       host.openStreak++;
       host.openedAt = nowMs;
-      host.openUntil = nowMs + openDuration(host.opts, host.openStreak);
+      host.openUntil = nowMs + Math.max(openDuration(host.opts, host.openStreak), askedToWaitMs(host, cause));
       host.openCause = cause;
     }
     host.consecutiveFailures = 0;
