@@ -17,6 +17,12 @@ export class PendingCall {
   done = false;
   resolve!: (value: unknown) => void;
   reject!: (reason: unknown) => void;
+  /**
+   * The async context the call started in, captured only while someone listens to call events: the
+   * shared timer fires in the context of whichever call armed it, and a listener (a tracer reading
+   * the active span) must see the timed-out call's own.
+   */
+  context: (<A extends unknown[], R>(fn: (...args: A) => R, ...args: A) => R) | undefined = undefined;
 
   constructor(
     readonly permit: number,
