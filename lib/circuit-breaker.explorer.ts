@@ -72,7 +72,7 @@ export class CircuitBreakerExplorer implements OnModuleInit, OnModuleDestroy {
     if (site.explicit) this.registry.assertDeclared(site.name, usedBy);
     const breaker = this.registry.get(site.name, usedBy);
     const hint = shapeHint(site.declaredOn, site.key, site.metadata.original);
-    return new MethodBinding(breaker, hint, this.fallbackOf(site));
+    return new MethodBinding(breaker, hint, this.fallbackOf(site), this.registry);
   }
 
   private fallbackOf(site: Site): FallbackInvoker | undefined {

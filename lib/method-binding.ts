@@ -8,6 +8,7 @@
  */
 import type { Subscriber } from 'rxjs';
 import type { CircuitBreaker } from './core/circuit-breaker.js';
+import type { CircuitBreakerRegistry } from './circuit-breaker.registry.js';
 import { CircuitBreakerTimeoutError, CircuitOpenError } from './core/errors.js';
 import { AnyShapeResult } from './any-shape-result.js';
 import { executePromise, startTime, trackPromise } from './breaker-calls.js';
@@ -28,6 +29,8 @@ export class MethodBinding {
     readonly breaker: CircuitBreaker,
     hint: MethodShape,
     private readonly fallback: FallbackInvoker | undefined,
+    /** Told about calls that failed under the breaker (`failedCalls$`), in the caller's context. */
+    private readonly registry?: CircuitBreakerRegistry,
   ) {
     this.learned = hint;
   }
@@ -145,7 +148,11 @@ export class MethodBinding {
    */
   private refused(instance: unknown, args: unknown[], error: unknown): unknown {
     if (this.learned === 'sync') return this.recover(instance, args, error);
-    if (this.fallback === undefined) return AnyShapeResult.rejected(error);
+    if (this.fallback === undefined) {
+      this.report(error, false);
+      return AnyShapeResult.rejected(error);
+    }
+    this.report(error, true);
     let replacement: unknown;
     try {
       replacement = this.fallback(instance, args, error);
@@ -157,8 +164,20 @@ export class MethodBinding {
 
   /** Fallback for an open circuit, a timeout or a recorded failure; anything else is rethrown. */
   private recover(instance: unknown, args: unknown[], error: unknown): unknown {
-    if (this.fallback === undefined || !this.fallsBackOn(error)) throw error;
+    if (this.fallback === undefined || !this.fallsBackOn(error)) {
+      this.report(error, false);
+      throw error;
+    }
+    this.report(error, true);
     return this.fallback(instance, args, error);
+  }
+
+  /** `failedCalls$`, when someone listens: a failure under the breaker, answered by the fallback or not. */
+  private report(error: unknown, fallback: boolean): void {
+    const registry = this.registry;
+    if (registry === undefined || !registry.watchesFailedCalls) return;
+    if (!fallback && !this.fallsBackOn(error)) return; // ignored by the breaker: not its failure
+    registry.reportFailedCall({ name: this.breaker.name, error, fallback });
   }
 
   private fallsBackOn(error: unknown): boolean {
@@ -174,9 +193,11 @@ export class MethodBinding {
 
   private failSubscriber(subscriber: Subscriber<unknown>, instance: unknown, args: unknown[], error: unknown): void {
     if (this.fallback === undefined || !this.fallsBackOn(error)) {
+      this.report(error, false);
       subscriber.error(error);
       return;
     }
+    this.report(error, true);
     let replacement: unknown;
     try {
       replacement = this.fallback(instance, args, error);
