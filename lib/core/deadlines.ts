@@ -6,6 +6,7 @@
  * for and, when it fires, re-arms for the head of that moment: at most once per expiry, never once
  * per call.
  */
+import type { AsyncResource } from 'node:async_hooks';
 import type { Clock } from './clock.js';
 import { cancelTimer, scheduleTimer } from './clock.js';
 
@@ -22,7 +23,7 @@ export class PendingCall {
    * shared timer fires in the context of whichever call armed it, and a listener (a tracer reading
    * the active span) must see the timed-out call's own.
    */
-  context: (<A extends unknown[], R>(fn: (...args: A) => R, ...args: A) => R) | undefined = undefined;
+  context: AsyncResource | undefined = undefined;
 
   constructor(
     readonly permit: number,
