@@ -4,6 +4,7 @@ import { CircuitBreakerRegistry } from '../circuit-breaker.registry.js';
 import { instrumentOpenTelemetry } from './instrument-opentelemetry.js';
 import type { OpenTelemetryInstrumentation } from './instrument-opentelemetry.js';
 import { CIRCUIT_BREAKER_OPENTELEMETRY_OPTIONS, validateOptions } from './opentelemetry-options.js';
+import { flushMetrics } from './opentelemetry-providers.js';
 import type { CircuitBreakerOpenTelemetryOptions } from './opentelemetry-options.js';
 
 export const MISSING_REGISTRY_MESSAGE =
@@ -38,8 +39,16 @@ export class CircuitBreakerOpenTelemetry implements OnModuleInit, OnModuleDestro
     this.handle = instrumentOpenTelemetry(this.registry, this.options);
   }
 
-  onModuleDestroy(): void {
-    this.handle?.detach();
+  /**
+   * Exports the breakers' last values (the meter provider's forceFlush, when it has one: the SDK's
+   * does), then detaches: a final collection after that, such as the SDK's own at its shutdown,
+   * would no longer read these breakers.
+   */
+  async onModuleDestroy(): Promise<void> {
+    const handle = this.handle;
     this.handle = undefined;
+    if (handle === undefined) return;
+    if (handle.metrics) await flushMetrics(this.options.meterProvider);
+    handle.detach();
   }
 }

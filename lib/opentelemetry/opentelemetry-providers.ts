@@ -27,3 +27,20 @@ export function tracesOn(provider: TracerProvider | false | undefined): boolean 
   const actual = given instanceof ProxyTracerProvider ? given.getDelegate() : given;
   return actual !== NOOP_TRACER_PROVIDER;
 }
+
+/**
+ * Exports what the provider holds now, when it can (the SDK's MeterProvider has forceFlush; the
+ * API's interface does not). Observable instruments are read at collection, so a collection after
+ * the breakers are detached would miss their last values. An export error is the SDK's to report
+ * (through its diag logger); it must not fail the application's shutdown.
+ */
+export async function flushMetrics(provider: MeterProvider | false | undefined): Promise<void> {
+  if (provider === false) return;
+  const given = (provider ?? metrics.getMeterProvider()) as MeterProvider & { forceFlush?: () => Promise<void> };
+  if (typeof given.forceFlush !== 'function') return;
+  try {
+    await given.forceFlush();
+  } catch {
+    // reported by the SDK
+  }
+}

@@ -270,14 +270,20 @@ describe('CircuitBreakerOpenTelemetryModule in a Nest app over HTTP, with the Op
     expect(names).toEqual(new Set(['payments']));
   });
 
-  it('app.close() detaches everything', async () => {
+  it('app.close() exports the breakers’ last values (no collection ran before), then detaches everything', async () => {
     const { app, registry } = await start();
     const payments = registry.get('payments');
+    await request(app.getHttpServer()).get('/orders/1/quote').expect(200);
     expect(payments.listening).toBe(true);
     const otel = app.get(CircuitBreakerOpenTelemetry);
+    expect(sdk.metricExporter.getMetrics()).toEqual([]);
+
     await apps.closeAll();
     expect(otel.instrumentation).toBeUndefined();
     expect(payments.listening).toBe(false);
+    const exported = sdk.metricExporter.getMetrics().flatMap((rm) => rm.scopeMetrics.flatMap((sm) => sm.metrics));
+    const calls = exported.find((m) => m.descriptor.name === 'circuitbreaker.calls');
+    expect(calls?.dataPoints).toContainEqual(expect.objectContaining({ attributes: { [A.name]: 'payments', [A.outcome]: 'success' }, value: 1 }));
   });
 
   it('imported twice in one application: a bootstrap error saying why', async () => {
