@@ -5,6 +5,7 @@ import { CircuitBreakerAdminModule, CircuitBreakerModule } from 'nestjs-breaker'
 import type { CircuitBreakerStore, Clock } from 'nestjs-breaker';
 import { CircuitBreakerDashboardModule } from 'nestjs-breaker/dashboard';
 import { CircuitBreakerHealthModule } from 'nestjs-breaker/health';
+import { CircuitBreakerOpenTelemetryModule } from 'nestjs-breaker/opentelemetry';
 import { ApiKeyGuard } from './admin/api-key.guard.js';
 import { ChaosController } from './chaos/chaos.controller.js';
 import { LoopbackGuard } from './dashboard/loopback.guard.js';
@@ -14,6 +15,8 @@ import { OrdersController } from './orders/orders.controller.js';
 import { PaymentsClient } from './payments/payments.client.js';
 import { PaymentsDownstream } from './payments/payments-downstream.js';
 import { ExternalPaymentsEndpoint, PaymentsEndpoint } from './payments/payments-endpoint.js';
+import { SAMPLE_TELEMETRY, TelemetryShutdown } from './telemetry/opentelemetry.js';
+import type { SampleTelemetry } from './telemetry/opentelemetry.js';
 
 export interface SampleAppOptions {
   /** Port of the payments dependency the app starts; 0 picks a free one. Unused with `paymentsUrl`. */
@@ -33,6 +36,8 @@ export interface SampleAppOptions {
   store?: CircuitBreakerStore;
   /** Tests pass a ManualClock; the app itself runs on the default monotonic clock. */
   clock?: Clock;
+  /** OpenTelemetry metrics set up before the app (startOpenTelemetry()): flushed and stopped when it closes. */
+  telemetry?: SampleTelemetry;
 }
 
 @Module({})
@@ -65,6 +70,9 @@ export class AppModule {
         CircuitBreakerHealthModule,
         // GET /metrics: Prometheus text of the app's own registry
         MetricsModule.forRoot(),
+        // OpenTelemetry metrics, when main.ts registered an SDK (OTEL_EXPORTER_OTLP_ENDPOINT or
+        // OTEL_METRICS_EXPORTER=console); without one it attaches nothing to the breakers
+        CircuitBreakerOpenTelemetryModule.forRoot(),
         // /admin/circuit-breakers: snapshots and manual control, behind an API key (x-api-key)
         CircuitBreakerAdminModule.register({ path: 'admin/circuit-breakers', guards: [ApiKeyGuard] }),
         // /circuit-breakers: the live dashboard, for this machine; its buttons post to the admin API
@@ -84,6 +92,7 @@ export class AppModule {
             ]
           : [{ provide: PaymentsEndpoint, useValue: new ExternalPaymentsEndpoint(paymentsUrl) }]),
         PaymentsClient,
+        ...(options.telemetry ? [{ provide: SAMPLE_TELEMETRY, useValue: options.telemetry }, TelemetryShutdown] : []),
       ],
     };
   }
