@@ -85,7 +85,7 @@ class ServerSpans implements NestMiddleware {
 @Module({ controllers: [OrdersController], providers: [PaymentsDownstream, PaymentsClient] })
 class ShopModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(ServerSpans).forRoutes('*path');
+    consumer.apply(ServerSpans).forRoutes(OrdersController);
   }
 }
 
