@@ -5,7 +5,6 @@
  */
 import { SpanStatusCode, trace } from '@opentelemetry/api';
 import type { Attributes, Span } from '@opentelemetry/api';
-import type { FailedCallEvent } from '../circuit-breaker.registry.js';
 import type { CircuitBreaker } from '../core/circuit-breaker.js';
 import { CircuitBreakerTimeoutError, CircuitOpenError } from '../core/errors.js';
 import type { CallEvent, StateChangeEvent, TransitionReason } from '../core/events.js';
@@ -58,11 +57,18 @@ export function markTransition(event: StateChangeEvent): void {
   });
 }
 
+/** What the registry reports of a decorated call that failed (its failedCalls$ event). */
+interface FailedCall {
+  readonly error: unknown;
+  /** The method's fallback answered the caller. */
+  readonly fallback: boolean;
+}
+
 /**
  * A decorated call the circuit refused, or that timed out, and that no fallback answered: the call
  * failed, so its span's status is an error. Answered by a fallback, the span keeps its status.
  */
-export function markFailedCall(event: FailedCallEvent): void {
+export function markFailedCall(event: FailedCall): void {
   if (event.fallback) return;
   const error = event.error;
   if (!(error instanceof CircuitOpenError) && !(error instanceof CircuitBreakerTimeoutError)) return;
