@@ -98,12 +98,12 @@ export class CircuitBreakerExplorer implements OnModuleInit, OnModuleDestroy {
       if (site.explicit) this.registry.assertFamilyDeclared(site.name, `${usedBy} (keyed)`);
       const family = this.registry.family(site.name, `${usedBy} (keyed)`);
       const hint = shapeHint(site.declaredOn, site.key, site.metadata.original);
-      return new MethodBinding((instance, args) => family.get(key.apply(instance, args)), hint, this.fallbackOf(site));
+      return new MethodBinding((instance, args) => family.get(key.apply(instance, args)), hint, this.fallbackOf(site), this.registry);
     }
     if (site.explicit) this.registry.assertDeclared(site.name, usedBy);
     const breaker = this.registry.get(site.name, usedBy);
     const hint = shapeHint(site.declaredOn, site.key, site.metadata.original);
-    return new MethodBinding(breaker, hint, this.fallbackOf(site));
+    return new MethodBinding(breaker, hint, this.fallbackOf(site), this.registry);
   }
 
   private fallbackOf(site: Site): FallbackInvoker | undefined {

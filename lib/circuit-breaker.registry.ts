@@ -24,6 +24,18 @@ export function defaultIsFailure(error: unknown): boolean {
   return !(error instanceof HttpException && error.getStatus() < 500);
 }
 
+/**
+ * A @UseCircuitBreaker call that failed under its breaker (refused by the circuit, timed out, or a
+ * failure the breaker counts), as its caller got it.
+ * @internal
+ */
+export interface FailedCallEvent {
+  readonly name: string;
+  readonly error: unknown;
+  /** The method's fallback answered the caller; false: the error went on to the caller. */
+  readonly fallback: boolean;
+}
+
 const MODULE_OPTION_KEYS = ['defaults', 'breakers', 'families', 'strict', 'errorFactory', 'logger'];
 
 const DEFAULTS_HAVE_NO_NAME =
@@ -49,6 +61,7 @@ export class CircuitBreakerRegistry implements OnModuleDestroy {
   private readonly undeclared = new Map<string, string>();
   private readonly changes = new Subject<StateChangeEvent>();
   private readonly callEvents = new Subject<CallEvent>();
+  private readonly failures = new Subject<FailedCallEvent>();
   /** The onCall unsubscribe function of each breaker, while `calls$` has subscribers. */
   private callDetachers: Map<CircuitBreaker, () => void> | null = null;
   private callSubscribers = 0;
@@ -74,6 +87,15 @@ export class CircuitBreakerRegistry implements OnModuleDestroy {
       if (--this.callSubscribers === 0) this.detachCallListeners();
     };
   });
+
+  /**
+   * Every @UseCircuitBreaker call that failed under its breaker, delivered synchronously in the
+   * caller's async context when the failure reaches the fallback or the caller (the OpenTelemetry
+   * integration marks the active span's status with it). Ignored errors and nested calls are not
+   * reported; the fallback's own failure is not either.
+   * @internal
+   */
+  readonly failedCalls$: Observable<FailedCallEvent> = this.failures.asObservable();
 
   constructor(
     @Inject(CIRCUIT_BREAKER_MODULE_OPTIONS) private readonly options: CircuitBreakerModuleOptions,
@@ -302,6 +324,16 @@ export class CircuitBreakerRegistry implements OnModuleDestroy {
     this.logger?.warn(message);
   }
 
+  /** Someone listens to failedCalls$ (decorated calls check it before classifying a failure). @internal */
+  get watchesFailedCalls(): boolean {
+    return this.failures.observed;
+  }
+
+  /** @internal */
+  reportFailedCall(event: FailedCallEvent): void {
+    this.failures.next(event);
+  }
+
   /** Every breaker of this application except the keyed ones (see {@link families}). */
   getAll(): CircuitBreaker[] {
     return [...this.breakers.values()];
@@ -361,6 +393,7 @@ export class CircuitBreakerRegistry implements OnModuleDestroy {
     this.changes.complete();
     this.callEvents.complete();
     this.retirements.complete();
+    this.failures.complete();
     this.detachCallListeners();
   }
 

@@ -9,6 +9,7 @@
 import { throwError } from 'rxjs';
 import type { Subscriber } from 'rxjs';
 import type { CircuitBreaker } from './core/circuit-breaker.js';
+import type { CircuitBreakerRegistry } from './circuit-breaker.registry.js';
 import { CircuitBreakerTimeoutError, CircuitOpenError } from './core/errors.js';
 import { AnyShapeResult } from './any-shape-result.js';
 import { executePromise, startTime, trackPromise } from './breaker-calls.js';
@@ -37,6 +38,8 @@ export class MethodBinding {
     private readonly breakerOf: CircuitBreaker | KeyedBreaker,
     hint: MethodShape,
     private readonly fallback: FallbackInvoker | undefined,
+    /** Told about calls that failed under the breaker (`failedCalls$`), in the caller's context. */
+    private readonly registry?: CircuitBreakerRegistry,
   ) {
     this.learned = hint;
   }
@@ -181,7 +184,11 @@ export class MethodBinding {
    */
   private refused(breaker: CircuitBreaker, instance: unknown, args: unknown[], error: unknown): unknown {
     if (this.learned === 'sync') return this.recover(breaker, instance, args, error);
-    if (this.fallback === undefined) return AnyShapeResult.rejected(error);
+    if (this.fallback === undefined) {
+      this.report(breaker, error, false);
+      return AnyShapeResult.rejected(error);
+    }
+    this.report(breaker, error, true);
     let replacement: unknown;
     try {
       replacement = this.fallback(instance, args, error);
@@ -193,8 +200,20 @@ export class MethodBinding {
 
   /** Fallback for an open circuit, a timeout or a recorded failure; anything else is rethrown. */
   private recover(breaker: CircuitBreaker, instance: unknown, args: unknown[], error: unknown): unknown {
-    if (this.fallback === undefined || !fallsBackOn(breaker, error)) throw error;
+    if (this.fallback === undefined || !fallsBackOn(breaker, error)) {
+      this.report(breaker, error, false);
+      throw error;
+    }
+    this.report(breaker, error, true);
     return this.fallback(instance, args, error);
+  }
+
+  /** `failedCalls$`, when someone listens: a failure under the breaker, answered by the fallback or not. */
+  private report(breaker: CircuitBreaker, error: unknown, fallback: boolean): void {
+    const registry = this.registry;
+    if (registry === undefined || !registry.watchesFailedCalls) return;
+    if (!fallback && !fallsBackOn(breaker, error)) return; // ignored by the breaker: not its failure
+    registry.reportFailedCall({ name: breaker.name, error, fallback });
   }
 
   private observableHost(breaker: CircuitBreaker, instance: unknown, args: unknown[]): ObservableCallHost {
@@ -206,9 +225,11 @@ export class MethodBinding {
 
   private failSubscriber(breaker: CircuitBreaker, subscriber: Subscriber<unknown>, instance: unknown, args: unknown[], error: unknown): void {
     if (this.fallback === undefined || !fallsBackOn(breaker, error)) {
+      this.report(breaker, error, false);
       subscriber.error(error);
       return;
     }
+    this.report(breaker, error, true);
     let replacement: unknown;
     try {
       replacement = this.fallback(instance, args, error);

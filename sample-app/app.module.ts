@@ -5,6 +5,7 @@ import { CircuitBreakerAdminModule, CircuitBreakerModule } from 'nestjs-breaker'
 import type { CircuitBreakerStore, Clock } from 'nestjs-breaker';
 import { CircuitBreakerDashboardModule } from 'nestjs-breaker/dashboard';
 import { CircuitBreakerHealthModule } from 'nestjs-breaker/health';
+import { CircuitBreakerOpenTelemetryModule } from 'nestjs-breaker/opentelemetry';
 import { ApiKeyGuard } from './admin/api-key.guard.js';
 import { ChaosController } from './chaos/chaos.controller.js';
 import { LoopbackGuard } from './dashboard/loopback.guard.js';
@@ -16,6 +17,8 @@ import { PaymentsDownstream } from './payments/payments-downstream.js';
 import { ExternalPaymentsEndpoint, PaymentsEndpoint } from './payments/payments-endpoint.js';
 import { PaymentHostsClient, PaymentHostsController, SECOND_PAYMENTS_HOST } from './payments/payment-hosts.js';
 import { httpBreakerSettings } from 'nestjs-breaker/http';
+import { SAMPLE_TELEMETRY, TelemetryShutdown } from './telemetry/opentelemetry.js';
+import type { SampleTelemetry } from './telemetry/opentelemetry.js';
 
 export interface SampleAppOptions {
   /** Port of the payments dependency the app starts; 0 picks a free one. Unused with `paymentsUrl`. */
@@ -35,6 +38,8 @@ export interface SampleAppOptions {
   store?: CircuitBreakerStore;
   /** Tests pass a ManualClock; the app itself runs on the default monotonic clock. */
   clock?: Clock;
+  /** OpenTelemetry metrics set up before the app (startOpenTelemetry()): flushed and stopped when it closes. */
+  telemetry?: SampleTelemetry;
 }
 
 @Module({})
@@ -73,6 +78,9 @@ export class AppModule {
         CircuitBreakerHealthModule,
         // GET /metrics: Prometheus text of the app's own registry
         MetricsModule.forRoot(),
+        // OpenTelemetry metrics, when main.ts registered an SDK (OTEL_EXPORTER_OTLP_ENDPOINT or
+        // OTEL_METRICS_EXPORTER=console); without one it attaches nothing to the breakers
+        CircuitBreakerOpenTelemetryModule.forRoot(),
         // /admin/circuit-breakers: snapshots and manual control, behind an API key (x-api-key)
         CircuitBreakerAdminModule.register({ path: 'admin/circuit-breakers', guards: [ApiKeyGuard] }),
         // /circuit-breakers: the live dashboard, for this machine; its buttons post to the admin API
@@ -95,6 +103,7 @@ export class AppModule {
         // The second payments host, always started here on a free port.
         { provide: SECOND_PAYMENTS_HOST, useFactory: () => new PaymentsDownstream({ port: 0 }) },
         PaymentHostsClient,
+        ...(options.telemetry ? [{ provide: SAMPLE_TELEMETRY, useValue: options.telemetry }, TelemetryShutdown] : []),
       ],
     };
   }

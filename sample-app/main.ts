@@ -3,6 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import type { CircuitBreakerStore } from 'nestjs-breaker';
 import { AppModule } from './app.module.js';
 import { PaymentsEndpoint } from './payments/payments-endpoint.js';
+import { startOpenTelemetry } from './telemetry/opentelemetry.js';
 
 /** An environment variable, `undefined` when unset or empty. */
 function env(name: string): string | undefined {
@@ -57,12 +58,15 @@ async function bootstrap(): Promise<void> {
   const paymentsUrl = env('PAYMENTS_URL');
   const paymentsOpenDurationMs = msFromEnv('PAYMENTS_OPEN_DURATION_MS');
   const { store, banner: storeBanner } = await storeFromEnv();
+  // Before the app: the OpenTelemetry module takes the global meter provider when the app initialises.
+  const telemetry = await startOpenTelemetry();
   const app = await NestFactory.create(
     AppModule.forRoot({
       paymentsPort,
       ...(paymentsUrl !== undefined ? { paymentsUrl } : {}),
       ...(paymentsOpenDurationMs !== undefined ? { paymentsOpenDurationMs } : {}),
       ...(store !== undefined ? { store } : {}),
+      ...(telemetry !== undefined ? { telemetry } : {}),
     }),
   );
   app.enableShutdownHooks();
@@ -85,6 +89,7 @@ async function bootstrap(): Promise<void> {
       `  open ${url}/circuit-breakers     live dashboard in a browser (this machine only; its buttons need the key)`,
       `Payments dependency on ${payments.url.replace('127.0.0.1', 'localhost')}${payments.external ? ' (external: PAYMENTS_URL)' : ' (started by this app)'}`,
       `Breaker state: ${storeBanner}`,
+      telemetry?.banner ?? 'OpenTelemetry metrics: off (set OTEL_EXPORTER_OTLP_ENDPOINT, or OTEL_METRICS_EXPORTER=console)',
       '',
     ].join('\n'),
   );

@@ -29,6 +29,7 @@ const entries = {
   'nestjs-breaker/dashboard': ['CircuitBreakerDashboardModule'],
   'nestjs-breaker/store': ['InMemoryCircuitBreakerStore', 'isSharedState', 'resolveStoreOptions'],
   'nestjs-breaker/http': ['breakerFetch', 'CircuitBreakerHttpModule', 'httpBreakerSettings'],
+  'nestjs-breaker/opentelemetry': ['CircuitBreakerOpenTelemetryModule', 'instrumentOpenTelemetry'],
 };
 
 let failed = false;

@@ -439,6 +439,11 @@ export class CircuitBreaker {
     return this.stateListeners.add(listener);
   }
 
+  /** Someone listens to call events (runTimed then delivers a timeout in the call's own async context). @internal */
+  get listening(): boolean {
+    return !this.callListeners.empty;
+  }
+
   /** Per-call events. Nothing is built for them while nobody listens. */
   onCall(listener: CallListener): () => void {
     const off = this.callListeners.add(listener);

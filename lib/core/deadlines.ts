@@ -6,6 +6,7 @@
  * for and, when it fires, re-arms for the head of that moment: at most once per expiry, never once
  * per call.
  */
+import type { AsyncResource } from 'node:async_hooks';
 import type { Clock } from './clock.js';
 import { cancelTimer, scheduleTimer } from './clock.js';
 
@@ -17,6 +18,12 @@ export class PendingCall {
   done = false;
   resolve!: (value: unknown) => void;
   reject!: (reason: unknown) => void;
+  /**
+   * The async context the call started in, captured only while someone listens to call events: the
+   * shared timer fires in the context of whichever call armed it, and a listener (a tracer reading
+   * the active span) must see the timed-out call's own.
+   */
+  context: AsyncResource | undefined = undefined;
 
   constructor(
     readonly permit: number,

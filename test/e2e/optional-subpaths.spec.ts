@@ -4,7 +4,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from '@jest/globals';
 
-// Terminus, prom-client and ioredis are optional peers: only their subpaths may reach them, and an
+// Terminus, prom-client, ioredis and @opentelemetry/api are optional peers: only their subpaths may reach them, and an
 // application that imports the root entry must never load them.
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -61,6 +61,23 @@ const subpaths = [
     range: '^5.0.0 || ^6.0.0',
     load: () => import('../../lib/redis/index.js'),
     exportsNames: ['RedisCircuitBreakerStore'],
+  },
+  {
+    subpath: 'opentelemetry',
+    peer: '@opentelemetry/api',
+    range: '^1.9.0',
+    load: () => import('../../lib/opentelemetry/index.js'),
+    exportsNames: [
+      'CALL_DURATION_BUCKETS',
+      'CIRCUIT_BREAKER_ATTRIBUTES',
+      'CIRCUIT_BREAKER_INSTRUMENTS',
+      'CIRCUIT_BREAKER_OPENTELEMETRY_OPTIONS',
+      'CIRCUIT_BREAKER_SPAN_EVENTS',
+      'CircuitBreakerOpenTelemetry',
+      'CircuitBreakerOpenTelemetryModule',
+      'METER_NAME',
+      'instrumentOpenTelemetry',
+    ],
   },
 ];
 

@@ -1,0 +1,59 @@
+import type { MeterProvider, TracerProvider } from '@opentelemetry/api';
+
+/** Options of `instrumentOpenTelemetry()` and `CircuitBreakerOpenTelemetryModule.forRoot()`. */
+export interface CircuitBreakerOpenTelemetryOptions {
+  /**
+   * Where the metrics go. Default: the global MeterProvider (`metrics.getMeterProvider()`, the one
+   * the OpenTelemetry SDK registers). Register the SDK before the application initialises: a meter
+   * taken while no SDK is registered stays a no-op (that is OpenTelemetry's own rule), and so do
+   * these metrics. `false`: no metrics.
+   */
+  meterProvider?: MeterProvider | false;
+  /**
+   * Whether calls mark the span active when a breaker is called (attributes, span events, error
+   * status). No span is created: the spans are those of your other instrumentation (HTTP, NestJS,
+   * your own). Default: the global TracerProvider, which marks spans once an SDK is registered and
+   * costs nothing per call before. Pass a provider to turn trace signals on whatever the global one
+   * is, `false` to turn them off.
+   */
+  tracerProvider?: TracerProvider | false;
+  /**
+   * Names of the breakers to instrument; every breaker when omitted (including breakers the
+   * registry creates later). A listed name that does not exist yet is instrumented once it does.
+   */
+  breakers?: readonly string[];
+}
+
+export const CIRCUIT_BREAKER_OPENTELEMETRY_OPTIONS = Symbol('CIRCUIT_BREAKER_OPENTELEMETRY_OPTIONS');
+
+const OPTION_KEYS = ['meterProvider', 'tracerProvider', 'breakers'];
+
+/** Bad options are a bootstrap error naming the option, the value and what is allowed. */
+export function validateOptions(options: unknown, where: string): CircuitBreakerOpenTelemetryOptions {
+  if (options === undefined) return {};
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new TypeError(`${where}: options must be an object, got ${describe(options)}`);
+  }
+  const given = options as Record<string, unknown>;
+  for (const key of Object.keys(given)) {
+    if (!OPTION_KEYS.includes(key)) throw new TypeError(`${where}: unknown option "${key}" (known options: ${OPTION_KEYS.join(', ')})`);
+  }
+  const { meterProvider, tracerProvider, breakers } = given;
+  if (meterProvider !== undefined && meterProvider !== false && typeof (meterProvider as { getMeter?: unknown } | null)?.getMeter !== 'function') {
+    throw new TypeError(`${where}: option "meterProvider" must be an OpenTelemetry MeterProvider (with getMeter()) or false, got ${describe(meterProvider)}`);
+  }
+  if (tracerProvider !== undefined && tracerProvider !== false && typeof (tracerProvider as { getTracer?: unknown } | null)?.getTracer !== 'function') {
+    throw new TypeError(`${where}: option "tracerProvider" must be an OpenTelemetry TracerProvider (with getTracer()) or false, got ${describe(tracerProvider)}`);
+  }
+  if (breakers !== undefined && (!Array.isArray(breakers) || !breakers.every((name) => typeof name === 'string' && name.length > 0))) {
+    throw new TypeError(`${where}: option "breakers" must be an array of breaker names (non-empty strings), got ${describe(breakers)}`);
+  }
+  return given as CircuitBreakerOpenTelemetryOptions;
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (Array.isArray(value)) return `[${value.map(describe).join(', ')}]`;
+  if (value === null || typeof value !== 'object') return String(value);
+  return `an object with keys ${JSON.stringify(Object.keys(value))}`;
+}
