@@ -182,7 +182,7 @@ describe('every entry point of the exports map', () => {
   it('lists module-sync (the ESM build) first, so that Node loads one copy for require and import alike', () => {
     const entries = Object.entries(pkg.exports).filter(([entry]) => entry !== './package.json');
     // the optional-peer subpaths above, the two that need no peer, and http (peers loaded lazily)
-    expect(entries.map(([entry]) => entry)).toEqual(['.', ...subpaths.map(({ subpath }) => `./${subpath}`), './dashboard', './store', './http']);
+    expect(entries.map(([entry]) => entry).sort()).toEqual(['.', ...subpaths.map(({ subpath }) => `./${subpath}`), './dashboard', './store', './http'].sort());
     for (const [entry, conditions] of entries) {
       const { import: esm } = conditions as { import: { default: string } };
       // Node takes the first condition it knows: module-sync must come before import and require.
