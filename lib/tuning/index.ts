@@ -5,3 +5,14 @@ export { TRACE_OUTCOMES, TraceError, formatTraceRecord, parseTraceRecord } from 
 export type { NumberedTraceRecord, TraceOutcome, TraceRecord } from './trace-record.js';
 export { DEFAULT_REORDER_WINDOW_MS, TraceReader, readTrace } from './trace-reader.js';
 export type { TraceInput, TraceReadSummary, TraceReaderOptions } from './trace-reader.js';
+export { REJECTED_INFERENCE_RULE, RejectedCallInference } from './rejected-inference.js';
+export type { CallOutcome, InferenceCounts, ReplayCall } from './rejected-inference.js';
+export { CandidateConfigError, candidateConfig, loadCandidateConfig } from './candidate-config.js';
+export type { CandidateConfig, ReplaySettings } from './candidate-config.js';
+export { FLAP_WINDOW_MS, ReplayRun } from './replay-run.js';
+export type { CallDecision, ReplayEpisode, ReplayResult, ReplayRunOptions, RunSeries, RunTimeline } from './replay-run.js';
+export { replayTrace } from './replay.js';
+export type { BreakerCharts, ReplayOptions, ReplayOutcome, ReplayReport, TraceBreakerSummary, TraceSeries, TraceSummary } from './replay.js';
+export { SYNTHETIC_SCENARIOS, syntheticCalls, syntheticTrace } from './synthetic-trace.js';
+export type { SyntheticScenario, SyntheticTraceOptions } from './synthetic-trace.js';
+export { Timeline } from './timeline.js';
