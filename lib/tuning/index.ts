@@ -13,6 +13,8 @@ export { FLAP_WINDOW_MS, ReplayRun } from './replay-run.js';
 export type { CallDecision, ReplayEpisode, ReplayResult, ReplayRunOptions, RunSeries, RunTimeline } from './replay-run.js';
 export { replayTrace } from './replay.js';
 export type { BreakerCharts, ReplayOptions, ReplayOutcome, ReplayReport, TraceBreakerSummary, TraceSeries, TraceSummary } from './replay.js';
+export { DEFAULT_SUGGEST_GRID, gridConfigs, paretoFront, suggestConfigs } from './suggest.js';
+export type { BreakerSuggestions, SuggestGrid, SuggestOptions, SuggestReport, Suggestion } from './suggest.js';
 export { SYNTHETIC_SCENARIOS, syntheticCalls, syntheticTrace } from './synthetic-trace.js';
 export type { SyntheticScenario, SyntheticTraceOptions } from './synthetic-trace.js';
 export { Timeline } from './timeline.js';
