@@ -28,6 +28,7 @@ const entries = {
   'nestjs-breaker/redis': ['RedisCircuitBreakerStore'],
   'nestjs-breaker/dashboard': ['CircuitBreakerDashboardModule'],
   'nestjs-breaker/store': ['InMemoryCircuitBreakerStore', 'isSharedState', 'resolveStoreOptions'],
+  'nestjs-breaker/tuning': ['replayTrace', 'suggestConfigs', 'readTrace', 'formatTraceRecord', 'parseTraceRecord', 'syntheticTrace'],
 };
 
 let failed = false;
