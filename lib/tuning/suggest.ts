@@ -145,7 +145,9 @@ export async function suggestConfigs(input: TraceInput, options: SuggestOptions 
   const base = options.base?.settings ?? {};
   const defaults = candidateConfig(options.base === undefined ? DEFAULTS_LABEL : `${DEFAULTS_LABEL} + ${options.base.label}`, base);
   const grid = gridConfigs(options.grid, base);
-  if (grid.length === 0) throw new RangeError('every configuration of the grid was refused by the engine (check the base options)');
+  if (grid.length === 0) {
+    throw new CandidateConfigError(options.base?.label ?? 'the grid', undefined, 'the engine refuses every configuration of the grid with these base options (replay one of them to see why)');
+  }
   const configs = [defaults, ...grid];
   const { report } = await replayTrace(input, { ...options, configs });
   const breakers: BreakerSuggestions[] = [];
