@@ -76,11 +76,13 @@ const DEFAULTS_LABEL = 'defaults';
 /** Every configuration of the grid, in a fixed order, on top of `base`. Combinations the engine refuses are left out. */
 export function gridConfigs(grid: SuggestGrid = DEFAULT_SUGGEST_GRID, base: ReplaySettings = {}): CandidateConfig[] {
   const configs: CandidateConfig[] = [];
+  const { slidingWindow: _w, failureRateThreshold: _f, minimumCalls: _m, openDurationMs: _o, ...others } = base;
   for (const slidingWindow of grid.slidingWindow) {
     for (const failureRateThreshold of grid.failureRateThreshold) {
       for (const minimumCalls of grid.minimumCalls) {
         for (const openDurationMs of grid.openDurationMs) {
-          const settings: ReplaySettings = { ...base, slidingWindow, failureRateThreshold, minimumCalls, openDurationMs };
+          // The grid's options first, then the base's others: one key order for every suggestion.
+          const settings: ReplaySettings = { slidingWindow, failureRateThreshold, minimumCalls, openDurationMs, ...others };
           const label = `${describeWindow(slidingWindow)}, ${failureRateThreshold} %, min ${minimumCalls} calls, open ${openDurationMs / 1000} s`;
           try {
             configs.push(candidateConfig(label, settings));
