@@ -134,6 +134,25 @@ describe('nestjs-breaker replay', () => {
     });
   });
 
+  it('names the line of a breaker name the engine refuses, and says when a trace holds no call', async () => {
+    writeFileSync(join(dir, 'long-name.ndjson'), `{"t":1,"d":2,"o":"success","b":"p"}\n{"t":2,"d":2,"o":"success","b":"${'x'.repeat(201)}"}\n`);
+    const long = await run(['replay', '--trace', 'long-name.ndjson', '--config', 'a.json']);
+    expect(long.code).toBe(1);
+    expect(long.err).toMatch(/^nestjs-breaker replay: long-name\.ndjson, line 2: "b" is not a breaker name the engine accepts: .*at most 200 characters/);
+    writeFileSync(join(dir, 'empty.ndjson'), '\n\n');
+    expect(await run(['replay', '--trace', 'empty.ndjson', '--config', 'a.json'])).toMatchObject({ code: 1, err: 'nestjs-breaker replay: empty.ndjson: the trace holds no calls\n' });
+  });
+
+  it('escapes names in the HTML page', async () => {
+    writeFileSync(join(dir, 'odd.ndjson'), '{"t":1,"d":2,"o":"success","b":"<img src=x onerror=alert(1)>&"}\n');
+    writeFileSync(join(dir, '<b>.json'), '{}');
+    expect((await run(['replay', '--trace', 'odd.ndjson', '--config', '<b>.json', '--html', 'odd.html'])).code).toBe(0);
+    const html = readFileSync(join(dir, 'odd.html'), 'utf8');
+    expect(html).not.toMatch(/<img|<b>/);
+    expect(html).toContain('&#60;img src=x onerror=alert(1)&#62;&#38;');
+    expect(html).toContain('&#60;b&#62;.json');
+  });
+
   it.each([
     [['replay', '--config', 'a.json'], /--trace <file> is required/],
     [['replay', '--trace', 'calls.ndjson'], /at least one --config <file> is required/],
