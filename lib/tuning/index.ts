@@ -9,8 +9,10 @@ export { REJECTED_INFERENCE_RULE, RejectedCallInference } from './rejected-infer
 export type { CallOutcome, InferenceCounts, ReplayCall } from './rejected-inference.js';
 export { CandidateConfigError, candidateConfig, loadCandidateConfig } from './candidate-config.js';
 export type { CandidateConfig, ReplaySettings } from './candidate-config.js';
-export { FLAP_WINDOW_MS, ReplayRun } from './replay-run.js';
-export type { CallDecision, ReplayEpisode, ReplayResult, ReplayRunOptions, RunSeries, RunTimeline } from './replay-run.js';
+export { ReplayRun } from './replay-run.js';
+export type { CallDecision, ReplayRunOptions } from './replay-run.js';
+export { FLAP_WINDOW_MS } from './replay-result.js';
+export type { ReplayEpisode, ReplayResult, RunSeries, RunTimeline } from './replay-result.js';
 export { replayTrace } from './replay.js';
 export type { BreakerCharts, ReplayOptions, ReplayOutcome, ReplayReport, TraceBreakerSummary, TraceSeries, TraceSummary } from './replay.js';
 export { DEFAULT_SUGGEST_GRID, gridConfigs, paretoFront, suggestConfigs } from './suggest.js';

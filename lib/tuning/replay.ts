@@ -9,7 +9,7 @@ import type { CandidateConfig } from './candidate-config.js';
 import { REJECTED_INFERENCE_RULE, RejectedCallInference } from './rejected-inference.js';
 import type { InferenceCounts, ReplayCall } from './rejected-inference.js';
 import { ReplayRun } from './replay-run.js';
-import type { ReplayResult, RunTimeline } from './replay-run.js';
+import type { ReplayResult, RunTimeline } from './replay-result.js';
 import { Timeline } from './timeline.js';
 import { readTrace } from './trace-reader.js';
 import type { TraceInput, TraceReaderOptions } from './trace-reader.js';

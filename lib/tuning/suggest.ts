@@ -10,7 +10,7 @@ import { CandidateConfigError, candidateConfig } from './candidate-config.js';
 import type { CandidateConfig, ReplaySettings } from './candidate-config.js';
 import { replayTrace } from './replay.js';
 import type { TraceSummary } from './replay.js';
-import type { ReplayResult } from './replay-run.js';
+import type { ReplayResult } from './replay-result.js';
 import type { TraceInput, TraceReaderOptions } from './trace-reader.js';
 
 /** The values tried for each option; every combination is replayed. */
@@ -76,7 +76,8 @@ const DEFAULTS_LABEL = 'defaults';
 /** Every configuration of the grid, in a fixed order, on top of `base`. Combinations the engine refuses are left out. */
 export function gridConfigs(grid: SuggestGrid = DEFAULT_SUGGEST_GRID, base: ReplaySettings = {}): CandidateConfig[] {
   const configs: CandidateConfig[] = [];
-  const { slidingWindow: _w, failureRateThreshold: _f, minimumCalls: _m, openDurationMs: _o, ...others } = base;
+  const others: ReplaySettings = { ...base };
+  for (const key of Object.keys(grid) as (keyof SuggestGrid)[]) delete others[key];
   for (const slidingWindow of grid.slidingWindow) {
     for (const failureRateThreshold of grid.failureRateThreshold) {
       for (const minimumCalls of grid.minimumCalls) {
