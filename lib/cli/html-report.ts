@@ -153,7 +153,7 @@ const STYLE = `
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;color:#1f2933;margin:24px auto;max-width:1000px;padding:0 16px}
 h1{font-size:20px}h2{font-size:17px;margin-top:32px}
 table{border-collapse:collapse;margin:8px 0 16px}th,td{padding:3px 8px;border-bottom:1px solid #e4e7eb;text-align:left}
-td.n{text-align:right;font-variant-numeric:tabular-nums}th{font-weight:600;font-size:12px;color:#52606d}
+td.n{text-align:right;font-variant-numeric:tabular-nums}td:first-child{white-space:nowrap}th{font-weight:600;font-size:12px;color:#52606d}
 .label{font-size:12px;font-weight:600;fill:#1f2933}.sub{font-size:10px;fill:#52606d}.tick{font-size:10px;fill:#52606d;text-anchor:middle}
 .axis{stroke:#9aa5b1}.legend span{display:inline-block;width:10px;height:10px;margin:0 4px 0 12px;vertical-align:middle}
 .notes{color:#52606d;font-size:12px}`;
