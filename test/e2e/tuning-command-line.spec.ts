@@ -55,14 +55,20 @@ describe('node bin/nestjs-breaker.mjs', () => {
   });
 });
 
-describe('npx nestjs-breaker from the packed tarball, installed in a fresh project', () => {
-  it('runs replay with no other package installed (the command needs no Nest peer)', async () => {
-    const run = (command: string, args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> =>
-      new Promise((resolve) => {
-        execFile(command, args, { cwd, timeout: 120_000, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) =>
-          resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : 1, stdout, stderr }),
-        );
-      });
+const run = (command: string, args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> =>
+  new Promise((resolve) => {
+    execFile(command, args, { cwd, timeout: 120_000, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) =>
+      resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : 1, stdout, stderr }),
+    );
+  });
+
+describe('npx nestjs-breaker', () => {
+  it('runs in this repository (npm runs the package\'s own bin)', async () => {
+    const help = await run('npx', ['--no-install', 'nestjs-breaker', 'replay', '--help'], root);
+    expect(help).toMatchObject({ code: 0, stdout: expect.stringMatching(/^Usage:\n {2}nestjs-breaker replay --trace/) });
+  });
+
+  it('runs replay from the packed tarball installed in a fresh project, with no other package (the command needs no Nest peer)', async () => {
     const packDir = mkdtempSync(join(tmpdir(), 'nestjs-breaker-pack-'));
     try {
       // dist/ is built (beforeAll): pack it as it is rather than building again in prepack
