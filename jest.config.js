@@ -15,7 +15,7 @@ export default {
   // The sample app imports the package by its public name; tests run it against the sources.
   moduleNameMapper: {
     '^nestjs-breaker$': '<rootDir>/lib/index.ts',
-    '^nestjs-breaker/(health|prometheus|redis|dashboard|store|http|opentelemetry)$': '<rootDir>/lib/$1/index.ts',
+    '^nestjs-breaker/(health|prometheus|redis|dashboard|store|http|opentelemetry|tuning)$': '<rootDir>/lib/$1/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   transform: {

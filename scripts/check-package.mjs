@@ -13,6 +13,7 @@
 // The CommonJS build (dist/cjs, the `require` condition) is what tools that ignore `module-sync`
 // load: Jest's CommonJS runtime (ts-jest in a NestJS 11 app), bundlers, older Node. It is loaded
 // here by its path and must work on its own.
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -30,6 +31,7 @@ const entries = {
   'nestjs-breaker/store': ['InMemoryCircuitBreakerStore', 'isSharedState', 'resolveStoreOptions'],
   'nestjs-breaker/http': ['breakerFetch', 'CircuitBreakerHttpModule', 'httpBreakerSettings'],
   'nestjs-breaker/opentelemetry': ['CircuitBreakerOpenTelemetryModule', 'instrumentOpenTelemetry'],
+  'nestjs-breaker/tuning': ['replayTrace', 'suggestConfigs', 'readTrace', 'formatTraceRecord', 'parseTraceRecord', 'syntheticTrace'],
 };
 
 let failed = false;
@@ -121,5 +123,16 @@ for (const format of ['esm', 'cjs']) {
   if (members.length === 0 || unexpected.length > 0) {
     fail(`dist/${format} CircuitBreaker declares ${members.length === 0 ? 'no members (not parsed)' : `members outside its public API: ${unexpected.join(', ')}`}`);
   } else console.log(`ok   dist/${format} CircuitBreaker declares only its public API (${members.length} members)`);
+}
+// The command (package.json "bin", what `npx nestjs-breaker` runs): shipped, and runs the built package.
+for (const [command, file] of Object.entries(pkg.bin ?? {})) {
+  if (!pkg.files.includes(file.split('/')[0])) fail(`bin ${command} (${file}) is outside the published "files"`);
+  try {
+    const usage = execFileSync(process.execPath, [join(root, file), '--help'], { encoding: 'utf8' });
+    if (!usage.includes('nestjs-breaker replay')) throw new Error(`unexpected output: ${usage.slice(0, 200)}`);
+    console.log(`ok   bin ${command} (${file}) runs`);
+  } catch (error) {
+    fail(`bin ${command} (${file}): ${error instanceof Error ? error.message : String(error)}`);
+  }
 }
 process.exit(failed ? 1 : 0);

@@ -178,11 +178,67 @@ describe('the nestjs-breaker/dashboard subpath', () => {
   });
 });
 
+// Tuning (trace format, replay, suggest) needs no peer either; it reads files with node:fs, so an
+// application that only uses breakers must not load it.
+describe('the nestjs-breaker/tuning subpath', () => {
+  it('is exported with the same conditions as the root entry, and typed for node10 resolution', () => {
+    expect(pkg.exports['./tuning']).toEqual({
+      'module-sync': './dist/esm/tuning/index.js',
+      import: { types: './dist/esm/tuning/index.d.ts', default: './dist/esm/tuning/index.js' },
+      require: { types: './dist/cjs/tuning/index.d.ts', default: './dist/cjs/tuning/index.js' },
+    });
+    expect(pkg.typesVersions['*']['tuning']).toEqual(['./dist/cjs/tuning/index.d.ts']);
+  });
+
+  it('is not reachable from the root entry', () => {
+    const files = [...importGraph(join(root, 'lib/index.ts')).keys()].map((file) => relative(root, file));
+    expect(files).toContain('lib/core/circuit-breaker.ts');
+    expect(files.filter((file) => file.startsWith('lib/tuning/') || file.startsWith('lib/cli/'))).toEqual([]);
+  });
+
+  it('reaches the engine only through its public entry (lib/core/index.ts)', () => {
+    const graph = importGraph(join(root, 'lib/tuning/index.ts'));
+    const intoCore = [...graph].flatMap(([file, specifiers]) =>
+      file.includes('/lib/tuning/') ? specifiers.filter((s) => s.includes('core/')).map((s) => relative(root, resolve(dirname(file), s))) : [],
+    );
+    expect(intoCore.length).toBeGreaterThan(0);
+    expect([...new Set(intoCore)]).toEqual(['lib/core/index.js']);
+  });
+
+  it('exports exactly its public names', async () => {
+    expect(Object.keys(await import('../../lib/tuning/index.js')).sort()).toEqual([
+      'CandidateConfigError',
+      'DEFAULT_REORDER_WINDOW_MS',
+      'DEFAULT_SUGGEST_GRID',
+      'FLAP_WINDOW_MS',
+      'REJECTED_INFERENCE_RULE',
+      'RejectedCallInference',
+      'ReplayRun',
+      'SYNTHETIC_SCENARIOS',
+      'TRACE_OUTCOMES',
+      'Timeline',
+      'TraceError',
+      'TraceReader',
+      'candidateConfig',
+      'formatTraceRecord',
+      'gridConfigs',
+      'loadCandidateConfig',
+      'paretoFront',
+      'parseTraceRecord',
+      'readTrace',
+      'replayTrace',
+      'suggestConfigs',
+      'syntheticCalls',
+      'syntheticTrace',
+    ]);
+  });
+});
+
 describe('every entry point of the exports map', () => {
   it('lists module-sync (the ESM build) first, so that Node loads one copy for require and import alike', () => {
     const entries = Object.entries(pkg.exports).filter(([entry]) => entry !== './package.json');
-    // the optional-peer subpaths above, the two that need no peer, and http (peers loaded lazily)
-    expect(entries.map(([entry]) => entry).sort()).toEqual(['.', ...subpaths.map(({ subpath }) => `./${subpath}`), './dashboard', './store', './http'].sort());
+    // the optional-peer subpaths above, plus those that need no peer or load their peers lazily
+    expect(entries.map(([entry]) => entry).sort()).toEqual(['.', ...subpaths.map(({ subpath }) => `./${subpath}`), './dashboard', './store', './http', './tuning'].sort());
     for (const [entry, conditions] of entries) {
       const { import: esm } = conditions as { import: { default: string } };
       // Node takes the first condition it knows: module-sync must come before import and require.
