@@ -1,4 +1,5 @@
-// Jest runs in ESM mode (see TOOLCHAIN.md): NestJS 12 is ESM-only and CommonJS transforms cannot load it.
+// Jest runs in ESM mode (node --experimental-vm-modules, as package.json's test script does): NestJS 12
+// is ESM-only, and a CommonJS transform cannot load it ("Must use import to load ES Module").
 /** @type {import('jest').Config} */
 export default {
   testEnvironment: 'node',

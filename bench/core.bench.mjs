@@ -122,7 +122,7 @@ async function s1Cockatiel(n) {
 }
 
 // (1e) events: a breaker whose onCall listener came and went must cost what one that never had one
-// costs (DESIGN.md: events cost nothing when nobody listens); (1l) with a listener, for reference.
+// costs (docs/performance.md, budget: events cost nothing when nobody listens); (1l) with a listener, for reference.
 const eventsOff = ours();
 eventsOff.onStateChange(() => {});
 eventsOff.onCall(() => {})();
@@ -385,7 +385,7 @@ async function s4tCockatiel(n) {
 }
 
 // ------------------------------------------------------------------------------------ scenarios
-// budget: how the "ours vs baseline" time ratio and the peers are judged (DESIGN.md, Performance budget)
+// budget: how the "ours vs baseline" time ratio and the peers are judged (docs/performance.md, The budget)
 
 const SCENARIOS = [
   {

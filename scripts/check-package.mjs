@@ -22,8 +22,22 @@ import { fileURLToPath } from 'node:url';
 const require = createRequire(import.meta.url);
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const pkg = require('../package.json');
+/**
+ * The root entry's runtime values, as docs/api.md lists them under `nestjs-breaker` (rows whose kind
+ * is not `type`): the root must export exactly these, so that an internal cannot leak back into it.
+ */
+function documentedRootValues() {
+  const page = readFileSync(join(root, 'docs/api.md'), 'utf8');
+  const start = page.indexOf('\n## `nestjs-breaker`\n');
+  const end = page.indexOf('\n## ', start + 1);
+  if (start === -1) throw new Error('docs/api.md has no "## `nestjs-breaker`" section');
+  const rows = [...page.slice(start, end === -1 ? undefined : end).matchAll(/^\| `([A-Za-z_$][\w$]*)` \| ([a-z]+) \|/gm)];
+  return rows.filter((row) => row[2] !== 'type').map((row) => row[1]);
+}
+const ROOT_VALUES = documentedRootValues();
+
 const entries = {
-  'nestjs-breaker': ['CircuitBreaker', 'CircuitBreakerFamily', 'CircuitBreakerModule', 'UseCircuitBreaker', 'InjectCircuitBreaker', 'CircuitBreakerRegistry', 'CircuitBreakerExceptionFilter', 'CircuitBreakerAdminModule', 'ManualClock', 'InMemoryCircuitBreakerStore'],
+  'nestjs-breaker': ROOT_VALUES,
   'nestjs-breaker/health': ['CircuitBreakerHealthModule', 'CircuitBreakerHealthIndicator'],
   'nestjs-breaker/prometheus': ['CircuitBreakerPrometheusModule'],
   'nestjs-breaker/redis': ['RedisCircuitBreakerStore'],
@@ -81,10 +95,24 @@ for (const [specifier, names] of Object.entries(entries)) {
     else console.log(`ok   one copy: require and import('${specifier}') load ${conditions['module-sync']}`);
   }
 
+  if (specifier === pkg.name) {
+    for (const [how, module] of [['require', required], ['import', imported]]) {
+      if (module === undefined) continue;
+      const actual = Object.keys(module).filter((name) => name !== '__esModule' && name !== 'default').sort();
+      const extra = actual.filter((name) => !names.includes(name));
+      const missing = names.filter((name) => !actual.includes(name));
+      if (extra.length > 0 || missing.length > 0) {
+        fail(`${how}('${specifier}') must export exactly the values docs/api.md lists; not listed: ${extra.join(', ') || 'none'}; missing: ${missing.join(', ') || 'none'}`);
+      } else console.log(`ok   ${how}('${specifier}') exports exactly the ${names.length} values docs/api.md lists`);
+    }
+  }
+
   try {
     const cjs = require(join(root, conditions.require.default));
     const missing = missingNames(cjs, names);
     if (missing.length > 0) throw new Error(`missing exports: ${missing.join(', ')}`);
+    const extra = specifier === pkg.name ? Object.keys(cjs).filter((name) => name !== '__esModule' && name !== 'default' && !names.includes(name)) : [];
+    if (extra.length > 0) throw new Error(`exports values docs/api.md does not list: ${extra.join(', ')}`);
     console.log(`ok   CommonJS build ${conditions.require.default}`);
   } catch (error) {
     fail(`CommonJS build of '${specifier}' (${conditions.require.default}): ${error instanceof Error ? error.message : String(error)}`);

@@ -1,5 +1,6 @@
 /** The tables `replay` and `suggest` print (without --json). */
-import { DEFAULTS } from '../core/index.js';
+import { CircuitBreaker } from '../core/index.js';
+import type { ResolvedOptions } from '../core/index.js';
 import type { ReplayReport, ReplayResult, SuggestReport, Suggestion, TraceSummary } from '../tuning/index.js';
 import { count, duration, iso, offset, table } from './format.js';
 
@@ -69,9 +70,21 @@ export function renderReplayText(report: ReplayReport): string {
 const SUGGEST_COLUMNS = ['#', 'window', 'threshold', 'min calls', 'open', 'failed admitted', 'rejected would succeed', 'openings', 'flaps', 'recovery to close (max)'];
 const SUGGEST_NUMERIC = [true, false, true, true, true, true, true, true, true, true];
 
+/** The engine's defaults, as a breaker built with no options has them (read once, on first use). */
+let engineDefaults: ResolvedOptions | undefined;
+function defaults(): ResolvedOptions {
+  if (engineDefaults === undefined) {
+    const breaker = new CircuitBreaker({ name: 'defaults' });
+    engineDefaults = breaker.options;
+    breaker.dispose();
+  }
+  return engineDefaults;
+}
+
 function suggestRow(label: string, s: Suggestion): string[] {
   const { options, result } = s;
-  const window = options.slidingWindow ?? { type: 'count', size: DEFAULTS.slidingWindowSize };
+  const DEFAULTS = defaults();
+  const window = options.slidingWindow ?? DEFAULTS.slidingWindow;
   return [
     label,
     window.type === 'count' ? `last ${window.size} calls` : `last ${duration(window.durationMs)}`,

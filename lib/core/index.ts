@@ -10,11 +10,9 @@ export type {
   StateChangeListener,
   TransitionReason,
 } from './circuit-breaker.js';
-export { monotonicClock } from './clock.js';
 export type { Clock } from './clock.js';
 export { ManualClock } from './manual-clock.js';
 export { CircuitBreakerConfigError, CircuitBreakerTimeoutError, CircuitOpenError } from './errors.js';
-export { DEFAULTS, resolveOptions } from './options.js';
 export type {
   CircuitBreakerOptions,
   CircuitBreakerSettings,

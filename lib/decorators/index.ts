@@ -1,3 +1,2 @@
 export { InjectCircuitBreaker } from './inject-circuit-breaker.decorator.js';
 export { UseCircuitBreaker } from './use-circuit-breaker.decorator.js';
-export type { UseCircuitBreakerMetadata } from './use-circuit-breaker.decorator.js';

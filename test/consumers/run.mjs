@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
  * The consumer-app matrix: the package as a user installs it. `npm pack` (which builds), then each
- * app below is copied with the sources of shared/ to a scratch folder outside the repository,
+ * app below is copied with the sources of shared/ and README Usage as it is (src/usage.ts, the first
+ * code block under "## Usage" in README.md) to a scratch folder outside the repository,
  * installs the tarball and its own dependencies from the npm registry, builds with its own tsc
  * (type-checking the package's declarations as that app sees them), and runs as `node dist/main.js`
  * on every Node binary given, while driver.mjs checks it over real HTTP.
@@ -13,12 +14,12 @@
  * --keep  keep the scratch folder (its path is printed) to run an app by hand
  */
 import { spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join, parse } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { CASES, drive } from './driver.mjs';
+import { CASES, drive, startDependency } from './driver.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '../..');
@@ -84,6 +85,20 @@ function scratchFolder() {
   throw new Error(`every scratch location has a node_modules folder above it (${rejected.join(', ')}), from which an app could resolve packages it did not install: set TMPDIR to a folder without one`);
 }
 
+/**
+ * README Usage, as it is: the first code block under "## Usage". The apps import its AppModule, so
+ * README and the matrix cannot drift apart.
+ */
+function readmeUsage() {
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  const start = readme.indexOf('\n## Usage\n');
+  if (start === -1) throw new Error('README.md has no "## Usage" section');
+  const next = readme.indexOf('\n## ', start + 1);
+  const block = /^```\w*\n([\s\S]*?)^```/m.exec(readme.slice(start, next === -1 ? undefined : next));
+  if (block === null) throw new Error('README.md has no code block under "## Usage"');
+  return block[1];
+}
+
 function major(dir, pkg) {
   return Number(JSON.parse(readFileSync(join(dir, 'node_modules', pkg, 'package.json'), 'utf8')).version.split('.')[0]);
 }
@@ -92,6 +107,7 @@ async function prepare(work, app) {
   const dir = join(work, app.name);
   cpSync(join(here, app.name), dir, { recursive: true, filter: (src) => !/[/\\](node_modules|dist)$/.test(src) });
   cpSync(join(here, 'shared/src'), join(dir, 'src'), { recursive: true });
+  writeFileSync(join(dir, 'src/usage.ts'), `// README.md, "## Usage", as it is (copied by test/consumers/run.mjs)\n${readmeUsage()}`);
   const { scripts } = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'));
   const jest = scripts['test:e2e'] !== undefined;
   if (jest) cpSync(join(here, 'shared/test'), join(dir, 'test'), { recursive: true });
@@ -105,9 +121,10 @@ async function prepare(work, app) {
   return { ...app, dir, jest, terminusMajor: major(dir, '@nestjs/terminus') };
 }
 
-/** Starts `node dist/main.js` on port 0; resolves once it prints its port. */
-function start(node, app) {
-  const child = spawn(node, ['dist/main.js'], { cwd: app.dir, env: { ...process.env, PORT: '0', NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+/** Starts `node dist/main.js` on port 0, its dependency at `dependencyUrl`; resolves once it prints its port. */
+function start(node, app, dependencyUrl) {
+  const env = { ...process.env, PORT: '0', NO_COLOR: '1', PAYMENTS_URL: dependencyUrl, QUOTES_URL: dependencyUrl };
+  const child = spawn(node, ['dist/main.js'], { cwd: app.dir, env, stdio: ['ignore', 'pipe', 'pipe'] });
   const instance = { child, log: '', exited: new Promise((resolve) => child.once('exit', resolve)) };
   child.stdout.setEncoding('utf8').on('data', (chunk) => (instance.log += chunk));
   child.stderr.setEncoding('utf8').on('data', (chunk) => (instance.log += chunk));
@@ -139,19 +156,21 @@ async function stop(instance) {
 }
 
 async function runOn(node, nodeVersion, app) {
-  const instance = start(node, app);
+  const dependency = await startDependency();
+  const instance = start(node, app, dependency.url);
   const outcome = { app: app.name, node: nodeVersion, passed: 0, failures: [] };
   try {
     const port = await instance.ready;
     if (app.provesOneCopy && !/^one copy: /m.test(instance.log)) outcome.failures.push('main.ts did not print its "one copy: ..." line');
     if (/Support for loading ES Module in require\(\)/.test(instance.log)) outcome.failures.push('Node warned about require() of an ES module');
-    const results = await drive(`http://127.0.0.1:${port}`, { terminusMajor: app.terminusMajor });
+    const results = await drive(`http://127.0.0.1:${port}`, { terminusMajor: app.terminusMajor }, dependency);
     outcome.passed = results.filter((result) => result.ok).length;
     for (const result of results) if (!result.ok) outcome.failures.push(`${result.name}: ${result.error?.message ?? result.error}`);
   } catch (error) {
     outcome.failures.push(`start: ${error.message}`);
   } finally {
     await stop(instance);
+    await dependency.close();
   }
   if (outcome.failures.length > 0) outcome.log = instance.log;
   return outcome;

@@ -116,7 +116,7 @@ describe('links in README.md and docs/*.md', () => {
       expect(problemWith('README.md', 'docs/nestjs.md#no-such-heading', isInRepository)).toMatch(/no heading whose anchor is #no-such-heading/);
       expect(problemWith('README.md', '../sample-app/metrics/', isInRepository)).toBe('points outside the repository');
       expect(problemWith('README.md', 'sample-app/nowhere.ts', isInRepository)).toMatch(/is not a file or folder/);
-      expect(problemWith('docs/dashboard.md', '../README.md#walkthrough-the-sample-app', isInRepository)).toBeUndefined();
+      expect(problemWith('docs/dashboard.md', '../README.md#usage', isInRepository)).toBeUndefined();
       expect(problemWith('README.md', 'https://example.com/x', isInRepository)).toBeUndefined();
     });
   });

@@ -1,31 +1,13 @@
 /**
  * README Usage is the first code a user copies: it must compile as given, with its imports and
- * everything it uses defined, against the package's public entry points (mapped to the sources,
- * as tsconfig.json's `paths` do), under the project's strict compiler options.
+ * everything it uses defined, against the package's public entry points, under the project's strict
+ * compiler options; and it shows what Usage promises: forRoot, a decorated provider with a fallback,
+ * a decorated route, an undecorated route over the decorated provider, the Terminus health
+ * controller. (The consumer-app matrix, test/consumers, runs this block as it is over HTTP.)
  */
 import { describe, expect, it } from '@jest/globals';
-import { join } from 'node:path';
-import ts from 'typescript';
-import { firstCodeBlockUnder, read, repoRoot } from './markdown.js';
-
-function diagnosticsOf(source: string): string[] {
-  const config = ts.getParsedCommandLineOfConfigFile(join(repoRoot, 'tsconfig.json'), {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => undefined });
-  if (config === undefined) throw new Error('tsconfig.json could not be read');
-  // A file beside the tests, so that node_modules and the paths mapping resolve as for any test.
-  const fileName = join(repoRoot, 'test/docs/readme-usage.virtual.ts');
-  const host = ts.createCompilerHost(config.options);
-  const getSourceFile = host.getSourceFile.bind(host);
-  host.getSourceFile = (name, languageVersion, ...rest) =>
-    name === fileName ? ts.createSourceFile(name, source, languageVersion) : getSourceFile(name, languageVersion, ...rest);
-  const fileExists = host.fileExists.bind(host);
-  host.fileExists = (name) => name === fileName || fileExists(name);
-  const program = ts.createProgram([fileName], { ...config.options, noEmit: true }, host);
-  const sourceFile = program.getSourceFile(fileName)!;
-  return [...program.getSyntacticDiagnostics(sourceFile), ...program.getSemanticDiagnostics(sourceFile)].map((d) => {
-    const where = d.start === undefined ? '' : `line ${sourceFile.getLineAndCharacterOfPosition(d.start).line + 1}: `;
-    return where + ts.flattenDiagnosticMessageText(d.messageText, '\n');
-  });
-}
+import { firstCodeBlockUnder, read } from './markdown.js';
+import { diagnosticsOf } from './typecheck.js';
 
 describe('README Usage', () => {
   const usage = firstCodeBlockUnder(read('README.md'), 'Usage');
@@ -33,16 +15,26 @@ describe('README Usage', () => {
   it('imports what it uses from the package and Nest, and declares an application module', () => {
     expect(usage).toMatch(/from 'nestjs-breaker'/);
     expect(usage).toMatch(/from 'nestjs-breaker\/health'/);
+    expect(usage).toMatch(/CircuitBreakerModule\.forRoot\(/);
     expect(usage).toMatch(/export class AppModule/);
   });
 
+  it('shows a decorated provider with a fallback, a decorated route, an undecorated route and the health controller', () => {
+    const fallback = /@UseCircuitBreaker\('payments', \{ fallback: '(\w+)' \}\)[^\n]*\n\s+async \w+\(/.exec(usage)?.[1];
+    expect(fallback).toBeDefined();
+    expect(usage).toContain(`  ${fallback}(`);
+    expect(usage).toMatch(/@(Get|Post)\([^)]*\) @UseCircuitBreaker\(/);
+    expect(usage).toMatch(/@Get\('[^']*'\)[^@\n]*\n\s+async price\(/);
+    expect(usage).toMatch(/@Controller\('health'\)[\s\S]*@HealthCheck\(\)/);
+  });
+
   it('compiles as given', () => {
-    expect(diagnosticsOf(usage)).toEqual([]);
+    expect(diagnosticsOf([usage])).toEqual([[]]);
   }, 120_000);
 
   it('the check sees errors: the same code with one import left out does not compile', () => {
     const broken = usage.replace(/^import \{ CircuitBreakerModule, UseCircuitBreaker \} from 'nestjs-breaker';$/m, '');
     expect(broken).not.toBe(usage);
-    expect(diagnosticsOf(broken).join('\n')).toMatch(/Cannot find name 'UseCircuitBreaker'/);
+    expect(diagnosticsOf([broken])[0]!.join('\n')).toMatch(/Cannot find name 'UseCircuitBreaker'/);
   }, 120_000);
 });

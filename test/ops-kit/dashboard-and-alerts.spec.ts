@@ -1,6 +1,6 @@
 /**
  * The operations kit (docs/grafana/nestjs-breaker.json, docs/prometheus/alerts.yml) and the
- * README's PromQL examples against the real thing: every PromQL expression parses (promtool), names only metrics, labels and label
+ * PromQL examples of README.md and docs/*.md against the real thing: every PromQL expression parses (promtool), names only metrics, labels and label
  * values that a real application serves on /metrics, and the alerts fire when they should
  * (promtool test rules). Needs promtool (Debian package prometheus): without it the promtool
  * tests fail with one sentence saying so.
@@ -17,7 +17,8 @@ import {
   ALERT_TESTS_FILE,
   ALERTS_FILE,
   DASHBOARD_FILE,
-  README_FILE,
+  DOCUMENTATION_FILES,
+  ROOT,
   alertNames,
   dashboardExpressions,
   inputSeries,
@@ -171,11 +172,11 @@ describe('docs/prometheus/alerts.yml', () => {
   });
 });
 
-describe('the PromQL examples of the README', () => {
+describe('the PromQL examples of README.md and docs/*.md', () => {
   it('parse and name only exported metrics, labels and label values', async () => {
-    const examples = markdownPromql(await readFile(README_FILE, 'utf8'), 'README.md');
+    const examples = (await Promise.all(DOCUMENTATION_FILES.map(async (file) => markdownPromql(await readFile(join(ROOT, file), 'utf8'), file)))).flat();
     expect(examples.length).toBeGreaterThan(0);
-    const result = await checkParses(examples, 'readme-rules.json');
+    const result = await checkParses(examples, 'documentation-rules.json');
     expect(`${result.output}\n${result.legend}`).toContain(`SUCCESS: ${examples.length} rules found`);
     expect(unexportedNames(examples, scrape.samples)).toEqual([]);
   });

@@ -4,6 +4,7 @@
  * The YAML files are read line by line, for the few keys needed (the project has no YAML parser);
  * the spec cross-checks the counts with promtool's, so a rule this reader misses fails the check.
  */
+import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -11,7 +12,8 @@ export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
 export const DASHBOARD_FILE = join(ROOT, 'docs/grafana/nestjs-breaker.json');
 export const ALERTS_FILE = join(ROOT, 'docs/prometheus/alerts.yml');
 export const ALERT_TESTS_FILE = join(ROOT, 'test/ops-kit/alerts.test.yml');
-export const README_FILE = join(ROOT, 'README.md');
+/** README.md and docs/*.md: where PromQL examples for users live. */
+export const DOCUMENTATION_FILES = ['README.md', ...readdirSync(join(ROOT, 'docs')).filter((name) => name.endsWith('.md')).map((name) => `docs/${name}`)];
 
 /** One PromQL expression and where it comes from, for messages. */
 export interface Located {

@@ -18,9 +18,10 @@
  *   - `snapshot()`: calls, failures, slowCalls, consecutiveFailures, notPermittedCalls,
  *     retryAfterMs, wouldTrip; and `totals().openings`.
  *
- * The model is written from /work/shared/DESIGN.md ("Semantics" and "Precise points"), not from
- * lib/core/circuit-breaker.ts. Where DESIGN.md leaves a choice open, the model's reading is stated
- * next to the code that makes it (search for "READING").
+ * The model is written from docs/behaviour.md (the behaviour contract: states, trip rules, half-open
+ * trials, stale outcomes, manual control, precise points), not from lib/core/circuit-breaker.ts.
+ * Each reading the model makes is stated next to the code that makes it (search for "READING") and
+ * written down in docs/behaviour.md.
  */
 import { describe, it } from '@jest/globals';
 import fc from 'fast-check';
@@ -34,10 +35,9 @@ const MAX_COMMANDS = 60;
 const MAX_TIMER_MS = 2_147_483_647;
 
 /**
- * READING (DESIGN.md and README.md differ): DESIGN.md, half_open, says "Any trial failure re-opens
- * (with backoff); `halfOpenMaxCalls` successes close"; README.md ("How it behaves") says "Any failed
- * or slow trial re-opens the circuit", which is what the engine does (reason 'trial_slow'). The
- * model follows README.md; set this to false for the DESIGN.md reading (a slow success is a success).
+ * READING: docs/behaviour.md ("Half-open trials"): a failed trial re-opens the circuit, and so does
+ * a slow one when slow calls are tracked (reason 'trial_slow'). Set this to false for the other
+ * reading (a slow success is a success) to see the model and the engine disagree.
  */
 const SLOW_TRIAL_REOPENS = true;
 
@@ -184,7 +184,7 @@ class BreakerModel {
 
   constructor(private readonly cfg: Config) {
     this.now = cfg.startMs;
-    // Defaults from DESIGN.md / the documented option defaults.
+    // The documented option defaults (docs/options.md).
     this.probeTimeoutMs = cfg.halfOpenProbeTimeoutMs ?? 60_000; // the default without timeoutMs (never openDurationMs)
     this.slowRateThreshold = cfg.slowCallRateThreshold ?? 100;
     this.minimumFailures = cfg.minimumFailures ?? 1;
@@ -235,13 +235,13 @@ class BreakerModel {
     this.moveTo('open');
     this.openings++;
     // READING: an opening ends the run of consecutive failures (the circuit acted on it); the
-    // window, by contrast, is kept (DESIGN.md: only reset() and a close from half_open clear it).
+    // window, by contrast, is kept (docs/behaviour.md: only reset() and a close from half_open clear it).
     this.consecutive = 0;
     this.streak++;
     this.openUntil = at + this.openDuration(this.streak);
   }
 
-  /** DESIGN.md "Backoff": the k-th consecutive opening waits min(openDurationMs * multiplier^(k-1), maxMs); jitter is 0 here. */
+  /** docs/behaviour.md, precise points, "Backoff": the k-th consecutive opening waits min(openDurationMs * multiplier^(k-1), maxMs); jitter is 0 here. */
   private openDuration(k: number): number {
     const cfg = this.cfg;
     if (cfg.backoff === undefined) return cfg.openDurationMs;
@@ -362,7 +362,7 @@ class BreakerModel {
     this.clearHistory();
   }
 
-  /** DESIGN.md: in metrics_only, `snapshot().wouldTrip` is true while a trip rule holds. */
+  /** docs/behaviour.md: in metrics_only, `snapshot().wouldTrip` is true while a trip rule holds. */
   wouldTrip(): boolean | undefined {
     return this.state === 'metrics_only' ? this.tripRuleHolds() : undefined;
   }
@@ -371,7 +371,7 @@ class BreakerModel {
     return this.consecutive;
   }
 
-  /** snapshot().retryAfterMs as DESIGN.md "retryAfterMs" describes it. */
+  /** snapshot().retryAfterMs as docs/behaviour.md ("Precise points", `retryAfterMs`) describes it. */
   retryAfterMs(): number | undefined {
     if (this.state === 'open') return Math.max(0, Math.ceil(this.openUntil - this.now));
     if (this.state === 'half_open' && this.trials.length === this.cfg.halfOpenMaxCalls) {

@@ -23,7 +23,7 @@
  *     admitted while the invoking breaker was half_open; it runs until fn settles or until its
  *     breaker leaves that half_open episode (the breaker counts it no more: probe timeout, re-open,
  *     a fleet state adopted). Counted are the trials admitted while every instance shared the store,
- *     since the last recovery: "an instance that cannot reach Redis runs its own trials" (README,
+ *     since the last recovery: "an instance that cannot reach Redis runs its own trials" (docs/fleet.md,
  *     Guarantees). A data loss counts as an outage for this: the permits of running trials are lost,
  *     and so are the granted, unused ones (usable for halfOpenProbeTimeoutMs).
  *  2. Isolation. A caller only ever sees its own fn's value or error, or a CircuitOpenError (and

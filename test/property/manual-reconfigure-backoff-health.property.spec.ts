@@ -19,8 +19,8 @@
  * failures, consecutiveFailures, retryAfterMs, halfOpenCallsInFlight; totals().openings; how many
  * times the health check ran; and, after dispose(), that no timer is left.
  *
- * The model follows DESIGN.md ("Semantics", "Precise points") and the documented reconfigure()
- * behaviour in circuit-breaker.ts: options are validated first (an invalid value throws and changes
+ * The model follows docs/behaviour.md (states, trip rules, half-open trials, manual control, precise
+ * points) and the documented reconfigure() behaviour (docs/engine.md): options are validated first (an invalid value throws and changes
  * nothing); the window is kept when its shape is unchanged; a new openDurationMs applies from the
  * next opening (and moves the default that follows it: backoff maxMs); a
  * new halfOpenMaxCalls in half_open caps the trials in flight (those running keep counting) and

@@ -18,8 +18,8 @@
  *     capped at the count window's size; every call event's `stale` flag matches our own epochs;
  *  4. totals() add up: every started call ends in exactly one of successful / failed / ignored /
  *     timeout (what its caller saw), or was not_permitted (fn never ran, CircuitOpenError) —
- *     except a call admitted and settled within one `disabled` period, which DESIGN.md says is
- *     recorded nowhere;
+ *     except a call admitted and settled within one `disabled` period, which docs/behaviour.md
+ *     says is recorded nowhere;
  *  5. a call that timed out with a signal saw it aborted with the timeout error as reason; a call
  *     that settled in time never saw an abort;
  *  6. no unhandled rejection reaches Node (a spy on the real process, see helpers.ts);
@@ -327,7 +327,7 @@ async function runSeed(seed: number, spy: RejectionSpy, coverage: Coverage): Pro
       }
       if (!call.ran) fail(step, `call #${call.id} never ran but ended ${call.outcome}`);
       if (!call.attributed) {
-        // DESIGN.md: disabled "admits everything and records nothing"
+        // docs/behaviour.md: `disable()` "admits everything and records nothing"
         if (call.admittedIn !== 'disabled' || call.epoch !== epoch) {
           fail(step, `call #${call.id} (admitted in ${call.admittedIn}) ended ${call.outcome} but the breaker recorded no outcome`);
         }

@@ -1,5 +1,7 @@
 import { describe, expect, it, jest } from '@jest/globals';
-import { CircuitBreaker, CircuitBreakerConfigError, DEFAULTS, ManualClock, monotonicClock, resolveOptions } from '../../../lib/index.js';
+import { CircuitBreaker, CircuitBreakerConfigError, ManualClock } from '../../../lib/index.js';
+import { monotonicClock } from '../../../lib/core/clock.js';
+import { DEFAULTS, resolveOptions } from '../../../lib/core/options.js';
 import type { CircuitBreakerOptions } from '../../../lib/index.js';
 
 const MAX_TIMER_MS = 2_147_483_647;

@@ -4,7 +4,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { AddressInfo } from 'node:net';
 import { CircuitBreakerRegistry } from 'nestjs-breaker';
 import { CircuitBreakerHealthIndicator } from 'nestjs-breaker/health';
-import { AppModule } from './app.module.js';
+import { ConsumerModule } from './consumer.module.js';
 
 /**
  * This file compiles to CommonJS (no "type": "module" in package.json), so the static imports above
@@ -29,7 +29,7 @@ async function expectOneCopy(app: NestFastifyApplication): Promise<void> {
 }
 
 async function bootstrap(): Promise<void> {
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule, new FastifyAdapter());
+  const app = await NestFactory.create<NestFastifyApplication>(ConsumerModule, new FastifyAdapter());
   app.enableShutdownHooks();
   await expectOneCopy(app);
   await app.listen(Number(process.env.PORT ?? 3000), '127.0.0.1');

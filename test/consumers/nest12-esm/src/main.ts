@@ -3,7 +3,7 @@ import type { INestApplication } from '@nestjs/common';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { CircuitBreakerRegistry } from 'nestjs-breaker';
-import { AppModule } from './app.module.js';
+import { ConsumerModule } from './consumer.module.js';
 
 /**
  * The same package reached through require(), as a CommonJS dependency of this ES module app
@@ -20,7 +20,7 @@ function expectOneCopy(app: INestApplication): void {
   console.log('one copy: require and import of nestjs-breaker give the same CircuitBreakerRegistry');
 }
 
-const app = await NestFactory.create(AppModule);
+const app = await NestFactory.create(ConsumerModule);
 app.enableShutdownHooks();
 expectOneCopy(app);
 await app.listen(Number(process.env.PORT ?? 3000), '127.0.0.1');
