@@ -16,7 +16,8 @@ import { existsSync } from 'node:fs';
 import { Test } from '@nestjs/testing';
 import puppeteer from 'puppeteer-core';
 import type { Browser, LaunchOptions, Page } from 'puppeteer-core';
-import { CircuitBreakerModule } from '../../lib/index.js';
+import type { INestApplication } from '@nestjs/common';
+import { CircuitBreakerModule, CircuitBreakerRegistry } from '../../lib/index.js';
 import { CircuitBreakerDashboardModule } from '../../lib/dashboard/index.js';
 import { SampleInstance, ensureSampleBuilt, waitFor } from '../fleet/fleet.js';
 import { BROWSERS } from './browsers.js';
@@ -81,6 +82,8 @@ describe.each(BROWSERS)('dashboard in $name, against the sample app', (target) =
   let page: Page;
   /** Console errors and warnings, uncaught page errors, failed requests and HTTP errors, as they happen. */
   const problems: string[] = [];
+  /** Every URL the pages asked for. */
+  const requested: string[] = [];
 
   beforeAll(async () => {
     const built = await ensureSampleBuilt();
@@ -95,8 +98,10 @@ describe.each(BROWSERS)('dashboard in $name, against the sample app', (target) =
   /** Records what goes wrong on `tab` into `problems`. */
   function watch(tab: Page): Page {
     tab.on('console', (message) => {
-      if (message.type() === 'error' || message.type() === 'warn') problems.push(`console ${message.type()}: ${message.text()}`);
+      const at = message.location().url;
+      if (message.type() === 'error' || message.type() === 'warn') problems.push(`console ${message.type()}: ${message.text()}${at ? ` (${at})` : ''}`);
     });
+    tab.on('request', (request) => void requested.push(request.url()));
     tab.on('pageerror', (error) => problems.push(`page error: ${error instanceof Error ? error.message : String(error)}`));
     tab.on('requestfailed', (request) => {
       // the event stream is aborted when the page goes away; anything else failing is a problem
@@ -134,6 +139,9 @@ describe.each(BROWSERS)('dashboard in $name, against the sample app', (target) =
     expect(await inCard(page, 'payments', '', 'data-state')).toBe('closed');
     expect(await page.$eval('#instances', (table) => table.textContent)).toContain('(this instance)');
     expect(problems).toEqual([]);
+    // self-contained: the page and its event stream, nothing from elsewhere (data: URLs need no
+    // network: the page's empty icon, and Firefox's own inline font)
+    expect(new Set(requested.filter((url) => !url.startsWith('data:')))).toEqual(new Set([`${app.url}/circuit-breakers`, `${app.url}/circuit-breakers/events`]));
   });
 
   it('turns the payments row to open within 2 s of a trip, without a reload, and counts down to the next trial', async () => {
@@ -213,17 +221,59 @@ describe.each(BROWSERS)('dashboard in $name, against the sample app', (target) =
     expect(problems).toEqual([]);
   });
 
-  it('readOnly: the same page without buttons or a credentials field, and no admin API needed', async () => {
+  /** A read-only dashboard of its own, in this process, with the breakers named; port 0: any. */
+  async function readOnlyApp(port: number, breakers: string[]): Promise<INestApplication> {
     const moduleRef = await Test.createTestingModule({
-      imports: [CircuitBreakerModule.forRoot({ logger: false, breakers: { inventory: {} } }), CircuitBreakerDashboardModule.register({ path: 'ops/breakers', readOnly: true })],
+      imports: [
+        CircuitBreakerModule.forRoot({ logger: false, breakers: Object.fromEntries(breakers.map((name) => [name, {}])) }),
+        CircuitBreakerDashboardModule.register({ path: 'ops/breakers', readOnly: true }),
+      ],
     }).compile();
     // The browser keeps its connection to the page alive; without forceCloseConnections, close()
     // would wait for it (keepAliveTimeout) although every event stream has ended.
     const readOnly = moduleRef.createNestApplication({ logger: false, forceCloseConnections: true });
-    await readOnly.listen(0, '127.0.0.1');
+    await readOnly.listen(port, '127.0.0.1');
+    return readOnly;
+  }
+  const urlOf = async (nest: INestApplication) => `${(await nest.getUrl()).replace('[::1]', '127.0.0.1').replace('localhost', '127.0.0.1')}/ops/breakers`;
+  const connectionOf = (tab: Page) => tab.$eval('#connection', (connection) => connection.getAttribute('data-status'));
+
+  it('when the stream ends, reconnects by itself and shows the new snapshot in place of the old, without a reload', async () => {
+    let server = await readOnlyApp(0, ['inventory', 'legacy']);
+    const url = await urlOf(server);
     const other = watch(await browser.newPage());
     try {
-      await other.goto(`${(await readOnly.getUrl()).replace('[::1]', '127.0.0.1').replace('localhost', '127.0.0.1')}/ops/breakers`);
+      await other.goto(url);
+      await other.waitForFunction(() => document.getElementById('connection')?.textContent === 'Live', { timeout: 5_000, polling: 20 });
+      expect(await inCard(other, 'legacy', '.state')).toBe('Closed');
+      await other.evaluate(() => void ((globalThis as { notReloaded?: boolean }).notReloaded = true));
+
+      await server.close(); // ends every stream: the page is told and waits to reconnect
+      await waitFor(async () => ((await connectionOf(other)) !== 'live' ? true : undefined), () => 'the page to notice the end of its stream', 5_000, 20);
+      // the same address again, where the application now has different breakers in other states
+      server = await readOnlyApp(Number(new URL(url).port), ['inventory', 'payments']);
+      server.get(CircuitBreakerRegistry).get('inventory').forceOpen();
+
+      // EventSource's reconnect delay is the stream's `retry: 2000`; or the page's own 5 s retry
+      await other.waitForFunction(() => document.getElementById('connection')?.textContent === 'Live', { timeout: 10_000, polling: 50 });
+      await waitFor(async () => ((await inCard(other, 'inventory', '.state')) === 'Forced open' ? true : undefined), () => 'inventory forced open', 3_000, 20);
+      expect(await inCard(other, 'payments', '.state')).toBe('Closed');
+      expect(await inCard(other, 'legacy', '.state')).toBeNull(); // gone with the old snapshot
+      expect(await other.evaluate(() => (globalThis as { notReloaded?: boolean }).notReloaded)).toBe(true);
+      // While the server was away, the browser may report its refused reconnects to the event
+      // stream (Firefox logs them on the console, Chromium as failed requests): nothing else.
+      expect(problems.splice(0).filter((problem) => !problem.includes('/ops/breakers/events'))).toEqual([]);
+    } finally {
+      await other.close();
+      await server.close();
+    }
+  });
+
+  it('readOnly: the same page without buttons or a credentials field, and no admin API needed', async () => {
+    const readOnly = await readOnlyApp(0, ['inventory']);
+    const other = watch(await browser.newPage());
+    try {
+      await other.goto(await urlOf(readOnly));
       await other.waitForFunction(() => document.getElementById('connection')?.textContent === 'Live', { timeout: 5_000, polling: 20 });
       expect(await inCard(other, 'inventory', '.state')).toBe('Closed');
       expect(await other.$$eval('button', (buttons) => buttons.length)).toBe(0);
