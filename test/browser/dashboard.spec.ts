@@ -4,7 +4,8 @@
  * started as a child process (dist-sample/main.js, importing the package's dist/ by its public
  * name). The same checks run in each: the page loads cleanly, follows a trip of `payments` live,
  * counts down to the next trial, its reset goes through the admin API's guard (refused without the
- * key, done with it), and every action is reachable by Tab and works with Enter and Space.
+ * key, done with it), every action is reachable by Tab and works with Enter and Space, it requests
+ * nothing from elsewhere, and it reconnects by itself when its stream ends.
  *
  * Needs Chromium at /usr/bin/chromium (CHROMIUM_PATH to change) and Firefox at /usr/bin/firefox-esr
  * (FIREFOX_PATH to change); .ci/run installs Debian's packages (.ci/ensure-chromium, .ci/ensure-firefox).
@@ -13,10 +14,10 @@
 import 'reflect-metadata';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { existsSync } from 'node:fs';
+import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import puppeteer from 'puppeteer-core';
 import type { Browser, LaunchOptions, Page } from 'puppeteer-core';
-import type { INestApplication } from '@nestjs/common';
 import { CircuitBreakerModule, CircuitBreakerRegistry } from '../../lib/index.js';
 import { CircuitBreakerDashboardModule } from '../../lib/dashboard/index.js';
 import { SampleInstance, ensureSampleBuilt, waitFor } from '../fleet/fleet.js';
@@ -34,7 +35,6 @@ interface PageElement {
   getAttribute(name: string): string | null;
   querySelector(selector: string): PageElement | null;
   querySelectorAll(selector: string): ArrayLike<PageElement>;
-  focus(): void;
   hidden: boolean;
 }
 declare const document: PageElement & { activeElement: PageElement | null; getElementById(id: string): PageElement | null };
