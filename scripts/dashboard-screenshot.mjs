@@ -1,12 +1,11 @@
 // Regenerates docs/dashboard.png: starts the built sample app (dist-sample/main.js), sends it a
 // minute of traffic through the payments breaker (healthy, then flaky, then failing until it trips),
-// and photographs the dashboard in Debian's Chromium. `npm run docs:screenshot` builds first.
+// and photographs the dashboard in Debian's Chromium (driven by puppeteer-core, as the browser tests
+// do). `npm run docs:screenshot` builds first.
 import { fork } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import puppeteer from 'puppeteer-core';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const out = join(root, 'docs/dashboard.png');
@@ -22,8 +21,7 @@ const app = fork(join(root, 'dist-sample/main.js'), [], {
 let log = '';
 app.stdout.setEncoding('utf8').on('data', (chunk) => (log += chunk));
 app.stderr.setEncoding('utf8').on('data', (chunk) => (log += chunk));
-const profile = mkdtempSync(join(tmpdir(), 'dashboard-screenshot-'));
-let context;
+let browser;
 try {
   let port;
   for (let i = 0; i < 300 && port === undefined; i++) {
@@ -40,14 +38,14 @@ try {
     }
   };
 
-  context = await chromium.launchPersistentContext(profile, {
+  browser = await puppeteer.launch({
+    browser: 'chrome',
     executablePath,
     headless: true,
-    viewport: { width: 1100, height: 860 },
-    deviceScaleFactor: 1,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    defaultViewport: { width: 1100, height: 860, deviceScaleFactor: 1 },
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
-  const page = context.pages()[0] ?? (await context.newPage());
+  const page = await browser.newPage();
   await page.goto(`${base}/circuit-breakers`);
   await chaos({ mode: 'ok' });
   await traffic(25, 12);
@@ -60,7 +58,6 @@ try {
   await page.screenshot({ path: out, fullPage: true });
   console.log(`wrote ${out}`);
 } finally {
-  await context?.close();
-  rmSync(profile, { recursive: true, force: true });
+  await browser?.close();
   app.kill('SIGTERM');
 }

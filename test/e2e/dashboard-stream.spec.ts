@@ -19,7 +19,7 @@ import type { CircuitBreaker, CircuitBreakerSettings } from '../../lib/index.js'
 import type { SyncReply, SyncRequest } from '../../lib/store/index.js';
 import { CircuitBreakerDashboardModule } from '../../lib/dashboard/index.js';
 import type { CircuitBreakerDashboardOptions, DashboardBreakerView, DashboardSampleEvent, DashboardSnapshotEvent, DashboardTransition } from '../../lib/dashboard/index.js';
-import { HEARTBEAT_INTERVAL_MS, MIN_FLUSH_INTERVAL_MS, RECONNECT_DELAY_MS, STALL_LIMIT_MS } from '../../lib/dashboard/circuit-breaker-dashboard.options.js';
+import { HEARTBEAT_INTERVAL_MS, MIN_FLUSH_INTERVAL_MS, RECONNECT_DELAY_MS, STALL_LIMIT_MS, TRANSITIONS_PER_BREAKER } from '../../lib/dashboard/circuit-breaker-dashboard.options.js';
 import { DashboardHub } from '../../lib/dashboard/dashboard-hub.js';
 import { tripFast } from './helpers.js';
 import { SseClient, until } from './sse-client.js';
@@ -264,20 +264,52 @@ describe('dashboard event stream', () => {
     expect(client.comments).toEqual(['heartbeat']);
   });
 
-  it('a reconnect, with or without Last-Event-ID, starts with a fresh snapshot of the current state', async () => {
-    const { open, payments, flush } = await setup();
+  it('a reconnect, with or without Last-Event-ID, starts with a fresh snapshot: the current state and the transitions missed meanwhile', async () => {
+    const { open, payments, flush, registry } = await setup();
     const first = await open();
     await first.waitFor('snapshot');
+    payments.forceOpen();
+    flush();
+    const seen = (await first.waitFor('transitions')).json as DashboardTransition[];
+    expect(seen.map((t) => t.id)).toEqual([1]);
     first.close();
+
+    // while the page is away: three more transitions on payments, one on inventory
+    payments.reset();
     await fail(payments);
-    await fail(payments);
+    await fail(payments); // trips
+    registry.get('inventory').disable();
     flush();
 
-    const again = await open({ headers: { 'last-event-id': '12' } });
-    const snapshot = (await again.waitFor('snapshot')).json as DashboardSnapshotEvent;
-    expect(snapshot.breakers.find((b) => b.name === 'payments')).toMatchObject({ state: 'open', transitions: [expect.objectContaining({ to: 'open' })] });
-    const fresh = await open();
-    expect(((await fresh.waitFor('snapshot')).json as DashboardSnapshotEvent).breakers.find((b) => b.name === 'payments')!.state).toBe('open');
+    // An EventSource reconnects with the id of the last event it saw; the stream sets none, so a
+    // browser never sends one, and a client that sends one anyway gets the same fresh snapshot.
+    for (const headers of [{ 'last-event-id': String(seen.at(-1)!.id) }, undefined]) {
+      const again = await open(headers === undefined ? undefined : { headers });
+      const snapshot = (await again.waitFor('snapshot')).json as DashboardSnapshotEvent;
+      const byName = new Map(snapshot.breakers.map((b) => [b.name, b]));
+      expect(byName.get('payments')).toMatchObject({ state: 'open', failureRate: 100, retryAfterMs: 10_000 });
+      expect(byName.get('payments')!.transitions.map((t) => [t.id, t.from, t.to, t.reason])).toEqual([
+        [1, 'closed', 'forced_open', 'forced_open'],
+        [2, 'forced_open', 'closed', 'manual_reset'],
+        [3, 'closed', 'open', 'failure_rate'],
+      ]);
+      expect(byName.get('inventory')!.transitions.map((t) => [t.id, t.to])).toEqual([[4, 'disabled']]);
+      expect(again.ofType('snapshot')).toHaveLength(1); // and no replay of the events it missed
+      expect(again.events.map((e) => e.type)).toEqual(['snapshot']);
+    }
+  });
+
+  it('a snapshot (every connection\'s first event, a reconnect\'s too) carries each breaker\'s last TRANSITIONS_PER_BREAKER transitions, no older ones', async () => {
+    const { open, payments, flush } = await setup();
+    for (let i = 0; i < TRANSITIONS_PER_BREAKER; i++) {
+      payments.forceOpen();
+      payments.reset();
+    }
+    flush();
+    const client = await open();
+    const snapshot = (await client.waitFor('snapshot')).json as DashboardSnapshotEvent;
+    const ids = snapshot.breakers.find((b) => b.name === 'payments')!.transitions.map((t) => t.id);
+    expect(ids).toEqual(Array.from({ length: TRANSITIONS_PER_BREAKER }, (_, i) => TRANSITIONS_PER_BREAKER + 1 + i));
   });
 
   describe('a client that stops reading', () => {
