@@ -20,3 +20,5 @@ export type { BreakerSuggestions, SuggestGrid, SuggestOptions, SuggestReport, Su
 export { SYNTHETIC_SCENARIOS, syntheticCalls, syntheticTrace } from './synthetic-trace.js';
 export type { SyntheticScenario, SyntheticTraceOptions } from './synthetic-trace.js';
 export { Timeline } from './timeline.js';
+export { CallRecorder, DEFAULT_RECORD_MAX_BYTES, recordCalls } from './record-calls.js';
+export type { RecordCallsOptions, RecordingEnd } from './record-calls.js';
