@@ -115,5 +115,14 @@ describe('shadow configurations in health, Prometheus and the admin API', () => 
     await http().get('/pay').expect(200);
     const after = (await http().get('/admin/breakers/payments').expect(200)).body;
     expect(after.shadows.strict).toMatchObject({ state: 'closed', wouldTrips: 1, wouldReject: 4 });
+
+    // Shadows are JSON: the admin API replaces them (fresh would-be state) and removes them.
+    const replaced = await http().post('/admin/breakers/payments/reconfigure').send({ shadows: { lax: { failureRateThreshold: 90 } } }).expect(200);
+    expect(Object.keys(replaced.body.shadows)).toEqual(['lax']);
+    expect(replaced.body.shadows.lax).toMatchObject({ state: 'closed', calls: 0, wouldTrips: 0 });
+    const refused = await http().post('/admin/breakers/payments/reconfigure').send({ shadows: { lax: { isFailure: 'x' } } }).expect(400);
+    expect(refused.body).toMatchObject({ option: 'shadows.lax.isFailure' });
+    const removed = await http().post('/admin/breakers/payments/reconfigure').send({ shadows: null }).expect(200);
+    expect(removed.body.shadows).toBeUndefined();
   });
 });
