@@ -67,8 +67,9 @@ export class CallRecorder {
   private readonly detachers = new Map<CircuitBreaker, () => void>();
   private readonly stopWatching: () => void;
   private readonly warned = new Set<string>();
-  private readonly stream: Writable;
-  private readonly ownsStream: boolean;
+  /** The file's stream is opened with the first batch: a recording that sees no call (or an app whose bootstrap fails) opens nothing. */
+  private stream: Writable | undefined;
+  private readonly file: string | undefined;
   private readonly where: string;
   private readonly sampleRate: number;
   private readonly maxBytes: number;
@@ -80,16 +81,12 @@ export class CallRecorder {
     this.sampleRate = checked.sampleRate;
     this.maxBytes = checked.maxBytes;
     this.onWarning = checked.onWarning;
-    if (checked.file !== undefined) {
-      this.stream = createWriteStream(checked.file, { flags: 'a' });
-      this.ownsStream = true;
-      this.where = checked.file;
-    } else {
-      this.stream = checked.stream!;
-      this.ownsStream = false;
-      this.where = 'the stream given';
+    this.file = checked.file;
+    this.where = checked.file ?? 'the stream given';
+    if (checked.stream !== undefined) {
+      this.stream = checked.stream;
+      this.stream.on('error', this.onStreamError);
     }
-    this.stream.on('error', this.onStreamError);
     if (target instanceof CircuitBreaker) {
       this.attach(target);
       this.stopWatching = noop;
@@ -105,9 +102,8 @@ export class CallRecorder {
   async stop(): Promise<void> {
     this.end('stopped');
     this.flush();
-    if (!this.ownsStream) return;
     const stream = this.stream;
-    if (stream.destroyed || stream.writableFinished) return;
+    if (this.file === undefined || stream === undefined || stream.destroyed || stream.writableFinished) return;
     await new Promise<void>((resolve) => {
       stream.once('close', resolve);
       stream.end();
@@ -171,7 +167,7 @@ export class CallRecorder {
       this.flushScheduled = undefined;
     }
     if (this.batch.length === 0) return;
-    const stream = this.stream;
+    const stream = this.openStream();
     if (this.ended === 'stream_error' || stream.destroyed || stream.writableEnded) {
       this.dropBatch();
       return;
@@ -190,6 +186,14 @@ export class CallRecorder {
       this.waitingForDrain = true;
       stream.once('drain', this.onDrain);
     }
+  }
+
+  private openStream(): Writable {
+    if (this.stream === undefined) {
+      this.stream = createWriteStream(this.file!, { flags: 'a' });
+      this.stream.on('error', this.onStreamError);
+    }
+    return this.stream;
   }
 
   private readonly onDrain = (): void => {

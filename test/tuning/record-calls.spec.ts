@@ -4,6 +4,8 @@
  * while off. Time comes from a ManualClock; streams are in-memory.
  */
 import { afterEach, describe, expect, it } from '@jest/globals';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
 import { CircuitBreaker, CircuitBreakerConfigError, CircuitBreakerTimeoutError, CircuitOpenError, ManualClock } from '../../lib/index.js';
 import type { CircuitBreakerSettings } from '../../lib/index.js';
@@ -140,6 +142,17 @@ describe('recordCalls', () => {
     expect(warnings).toEqual([expect.stringContaining('ENOSPC: no space left on device')]);
     expect(breaker.totals().successfulCalls).toBe(20);
     expect(breaker.listening).toBe(false);
+  });
+
+  it('a file that cannot be opened (a missing folder) fails no call and warns once', async () => {
+    const breaker = new CircuitBreaker({ name: 'payments', clock: new ManualClock(START) });
+    const warnings: string[] = [];
+    const recorder = recordCalls(breaker, { file: join(tmpdir(), 'nestjs-breaker-no-such-folder', 'calls.ndjson'), onWarning: (m) => warnings.push(m) });
+    for (let i = 0; i < 5; i++) await expect(breaker.execute(async () => i)).resolves.toBe(i);
+    await recorder.stop(); // resolves once the file stream is closed: here after its open failed
+    expect(warnings).toEqual([expect.stringContaining('ENOENT')]);
+    expect(breaker.listening).toBe(false);
+    await expect(breaker.execute(async () => 'still fine')).resolves.toBe('still fine');
   });
 
   it('a stream that does not keep up: calls go on undelayed, records beyond 1 MiB waiting are dropped, one warning', async () => {
