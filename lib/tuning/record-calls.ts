@@ -15,7 +15,6 @@ import { CircuitBreaker } from '../core/circuit-breaker.js';
 import type { CallEvent } from '../core/events.js';
 import { CircuitBreakerConfigError } from '../core/errors.js';
 import type { CircuitBreakerRegistry } from '../circuit-breaker.registry.js';
-import { formatTraceRecord } from './trace-record.js';
 import type { TraceOutcome } from './trace-record.js';
 
 /** Where and how much to record. Give `file` or `stream`, not both. */
@@ -67,6 +66,7 @@ export class CallRecorder {
   private readonly detachers = new Map<CircuitBreaker, () => void>();
   private readonly stopWatching: () => void;
   private readonly warned = new Set<string>();
+  private readonly errorParts = new Map<string, JsonPart>();
   /** The file's stream is opened with the first batch: a recording that sees no call (or an app whose bootstrap fails) opens nothing. */
   private stream: Writable | undefined;
   private readonly file: string | undefined;
@@ -113,7 +113,9 @@ export class CallRecorder {
   private attach(breaker: CircuitBreaker): void {
     if (this.ended !== undefined || this.detachers.has(breaker)) return;
     const stopTiming = breaker.timeEveryCall();
-    const stopListening = breaker.onCall((event) => this.record(breaker, event));
+    // The breaker's name as the trace writes it, escaped once (a keyed breaker's name never changes).
+    const name = jsonPart(breaker.name);
+    const stopListening = breaker.onCall((event) => this.record(breaker, name, event));
     this.detachers.set(breaker, () => {
       stopListening();
       stopTiming();
@@ -125,21 +127,26 @@ export class CallRecorder {
     this.detachers.delete(breaker);
   }
 
-  private record(breaker: CircuitBreaker, event: CallEvent): void {
+  /**
+   * One call's line: the bytes formatTraceRecord would write for it (same keys, same order; the
+   * round trip is tested), built from parts escaped once instead of validated per call.
+   */
+  private record(breaker: CircuitBreaker, name: JsonPart, event: CallEvent): void {
     if (this.ended !== undefined) return;
     if (this.sampleRate < 1 && Math.random() >= this.sampleRate) return;
     // Times to the microsecond: finer digits are float noise, and every byte counts toward maxBytes.
     const durationMs = event.durationMs === undefined || !(event.durationMs >= 0) ? 0 : round(event.durationMs);
     const startMs = Math.max(0, round(breaker.now() - durationMs));
-    const errorName = event.kind === 'success' ? undefined : errorClassName(event.error);
-    let line: string;
-    try {
-      line = `${formatTraceRecord({ t: startMs, d: durationMs, o: TRACE_OUTCOME_OF[event.kind], b: event.name, ...(errorName === undefined ? {} : { e: errorName }) })}\n`;
-    } catch {
+    if (!Number.isFinite(startMs) || !Number.isFinite(durationMs)) {
       this.dropped++; // a clock that answered no usable time
       return;
     }
-    const size = Buffer.byteLength(line);
+    const error = event.kind === 'success' ? undefined : this.errorPart(event.error);
+    const line =
+      error === undefined
+        ? `{"t":${startMs},"d":${durationMs},"o":"${TRACE_OUTCOME_OF[event.kind]}","b":${name.json}}\n`
+        : `{"t":${startMs},"d":${durationMs},"o":"${TRACE_OUTCOME_OF[event.kind]}","b":${name.json},"e":${error.json}}\n`;
+    const size = name.ascii && (error === undefined || error.ascii) ? line.length : Buffer.byteLength(line);
     if (this.bytes + size > this.maxBytes) {
       this.dropped++;
       this.warnOnce('max_bytes', `recordCalls: ${this.where} reached maxBytes (${this.maxBytes} bytes, ${this.recorded} calls recorded); recording stopped`);
@@ -153,6 +160,18 @@ export class CallRecorder {
     this.batchBytes += size;
     if (this.batchBytes >= BATCH_BYTES) this.flush();
     else this.flushScheduled ??= setImmediate(this.flushSoon).unref();
+  }
+
+  /** An error's class name as the trace writes it; escaped once per class name (there are few). */
+  private errorPart(error: unknown): JsonPart | undefined {
+    const className = errorClassName(error);
+    if (className === undefined) return undefined;
+    let part = this.errorParts.get(className);
+    if (part === undefined) {
+      part = jsonPart(className);
+      if (this.errorParts.size < 1000) this.errorParts.set(className, part);
+    }
+    return part;
   }
 
   private readonly flushSoon = (): void => {
@@ -289,6 +308,17 @@ function errorClassName(error: unknown): string | undefined {
   } catch {
     return undefined; // a proxy or getter that throws: no class name
   }
+}
+
+/** A string as JSON, and whether it is all printable ASCII (then its length is its size in bytes). */
+interface JsonPart {
+  readonly json: string;
+  readonly ascii: boolean;
+}
+
+function jsonPart(text: string): JsonPart {
+  const json = JSON.stringify(text);
+  return { json, ascii: /^[\x20-\x7e]*$/.test(json) };
 }
 
 function round(ms: number): number {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
 import { CircuitBreaker, CircuitBreakerConfigError, CircuitBreakerTimeoutError, CircuitOpenError, ManualClock } from '../../lib/index.js';
 import type { CircuitBreakerSettings } from '../../lib/index.js';
-import { candidateConfig, parseTraceRecord, recordCalls, replayTrace } from '../../lib/tuning/index.js';
+import { candidateConfig, formatTraceRecord, parseTraceRecord, recordCalls, replayTrace } from '../../lib/tuning/index.js';
 import type { CallRecorder, RecordCallsOptions, TraceRecord } from '../../lib/tuning/index.js';
 import { START } from './traces.js';
 
@@ -67,6 +67,8 @@ describe('recordCalls', () => {
     await recorder.stop();
 
     const written = records(text());
+    // Byte for byte what the format's own writer gives for the same records.
+    expect(text()).toBe(written.map((record) => `${formatTraceRecord(record)}\n`).join(''));
     const totals = breaker.totals();
     expect(written).toHaveLength(1000);
     expect(written[0]).toEqual({ t: START, d: 20, o: 'success', b: 'payments' });
@@ -85,6 +87,17 @@ describe('recordCalls', () => {
       openings: totals.openings,
       finalState: breaker.state,
     });
+  });
+
+  it('escapes names and counts bytes, not characters, against maxBytes', async () => {
+    const breaker = new CircuitBreaker({ name: 'paiements "é€"', clock: new ManualClock(START) });
+    const { recorder, text } = start(breaker, { maxBytes: 500 });
+    for (let i = 0; i < 20; i++) breaker.executeSync(() => i);
+    await recorder.stop();
+    expect(records(text())[0]).toEqual({ t: START, d: 0, o: 'success', b: 'paiements "é€"' });
+    expect(Buffer.byteLength(text())).toBe(recorder.bytes);
+    expect(recorder.bytes).toBeLessThanOrEqual(500);
+    expect(recorder.ended).toBe('max_bytes');
   });
 
   it('records timeouts as "timeout" with their duration, and ignored errors as "ignored"', async () => {
