@@ -8,8 +8,8 @@ import type { OnModuleDestroy } from '@nestjs/common';
 import { CIRCUIT_BREAKER_MODULE_OPTIONS } from './circuit-breaker.module-definition.js';
 import { CircuitBreakerRegistry } from './circuit-breaker.registry.js';
 import type { CircuitBreakerModuleOptions } from './interfaces/circuit-breaker-module-options.interface.js';
-import { recordCalls } from './tuning/record-calls.js';
-import type { CallRecorder } from './tuning/record-calls.js';
+import { recordCalls } from './call-recorder.js';
+import type { CallRecorder } from './call-recorder.js';
 
 /** @internal */
 @Injectable()

@@ -2,7 +2,7 @@ import type { ArgumentsHost, LoggerService } from '@nestjs/common';
 import type { CircuitBreakerSettings } from '../core/options.js';
 import type { CircuitBreakerFamilySettings } from '../family/family-options.js';
 import type { CircuitBreakerTimeoutError, CircuitOpenError } from '../core/errors.js';
-import type { RecordCallsOptions } from '../tuning/record-calls.js';
+import type { RecordCallsOptions } from '../call-recorder.js';
 
 /**
  * Maps a breaker's own errors (open circuit, timeout) to what the transport should send, e.g. an

@@ -1,6 +1,9 @@
 /**
- * recordCalls: writes a running application's calls as a trace (trace-record.ts), one NDJSON line
- * per completed or rejected call, for `nestjs-breaker replay` and `suggest`.
+ * recordCalls: writes a running application's calls as a trace (the format of
+ * lib/tuning/trace-record.ts), one NDJSON line per completed or rejected call, for
+ * `nestjs-breaker replay` and `suggest`. Published by nestjs-breaker/tuning; it lives here, in the
+ * root layer, because the module's `recordCalls` option needs it and an application that only uses
+ * breakers must not load the tuning code (replay, suggest, the trace reader).
  *
  * Never on a call's critical path: a line is formatted in the call event and appended to an
  * in-memory batch, written to the stream on the next turn of the event loop (or at 64 KiB). A
@@ -11,11 +14,10 @@
  */
 import { createWriteStream } from 'node:fs';
 import type { Writable } from 'node:stream';
-import { CircuitBreaker } from '../core/circuit-breaker.js';
-import type { CallEvent } from '../core/events.js';
-import { CircuitBreakerConfigError } from '../core/errors.js';
-import type { CircuitBreakerRegistry } from '../circuit-breaker.registry.js';
-import type { TraceOutcome } from './trace-record.js';
+import { CircuitBreaker } from './core/circuit-breaker.js';
+import type { CallEvent } from './core/events.js';
+import { CircuitBreakerConfigError } from './core/errors.js';
+import type { CircuitBreakerRegistry } from './circuit-breaker.registry.js';
 
 /** Where and how much to record. Give `file` or `stream`, not both. */
 export interface RecordCallsOptions {
@@ -40,7 +42,8 @@ const BATCH_BYTES = 65_536;
 /** Records waiting on a stream under backpressure beyond this are dropped. */
 const MAX_WAITING_BYTES = 1_048_576;
 
-const TRACE_OUTCOME_OF: Readonly<Record<CallEvent['kind'], TraceOutcome>> = {
+/** The trace's outcome for each call event (the `"o"` values of lib/tuning/trace-record.ts). */
+const TRACE_OUTCOME_OF: Readonly<Record<CallEvent['kind'], 'success' | 'failure' | 'ignored' | 'timeout' | 'rejected'>> = {
   success: 'success',
   failure: 'failure',
   ignored: 'ignored',
