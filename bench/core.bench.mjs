@@ -11,7 +11,9 @@
 // default 150), BENCH_ONLY (comma-separated scenario ids, e.g. "closed,open"), BENCH_CLOCK=wall
 // (time samples by wall clock instead of the process's CPU time).
 import { EventEmitter } from 'node:events';
+import { Writable } from 'node:stream';
 import { CircuitBreaker } from '../dist/esm/index.js';
+import { recordCalls } from '../dist/esm/tuning/index.js';
 import Opossum from 'opossum';
 
 // cockatiel's timeout adds an abort listener per in-flight call to a signal it creates at import time;
@@ -141,6 +143,36 @@ async function s1eUnsubscribed(n) {
 }
 async function s1eListening(n) {
   const b = eventsOn;
+  for (let i = 0; i < n; i++) await b.execute(succeed);
+}
+
+// (1s) shadows: one and three shadow configurations (docs/tuning.md): each call's event, then one
+// more permit and window update per shadow. (1r) recording every call (recordCalls) to a stream
+// that discards what it gets: a clock read per call, the event, one NDJSON line formatted and batched.
+// Informational: what turning them on costs, against a breaker without them.
+const oneShadow = ours({ shadows: { strict: { failureRateThreshold: 25 } } });
+const threeShadows = ours({
+  shadows: { strict: { failureRateThreshold: 25 }, patient: { minimumCalls: 50 }, quick: { openDurationMs: 5_000 } },
+});
+const recorded = ours();
+recordCalls(recorded, {
+  stream: new Writable({
+    write(_chunk, _encoding, callback) {
+      callback();
+    },
+  }),
+  maxBytes: Number.MAX_SAFE_INTEGER,
+});
+async function s1sOne(n) {
+  const b = oneShadow;
+  for (let i = 0; i < n; i++) await b.execute(succeed);
+}
+async function s1sThree(n) {
+  const b = threeShadows;
+  for (let i = 0; i < n; i++) await b.execute(succeed);
+}
+async function s1rRecording(n) {
+  const b = recorded;
   for (let i = 0; i < n; i++) await b.execute(succeed);
 }
 
@@ -407,6 +439,27 @@ const SCENARIOS = [
     title: '(1l) closed, one onCall listener',
     baselineName: 'ours, never had a listener',
     run: { baseline: s1eNever, ours: s1eListening, opossum: s1Opossum, cockatiel: s1Cockatiel },
+    budget: null,
+  },
+  {
+    id: 'shadow-1',
+    title: '(1s) closed, one shadow configuration',
+    baselineName: 'ours, never had a listener',
+    run: { baseline: s1eNever, ours: s1sOne, opossum: s1Opossum, cockatiel: s1Cockatiel },
+    budget: null,
+  },
+  {
+    id: 'shadow-3',
+    title: '(1s3) closed, three shadow configurations',
+    baselineName: 'ours, never had a listener',
+    run: { baseline: s1eNever, ours: s1sThree, opossum: s1Opossum, cockatiel: s1Cockatiel },
+    budget: null,
+  },
+  {
+    id: 'recording',
+    title: '(1r) closed, recordCalls on',
+    baselineName: 'ours, never had a listener',
+    run: { baseline: s1eNever, ours: s1rRecording, opossum: s1Opossum, cockatiel: s1Cockatiel },
     budget: null,
   },
   {

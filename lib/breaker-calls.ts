@@ -19,7 +19,7 @@ export function executePromise(breaker: CircuitBreaker, fn: (signal?: AbortSigna
 
 /** Start time to pass to `record*`: read only when the breaker measures slow calls. */
 export function startTime(breaker: CircuitBreaker): number {
-  return breaker.options.slowCallDurationMs === undefined ? Number.NaN : breaker.now();
+  return breaker.options.slowCallDurationMs === undefined && breaker.timedObservers === 0 ? Number.NaN : breaker.now();
 }
 
 /**

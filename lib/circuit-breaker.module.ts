@@ -7,6 +7,7 @@ import { CircuitBreakerExplorer } from './circuit-breaker.explorer.js';
 import { CircuitBreakerExceptionFilter } from './circuit-breaker-exception.filter.js';
 import { ASYNC_OPTIONS_TYPE, CIRCUIT_BREAKER_MODULE_OPTIONS, ConfigurableModuleClass, OPTIONS_TYPE } from './circuit-breaker.module-definition.js';
 import { CircuitBreakerRegistry } from './circuit-breaker.registry.js';
+import { CallRecording } from './call-recording.js';
 import { injectedCircuitBreakerNames } from './decorators/inject-circuit-breaker.decorator.js';
 import { ExceptionFilterInstaller } from './exception-filter-installer.js';
 import { importersOf } from './nest-internals.js';
@@ -71,6 +72,7 @@ function withInternals(base: DynamicModule, declaredNames: string[], registratio
   const internals: Provider[] = [
     { provide: CIRCUIT_BREAKER_ROOT_REGISTRATION, useValue: registration },
     CircuitBreakerRegistry,
+    CallRecording,
     CircuitBreakerExplorer,
     // Transport errors: the filter, and where Nest looks for it.
     CircuitBreakerExceptionFilter,

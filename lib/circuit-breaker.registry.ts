@@ -36,7 +36,7 @@ export interface FailedCallEvent {
   readonly fallback: boolean;
 }
 
-const MODULE_OPTION_KEYS = ['defaults', 'breakers', 'families', 'strict', 'errorFactory', 'logger'];
+const MODULE_OPTION_KEYS = ['defaults', 'breakers', 'families', 'strict', 'errorFactory', 'logger', 'recordCalls'];
 
 const DEFAULTS_HAVE_NO_NAME =
   'given per breaker: defaults apply to every breaker, each named by its key in breakers or forFeature, or by its decorator';
@@ -65,6 +65,8 @@ export class CircuitBreakerRegistry implements OnModuleDestroy {
   /** The onCall unsubscribe function of each breaker, while `calls$` has subscribers. */
   private callDetachers: Map<CircuitBreaker, () => void> | null = null;
   private callSubscribers = 0;
+  /** Observers of every breaker, now and later (eachBreaker). */
+  private readonly watchers = new Set<BreakerWatcher>();
   private readonly logger: LoggerService | undefined;
 
   /** Every state change of every breaker of this application, keyed breakers included (names `family:key`). */
@@ -376,6 +378,7 @@ export class CircuitBreakerRegistry implements OnModuleDestroy {
     if (breaker !== undefined) {
       this.callDetachers?.get(breaker)?.();
       this.callDetachers?.delete(breaker);
+      for (const watcher of this.watchers) watcher.retired(breaker);
     }
     breaker?.dispose();
     this.breakers.delete(name);
@@ -395,6 +398,22 @@ export class CircuitBreakerRegistry implements OnModuleDestroy {
     this.retirements.complete();
     this.failures.complete();
     this.detachCallListeners();
+  }
+
+  /**
+   * Calls `created` for every breaker of this application now, then for each one created later
+   * (keyed breakers included), and `retired` for a keyed breaker its family retires. Returns the
+   * function that stops it. (recordCalls uses it.)
+   * @internal
+   */
+  eachBreaker(created: (breaker: CircuitBreaker) => void, retired: (breaker: CircuitBreaker) => void): () => void {
+    const watcher: BreakerWatcher = { created, retired };
+    this.watchers.add(watcher);
+    for (const breaker of this.breakers.values()) created(breaker);
+    for (const family of this.familyMap.values()) for (const breaker of family.breakers()) created(breaker);
+    return () => {
+      this.watchers.delete(watcher);
+    };
   }
 
   private attachCallListeners(): void {
@@ -428,6 +447,7 @@ export class CircuitBreakerRegistry implements OnModuleDestroy {
     family.onCreate((breaker) => {
       this.prepare(breaker);
       if (this.callDetachers !== null) this.attachCallListener(breaker);
+      for (const watcher of this.watchers) watcher.created(breaker);
     });
     family.onStateChange((event) => {
       const breaker = family.find(event.name.slice(name.length + 1));
@@ -437,6 +457,7 @@ export class CircuitBreakerRegistry implements OnModuleDestroy {
     family.onRetire((event) => {
       this.callDetachers?.get(event.breaker)?.();
       this.callDetachers?.delete(event.breaker);
+      for (const watcher of this.watchers) watcher.retired(event.breaker);
       this.retirements.next(event);
     });
     return family;
@@ -463,8 +484,14 @@ export class CircuitBreakerRegistry implements OnModuleDestroy {
       this.changes.next(event);
     });
     if (this.callDetachers !== null) this.attachCallListener(breaker);
+    for (const watcher of this.watchers) watcher.created(breaker);
     return breaker;
   }
+}
+
+interface BreakerWatcher {
+  readonly created: (breaker: CircuitBreaker) => void;
+  readonly retired: (breaker: CircuitBreaker) => void;
 }
 
 /** Gives a breaker exactly `settings` (options it had and `settings` lacks go back to their defaults). */

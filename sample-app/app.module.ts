@@ -40,6 +40,11 @@ export interface SampleAppOptions {
   clock?: Clock;
   /** OpenTelemetry metrics set up before the app (startOpenTelemetry()): flushed and stopped when it closes. */
   telemetry?: SampleTelemetry;
+  /**
+   * Records every breaker's calls to this file (NDJSON) for `npx nestjs-breaker replay`
+   * (RECORD_CALLS=calls.ndjson npm start). Default: no recording.
+   */
+  recordCallsFile?: string;
 }
 
 @Module({})
@@ -73,6 +78,8 @@ export class AppModule {
           families: {
             'payment-hosts': httpBreakerSettings({ minimumCalls: 3, timeoutMs: 1_000, openDurationMs, maxKeys: 10 }),
           },
+          // A trace of every call (keyed ones as payment-hosts:<host>) until the app closes.
+          ...(options.recordCallsFile !== undefined ? { recordCalls: { file: options.recordCallsFile } } : {}),
         }),
         TerminusModule,
         CircuitBreakerHealthModule,

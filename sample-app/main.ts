@@ -58,6 +58,7 @@ async function bootstrap(): Promise<void> {
   const paymentsUrl = env('PAYMENTS_URL');
   const paymentsOpenDurationMs = msFromEnv('PAYMENTS_OPEN_DURATION_MS');
   const { store, banner: storeBanner } = await storeFromEnv();
+  const recordCallsFile = env('RECORD_CALLS');
   // Before the app: the OpenTelemetry module takes the global meter provider when the app initialises.
   const telemetry = await startOpenTelemetry();
   const app = await NestFactory.create(
@@ -67,6 +68,7 @@ async function bootstrap(): Promise<void> {
       ...(paymentsOpenDurationMs !== undefined ? { paymentsOpenDurationMs } : {}),
       ...(store !== undefined ? { store } : {}),
       ...(telemetry !== undefined ? { telemetry } : {}),
+      ...(recordCallsFile !== undefined ? { recordCallsFile } : {}),
     }),
   );
   app.enableShutdownHooks();
@@ -90,6 +92,9 @@ async function bootstrap(): Promise<void> {
       `Payments dependency on ${payments.url.replace('127.0.0.1', 'localhost')}${payments.external ? ' (external: PAYMENTS_URL)' : ' (started by this app)'}`,
       `Breaker state: ${storeBanner}`,
       telemetry?.banner ?? 'OpenTelemetry metrics: off (set OTEL_EXPORTER_OTLP_ENDPOINT, or OTEL_METRICS_EXPORTER=console)',
+      recordCallsFile !== undefined
+        ? `Recording every call to ${recordCallsFile} (replay it: npx nestjs-breaker replay --trace ${recordCallsFile} --config a.json --config b.json)`
+        : 'Call recording: off (set RECORD_CALLS=calls.ndjson to record a trace for npx nestjs-breaker replay)',
       '',
     ].join('\n'),
   );

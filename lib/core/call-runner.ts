@@ -42,7 +42,8 @@ export function runCall<T>(breaker: CircuitBreaker, fn: (signal?: AbortSignal) =
   }
   const opts = breaker.opts;
   if (opts.timeoutMs !== undefined) return runTimed(breaker, fn, permit, sync);
-  const startedAt = opts.slowCallDurationMs !== undefined ? opts.clock.now() : Number.NaN;
+  // A start is read for slow-call tracking, or while an observer needs every call's duration (a recorder).
+  const startedAt = opts.slowCallDurationMs !== undefined || breaker.timedObservers !== 0 ? opts.clock.now() : Number.NaN;
   let result: T;
   try {
     result = fn();
@@ -126,7 +127,7 @@ function runTimed<T>(breaker: CircuitBreaker, fn: (signal?: AbortSignal) => T, p
   // On the default clock, without slow-call tracking, a timed call reads the shared coarse clock (a
   // clock read costs as much as the await itself). Its deadline then gets the clock's resolution on
   // top: a timeout fires up to 10 ms late, never early.
-  const coarse = opts.clock === monotonicClock && opts.slowCallDurationMs === undefined;
+  const coarse = opts.clock === monotonicClock && opts.slowCallDurationMs === undefined && breaker.timedObservers === 0;
   const startedAt = coarse ? coarseClock.now() : opts.clock.now();
   const timeoutMs = opts.timeoutMs!;
   const controller = fn.length > 0 ? new AbortController() : undefined;

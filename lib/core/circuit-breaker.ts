@@ -25,6 +25,7 @@ import { Listeners } from './listeners.js';
 import type { CircuitBreakerOptions, CircuitBreakerSettings, ResolvedOptions } from './options.js';
 import { ratioThresholdWarning, resolveOptions } from './options.js';
 import { OwnedTimers } from './owned-timers.js';
+import { ShadowSet } from './shadows.js';
 import { Rejections } from './rejections.js';
 import { CallTotals, snapshotOf } from './snapshot.js';
 import type { CircuitBreakerSnapshot, CircuitBreakerTotals } from './snapshot.js';
@@ -80,6 +81,10 @@ export class CircuitBreaker {
   /** @internal */ disposed = false;
   /** @internal */ link: StoreLink | null = null;
   /** @internal */ deadlines: DeadlineQueue | null = null;
+  /** How many observers need every call's start (recordCalls, shadows judging durations): see {@link timeEveryCall}. @internal */
+  timedObservers = 0;
+  /** The shadow configurations evaluated beside this one (shadows.ts); null without `shadows`. @internal */
+  shadowSet: ShadowSet | null = null;
   /** @internal */ readonly classifier: FailureClassifier = new FailureClassifier(this);
   /** @internal */ readonly totalsSoFar = new CallTotals();
   /** Made on the first rejection. @internal */ rejections: Rejections | null = null;
@@ -107,6 +112,7 @@ export class CircuitBreaker {
     this.clockOfWindow = windowClock(this.opts.clock, this.window.sliceMs);
     this.rules = tripRulesFor(this.opts);
     this.settle();
+    if (this.opts.shadows !== undefined) this.shadowSet = new ShadowSet(this, this.given, this.opts.shadows);
     if (this.opts.store !== undefined) this.link = joinStore(this.opts.store, this);
   }
 
@@ -320,7 +326,7 @@ export class CircuitBreaker {
   private settle(): void {
     const opts = this.opts;
     const closed = this.current === closedState;
-    this.fast = closed && opts.timeoutMs === undefined && opts.slowCallDurationMs === undefined;
+    this.fast = closed && opts.timeoutMs === undefined && opts.slowCallDurationMs === undefined && this.timedObservers === 0;
     this.quiet = closed && opts.slowCallDurationMs === undefined && opts.isResultFailure === undefined && this.callListeners.empty;
     const warning = this.warnedRatios ? undefined : ratioThresholdWarning(opts);
     if (warning === undefined) return;
@@ -408,6 +414,10 @@ export class CircuitBreaker {
     if (next.store !== previous.store) {
       throw new CircuitBreakerConfigError(this.name, 'store', settings.store, 'the store the breaker was created with (a store cannot change at runtime)');
     }
+    // Built before anything changes: a shadow the engine refuses leaves the breaker as it was.
+    const shadows = next.shadows === undefined ? null : new ShadowSet(this, merged, next.shadows);
+    this.shadowSet?.dispose();
+    this.shadowSet = shadows;
     this.given = merged;
     this.opts = next;
     this.rules = tripRulesFor(next);
@@ -454,6 +464,25 @@ export class CircuitBreaker {
     };
   }
 
+  /**
+   * Makes every call read the breaker's clock at its start, so that each call event carries its
+   * `durationMs` (a recorder needs every call's start and duration). It takes calls off execute's
+   * clockless fast path, so it is on only while someone needs it: call the returned function to
+   * stop (once; further calls do nothing).
+   * @internal
+   */
+  timeEveryCall(): () => void {
+    this.timedObservers++;
+    this.settle();
+    let on = true;
+    return () => {
+      if (!on) return;
+      on = false;
+      this.timedObservers--;
+      this.settle();
+    };
+  }
+
   private emitCall(kind: CallEventKind, slow: boolean, durationMs: number | undefined, error: unknown, stale: boolean): void {
     const event: CallEvent = { name: this.name, kind, slow, durationMs, error, stale };
     this.callListeners.emit(event, (listenerError) => this.onInternalError(listenerError, `onCall listener of circuit breaker "${this.name}"`));
@@ -469,6 +498,7 @@ export class CircuitBreaker {
     this.timers.clear(this.opts.clock);
     this.trials?.stop();
     this.health?.stop();
+    this.shadowSet?.dispose();
     this.link?.leave();
   }
 }

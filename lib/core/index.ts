@@ -11,6 +11,7 @@ export type {
   TransitionReason,
 } from './circuit-breaker.js';
 export type { Clock } from './clock.js';
+export type { ShadowSnapshot } from './shadows.js';
 export { ManualClock } from './manual-clock.js';
 export { CircuitBreakerConfigError, CircuitBreakerTimeoutError, CircuitOpenError } from './errors.js';
 export type {
@@ -20,6 +21,7 @@ export type {
   HealthCheckOptions,
   OpenDurationBackoffOptions,
   ResolvedOptions,
+  ShadowSettings,
   SlidingWindowOptions,
   TimeWindowOptions,
 } from './options.js';

@@ -2,6 +2,7 @@ import type { Clock } from './clock.js';
 import type { CircuitBreakerStore } from './fleet/store.js';
 import { monotonicClock } from './clock.js';
 import { CircuitBreakerConfigError, describeValue } from './errors.js';
+import { resolveShadows } from './shadow-options.js';
 import { MAX_TIMER_MS, Validator, isPlainObject, methodOf, own } from './validator.js';
 import { DEFAULT_COUNT_WINDOW_SIZE, DEFAULT_TIME_WINDOW_BUCKETS, DEFAULT_TIME_WINDOW_MS, resolveWindow, windowCapacity } from './windows/index.js';
 import type { ResolvedWindowOptions, SlidingWindowOptions } from './windows/index.js';
@@ -90,7 +91,34 @@ export interface CircuitBreakerSettings {
    * its state to itself. Fixed at creation.
    */
   store?: CircuitBreakerStore;
+  /**
+   * Shadow configurations: named sets of options evaluated live beside the enforced ones, on the
+   * same calls, never rejecting anything (`{ strict: { failureRateThreshold: 25 } }`). Each shadow
+   * takes the breaker's options with its own on top and reports would-be state, would-be trips and
+   * would-be rejections in `snapshot().shadows`, health, metrics and the admin API. Only the
+   * options that decide when to trip and recover may differ (no code-valued option, no store, no
+   * health check). At most 10; names of letters, digits, `_`, `-` and `.`. Default: none.
+   * See docs/tuning.md.
+   */
+  shadows?: Readonly<Record<string, ShadowSettings>>;
 }
+
+/** The options a shadow configuration may set: the ones that decide when to trip and recover. */
+export type ShadowSettings = Pick<
+  CircuitBreakerSettings,
+  | 'slidingWindow'
+  | 'failureRateThreshold'
+  | 'slowCallDurationMs'
+  | 'slowCallRateThreshold'
+  | 'minimumCalls'
+  | 'minimumFailures'
+  | 'consecutiveFailureThreshold'
+  | 'timeoutMs'
+  | 'openDurationMs'
+  | 'openDurationBackoff'
+  | 'halfOpenMaxCalls'
+  | 'halfOpenProbeTimeoutMs'
+>;
 
 export interface CircuitBreakerOptions extends CircuitBreakerSettings {
   /** Identifies the breaker in errors, events, health and metrics. Non-empty string. */
@@ -118,6 +146,8 @@ export interface ResolvedOptions {
   readonly retryAfterMs: ((failure: unknown) => number | undefined) | undefined;
   readonly clock: Clock;
   readonly store: CircuitBreakerStore | undefined;
+  /** Each shadow's own options as given (checked: shadow-options.ts). */
+  readonly shadows: Readonly<Record<string, Readonly<ShadowSettings>>> | undefined;
 }
 
 export const DEFAULTS = {
@@ -157,6 +187,7 @@ export const SETTING_KEYS: readonly (keyof CircuitBreakerSettings)[] = [
   'retryAfterMs',
   'clock',
   'store',
+  'shadows',
 ];
 
 const KNOWN_KEYS: ReadonlySet<string> = new Set(['name', ...SETTING_KEYS]);
@@ -235,6 +266,7 @@ export function resolveOptions(options: CircuitBreakerOptions): ResolvedOptions 
   const retryAfterMs = v.optionalFunction('retryAfterMs', option('retryAfterMs')) as ResolvedOptions['retryAfterMs'];
   const clock = resolveClock(v, option('clock'));
   const store = resolveStore(v, option('store'));
+  const shadows = resolveShadows(v, option('shadows'), options, resolveOptions);
 
   return {
     name,
@@ -256,6 +288,7 @@ export function resolveOptions(options: CircuitBreakerOptions): ResolvedOptions 
     retryAfterMs,
     clock,
     store,
+    shadows,
   };
 }
 

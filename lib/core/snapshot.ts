@@ -1,5 +1,6 @@
 /** What a breaker reports about itself: its current picture (snapshot) and its lifetime counters (totals). */
 import type { StoreLink } from './fleet/store-link.js';
+import type { ShadowSet, ShadowSnapshot } from './shadows.js';
 import type { CircuitState } from './states/index.js';
 import type { StateBehaviour } from './states/state.js';
 import type { StateHost } from './states/state.js';
@@ -32,6 +33,8 @@ export interface CircuitBreakerSnapshot {
    * not (the breaker then acts on its own state alone).
    */
   readonly store?: 'shared' | 'local_fallback';
+  /** Breakers with `shadows` only: each shadow configuration's would-be state, trips and rejections. */
+  readonly shadows?: Readonly<Record<string, ShadowSnapshot>>;
 }
 
 /** Cumulative counters since creation (never reset: they back Prometheus counters). */
@@ -79,6 +82,7 @@ export interface SnapshotSource extends StateHost {
   readonly current: StateBehaviour;
   readonly window: SlidingWindow;
   readonly totalsSoFar: CallTotals;
+  readonly shadowSet: ShadowSet | null;
 }
 
 export function snapshotOf(breaker: SnapshotSource): CircuitBreakerSnapshot {
@@ -98,5 +102,6 @@ export function snapshotOf(breaker: SnapshotSource): CircuitBreakerSnapshot {
     ...breaker.current.describe(breaker, breaker.now()),
   };
   const link = breaker.link;
-  return link === null ? snapshot : { ...snapshot, store: link.active ? 'shared' : 'local_fallback' };
+  const withStore: CircuitBreakerSnapshot = link === null ? snapshot : { ...snapshot, store: link.active ? 'shared' : 'local_fallback' };
+  return breaker.shadowSet === null ? withStore : { ...withStore, shadows: breaker.shadowSet.snapshot() };
 }

@@ -75,6 +75,11 @@ export interface CircuitBreakerHealthDetails {
   store?: 'shared' | 'local_fallback';
   /** Breakers with a store: times the store failed since the breaker was created. */
   storeFallbacks?: number;
+  /**
+   * Breakers with `shadows`: each shadow configuration's would-be state, trips and rejections.
+   * A shadow never changes `status` (it rejects nothing).
+   */
+  shadows?: Record<string, { state: CircuitState; wouldTrips: number; wouldReject: number }>;
 }
 
 type BreakerHealthStatus = 'up' | 'degraded' | 'down';
@@ -224,6 +229,12 @@ function describe(snapshot: CircuitBreakerSnapshot, storeFallbacks: number, open
   if (snapshot.store !== undefined) {
     details.store = snapshot.store;
     details.storeFallbacks = storeFallbacks;
+  }
+  if (snapshot.shadows !== undefined) {
+    details.shadows = {};
+    for (const [name, shadow] of Object.entries(snapshot.shadows)) {
+      details.shadows[name] = { state: shadow.state, wouldTrips: shadow.wouldTrips, wouldReject: shadow.wouldReject };
+    }
   }
   return details;
 }

@@ -2,6 +2,7 @@ import type { ArgumentsHost, LoggerService } from '@nestjs/common';
 import type { CircuitBreakerSettings } from '../core/options.js';
 import type { CircuitBreakerFamilySettings } from '../family/family-options.js';
 import type { CircuitBreakerTimeoutError, CircuitOpenError } from '../core/errors.js';
+import type { RecordCallsOptions } from '../call-recorder.js';
 
 /**
  * Maps a breaker's own errors (open circuit, timeout) to what the transport should send, e.g. an
@@ -45,6 +46,14 @@ export interface CircuitBreakerModuleOptions {
    * "CircuitBreaker".
    */
   logger?: LoggerService | false;
+  /**
+   * Records every call of every breaker (keyed ones as `family:key`) as an NDJSON trace for
+   * `npx nestjs-breaker replay`, from bootstrap until `app.close()`: `{ file: 'calls.ndjson' }`,
+   * with `sampleRate?` (fraction of calls, default 1) and `maxBytes?` (default 100 MiB; the
+   * recording stops there). Never fails or delays a call. Default: off, at no cost. See
+   * docs/tuning.md#recording-calls.
+   */
+  recordCalls?: RecordCallsOptions;
 }
 
 /** Options of a `@UseCircuitBreaker()` decorator. */

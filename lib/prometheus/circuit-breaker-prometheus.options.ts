@@ -50,4 +50,7 @@ export const CIRCUIT_BREAKER_METRIC_NAMES = {
   wouldTrips: 'circuit_breaker_would_trips_total',
   storeFallbacks: 'circuit_breaker_store_fallbacks_total',
   storeShared: 'circuit_breaker_store_shared',
+  shadowState: 'circuit_breaker_shadow_state',
+  shadowWouldTrips: 'circuit_breaker_shadow_would_trips_total',
+  shadowWouldReject: 'circuit_breaker_shadow_would_reject_total',
 } as const;

@@ -19,6 +19,7 @@ import {
 } from './circuit-breaker-prometheus.options.js';
 import type { CircuitBreakerFamily } from '../family/circuit-breaker-family.js';
 import { FamilySeries } from './family-series.js';
+import { shadowMetrics } from './shadow-metrics.js';
 import type { FamilyRow } from './family-series.js';
 import type { CircuitBreakerPrometheusOptions } from './circuit-breaker-prometheus.options.js';
 
@@ -393,6 +394,7 @@ export class CircuitBreakerMetrics implements OnModuleInit, OnModuleDestroy {
       storeShared,
       this.transitions,
       this.openDuration,
+      ...shadowMetrics((key) => this.metricName(key), registers, breakers),
     ];
 
     // Breakers already open when the application starts (forced open by a provider's onModuleInit,

@@ -47,6 +47,8 @@ const REPLAYABLE: Readonly<Record<keyof CircuitBreakerSettings, true | string>> 
   isResultFailure: 'a replay keeps the recorded classification ("o": "success" or "failure"); a JSON file cannot hold a function anyway',
   clock: 'a replay drives its own ManualClock',
   store: 'a replay runs one instance: state shared through a store is not replayed',
+  shadows:
+    'a replay compares configurations side by side already: give each shadow its own --config file (its options merged over the production ones) instead of a "shadows" option',
   retryAfterMs: 'a trace keeps only the error class, not the Retry-After a failure asked for; a JSON file cannot hold a function anyway',
 };
 

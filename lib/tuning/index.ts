@@ -20,3 +20,6 @@ export type { BreakerSuggestions, SuggestGrid, SuggestOptions, SuggestReport, Su
 export { SYNTHETIC_SCENARIOS, syntheticCalls, syntheticTrace } from './synthetic-trace.js';
 export type { SyntheticScenario, SyntheticTraceOptions } from './synthetic-trace.js';
 export { Timeline } from './timeline.js';
+// The recorder lives in the root layer (the module's recordCalls option uses it); published here.
+export { CallRecorder, DEFAULT_RECORD_MAX_BYTES, recordCalls } from '../call-recorder.js';
+export type { RecordCallsOptions, RecordingEnd } from '../call-recorder.js';

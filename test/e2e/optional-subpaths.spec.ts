@@ -207,7 +207,9 @@ describe('the nestjs-breaker/tuning subpath', () => {
 
   it('exports exactly its public names', async () => {
     expect(Object.keys(await import('../../lib/tuning/index.js')).sort()).toEqual([
+      'CallRecorder',
       'CandidateConfigError',
+      'DEFAULT_RECORD_MAX_BYTES',
       'DEFAULT_REORDER_WINDOW_MS',
       'DEFAULT_SUGGEST_GRID',
       'FLAP_WINDOW_MS',
@@ -226,6 +228,7 @@ describe('the nestjs-breaker/tuning subpath', () => {
       'paretoFront',
       'parseTraceRecord',
       'readTrace',
+      'recordCalls',
       'replayTrace',
       'suggestConfigs',
       'syntheticCalls',

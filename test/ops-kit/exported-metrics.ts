@@ -90,7 +90,7 @@ export async function scrapeRealApplication(): Promise<Scrape> {
         breakers: {
           payments: { ...rules, slowCallDurationMs: 100, slowCallRateThreshold: 80, timeoutMs: 1_000 },
           inventory: rules,
-          search: rules,
+          search: { ...rules, shadows: { strict: { failureRateThreshold: 10 } } },
           ledger: { ...rules, store },
         },
         logger: false,
