@@ -18,6 +18,7 @@ import { checkFamilyName } from './family/family-options.js';
 import { CIRCUIT_BREAKER_MODULE_OPTIONS } from './circuit-breaker.module-definition.js';
 import { CIRCUIT_BREAKER_ROOT_REGISTRATION } from './circuit-breaker.constants.js';
 import type { CircuitBreakerModuleOptions } from './interfaces/circuit-breaker-module-options.interface.js';
+import { TransitionLog } from './transition-log.js';
 
 /** Nest-layer default: a client error (HttpException below 500) is not the dependency failing. */
 export function defaultIsFailure(error: unknown): boolean {
@@ -66,6 +67,7 @@ export class CircuitBreakerRegistry implements OnModuleDestroy {
   private callDetachers: Map<CircuitBreaker, () => void> | null = null;
   private callSubscribers = 0;
   private readonly logger: LoggerService | undefined;
+  private readonly transitionLog: TransitionLog | undefined;
 
   /** Every state change of every breaker of this application, keyed breakers included (names `family:key`). */
   readonly stateChanges$: Observable<StateChangeEvent> = this.changes.asObservable();
@@ -103,6 +105,7 @@ export class CircuitBreakerRegistry implements OnModuleDestroy {
   ) {
     validateModuleOptions(options);
     this.logger = options.logger === false ? undefined : (options.logger ?? new Logger('CircuitBreaker'));
+    this.transitionLog = this.logger === undefined ? undefined : new TransitionLog(this.logger);
     const source = registration ?? 'CircuitBreakerModule.forRoot';
     for (const [name, settings] of Object.entries(options.breakers ?? {})) {
       if (isPattern(name)) this.declarePattern(name, settings, source, false);
@@ -324,6 +327,15 @@ export class CircuitBreakerRegistry implements OnModuleDestroy {
     this.logger?.warn(message);
   }
 
+  /**
+   * Runs a manual action (forceOpen, reset...) so that the transition log names who made it, e.g.
+   * `over the admin API`; without this, a manual transition is logged as made in code.
+   * @internal
+   */
+  operateByHand<T>(actor: string, action: () => T): T {
+    return this.transitionLog === undefined ? action() : this.transitionLog.by(actor, action);
+  }
+
   /** Someone listens to failedCalls$ (decorated calls check it before classifying a failure). @internal */
   get watchesFailedCalls(): boolean {
     return this.failures.observed;
@@ -431,7 +443,7 @@ export class CircuitBreakerRegistry implements OnModuleDestroy {
     });
     family.onStateChange((event) => {
       const breaker = family.find(event.name.slice(name.length + 1));
-      if (logger !== undefined && breaker !== undefined) logTransition(logger, breaker, event);
+      if (breaker !== undefined) this.transitionLog?.log(breaker, event);
       this.changes.next(event);
     });
     family.onRetire((event) => {
@@ -456,10 +468,9 @@ export class CircuitBreakerRegistry implements OnModuleDestroy {
   private build(name: string, settings: CircuitBreakerSettings): CircuitBreaker {
     const breaker = new CircuitBreaker({ ...this.merge(settings), name });
     this.breakers.set(name, breaker);
-    const logger = this.logger;
     this.prepare(breaker);
     breaker.onStateChange((event) => {
-      if (logger !== undefined) logTransition(logger, breaker, event);
+      this.transitionLog?.log(breaker, event);
       this.changes.next(event);
     });
     if (this.callDetachers !== null) this.attachCallListener(breaker);
@@ -472,21 +483,6 @@ function replaceSettings(breaker: CircuitBreaker, settings: CircuitBreakerSettin
   const next: Record<string, unknown> = { ...settings };
   for (const key of SETTING_KEYS) if (!(key in next) && key !== 'store' && key !== 'clock') next[key] = undefined;
   breaker.reconfigure(next as CircuitBreakerSettings);
-}
-
-function logTransition(logger: LoggerService, breaker: CircuitBreaker, event: StateChangeEvent): void {
-  const prefix = `Circuit breaker "${event.name}" ${event.from} -> ${event.to} (${event.reason})`;
-  if (event.to === 'open' || event.to === 'forced_open') {
-    const s = breaker.snapshot();
-    const retry = s.retryAfterMs === undefined ? '' : `; next trial in ${s.retryAfterMs} ms`;
-    logger.warn(`${prefix}: failure rate ${round(s.failureRate)}%, slow-call rate ${round(s.slowCallRate)}% over ${s.calls} calls${retry}`);
-  } else {
-    logger.log(prefix);
-  }
-}
-
-function round(n: number): number {
-  return Math.round(n * 10) / 10;
 }
 
 function describe(error: unknown): string {

@@ -60,6 +60,9 @@ const MANUAL_ACTIONS: Readonly<Record<string, (breaker: CircuitBreaker) => void>
   reset: (breaker) => breaker.reset(),
 };
 
+/** How the transition log names the admin API (the dashboard's buttons go through it too). */
+const ADMIN_ACTOR = 'over the admin API';
+
 export const MISSING_REGISTRY_MESSAGE =
   'CircuitBreakerAdminModule needs the CircuitBreakerRegistry of CircuitBreakerModule, which this application does not provide. ' +
   'Import CircuitBreakerModule.forRoot() (or forRootAsync()) in your application module, leaving isGlobal at its default (true).';
@@ -157,12 +160,12 @@ export class CircuitBreakerAdminController {
       if (action !== 'reset') {
         throw badRequest(`"${action}" applies to one breaker: POST ${name}:<key>/${action} for a key of the family "${name}" (on a family, only reset and reconfigure)`);
       }
-      family.resetAll();
+      this.registry.operateByHand(ADMIN_ACTOR, () => family.resetAll());
       this.logger?.log(`Circuit breaker family "${name}": every key reset over the admin API`);
       return familyReport(family);
     }
     const breaker = this.find(name);
-    control(breaker);
+    this.registry.operateByHand(ADMIN_ACTOR, () => control(breaker));
     return breaker.snapshot();
   }
 
