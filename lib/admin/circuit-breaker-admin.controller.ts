@@ -27,6 +27,7 @@ import { CircuitBreakerConfigError } from '../core/errors.js';
 import { SETTING_KEYS } from '../core/options.js';
 import { CIRCUIT_STATES, STATE_TABLE } from '../core/states/index.js';
 import type { CircuitBreakerSettings } from '../core/options.js';
+import { acceptsEmptyJsonBody } from './empty-json-body.js';
 import { jsonBodyOnly } from './json-body.guard.js';
 import type { CircuitBreakerFamily, CircuitBreakerFamilySummary } from '../family/circuit-breaker-family.js';
 import { FAMILY_LIMIT_KEYS } from '../family/family-options.js';
@@ -124,6 +125,7 @@ export class CircuitBreakerAdminController {
   }
 
   @Post(':name/reconfigure')
+  @acceptsEmptyJsonBody()
   @HttpCode(200)
   @UseGuards(jsonBodyOnly)
   reconfigure(@Param('name') name: string, @Body() body: unknown): CircuitBreakerSnapshot | CircuitBreakerAdminFamily {
@@ -150,6 +152,7 @@ export class CircuitBreakerAdminController {
    * a key's breaker (`family:key`) too. On a family, `reset` resets every key.
    */
   @Post(':name/:action')
+  @acceptsEmptyJsonBody()
   @HttpCode(200)
   @UseGuards(jsonBodyOnly)
   act(@Param('name') name: string, @Param('action') action: string): CircuitBreakerSnapshot | CircuitBreakerAdminFamily {
