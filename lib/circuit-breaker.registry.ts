@@ -18,7 +18,7 @@ import { checkFamilyName } from './family/family-options.js';
 import { CIRCUIT_BREAKER_MODULE_OPTIONS } from './circuit-breaker.module-definition.js';
 import { CIRCUIT_BREAKER_ROOT_REGISTRATION } from './circuit-breaker.constants.js';
 import type { CircuitBreakerModuleOptions } from './interfaces/circuit-breaker-module-options.interface.js';
-import { TransitionLog } from './transition-log.js';
+import { TransitionLogger } from './transition-logger.js';
 
 /** Nest-layer default: a client error (HttpException below 500) is not the dependency failing. */
 export function defaultIsFailure(error: unknown): boolean {
@@ -67,7 +67,7 @@ export class CircuitBreakerRegistry implements OnModuleDestroy {
   private callDetachers: Map<CircuitBreaker, () => void> | null = null;
   private callSubscribers = 0;
   private readonly logger: LoggerService | undefined;
-  private readonly transitionLog: TransitionLog | undefined;
+  private readonly transitionLogger: TransitionLogger | undefined;
 
   /** Every state change of every breaker of this application, keyed breakers included (names `family:key`). */
   readonly stateChanges$: Observable<StateChangeEvent> = this.changes.asObservable();
@@ -105,7 +105,7 @@ export class CircuitBreakerRegistry implements OnModuleDestroy {
   ) {
     validateModuleOptions(options);
     this.logger = options.logger === false ? undefined : (options.logger ?? new Logger('CircuitBreaker'));
-    this.transitionLog = this.logger === undefined ? undefined : new TransitionLog(this.logger);
+    this.transitionLogger = this.logger === undefined ? undefined : new TransitionLogger(this.logger);
     const source = registration ?? 'CircuitBreakerModule.forRoot';
     for (const [name, settings] of Object.entries(options.breakers ?? {})) {
       if (isPattern(name)) this.declarePattern(name, settings, source, false);
@@ -333,7 +333,7 @@ export class CircuitBreakerRegistry implements OnModuleDestroy {
    * @internal
    */
   operateByHand<T>(actor: string, action: () => T): T {
-    return this.transitionLog === undefined ? action() : this.transitionLog.by(actor, action);
+    return this.transitionLogger === undefined ? action() : this.transitionLogger.by(actor, action);
   }
 
   /** Someone listens to failedCalls$ (decorated calls check it before classifying a failure). @internal */
@@ -443,7 +443,7 @@ export class CircuitBreakerRegistry implements OnModuleDestroy {
     });
     family.onStateChange((event) => {
       const breaker = family.find(event.name.slice(name.length + 1));
-      if (breaker !== undefined) this.transitionLog?.log(breaker, event);
+      if (breaker !== undefined) this.transitionLogger?.log(breaker, event);
       this.changes.next(event);
     });
     family.onRetire((event) => {
@@ -470,7 +470,7 @@ export class CircuitBreakerRegistry implements OnModuleDestroy {
     this.breakers.set(name, breaker);
     this.prepare(breaker);
     breaker.onStateChange((event) => {
-      this.transitionLog?.log(breaker, event);
+      this.transitionLogger?.log(breaker, event);
       this.changes.next(event);
     });
     if (this.callDetachers !== null) this.attachCallListener(breaker);

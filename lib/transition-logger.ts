@@ -2,7 +2,7 @@
  * The module's log line for each transition of a breaker. A trip gives the rates that caused it; a
  * manual transition gives no rates (they say nothing about it: "failure rate 0% over 0 calls" on a
  * force-open misleads whoever reads the log) but which call made it and from where: the admin API
- * (which runs its actions through {@link TransitionLog.by}) or code.
+ * (which runs its actions through {@link TransitionLogger.by}) or code.
  */
 import type { LoggerService } from '@nestjs/common';
 import type { CircuitBreaker } from './core/circuit-breaker.js';
@@ -16,7 +16,7 @@ const MANUAL: Partial<Record<TransitionReason, { call: string; meaning: string }
   manual_reset: { call: 'reset()', meaning: 'the window is cleared' },
 };
 
-export class TransitionLog {
+export class TransitionLogger {
   /** Who is operating breakers by hand right now; set only for the synchronous span of an action. */
   private actor: string | undefined;
 
