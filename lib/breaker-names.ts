@@ -5,6 +5,7 @@
  */
 import type { CircuitBreakerSettings } from './core/options.js';
 import { CircuitBreakerConfigError } from './core/errors.js';
+import { controllerPathOf } from './nest-internals.js';
 
 /** One @UseCircuitBreaker method of one class, as the explorer found it. */
 export interface DecoratedSite {
@@ -27,16 +28,26 @@ export function checkUnnamedCollisions(sites: readonly DecoratedSite[]): void {
     if (other === undefined) {
       first.set(site.name, site);
     } else if (other.type !== site.type) {
+      // Same label and module: two classes with one name (two files each exporting a
+      // UsersController); only their role and route path can tell them apart.
+      const alike = other.moduleName === site.moduleName;
+      const where = (s: DecoratedSite): string => `${s.label} (module ${s.moduleName}${alike ? `, ${roleOf(s.type)}` : ''})`;
+      const className = (site.type as { name?: string }).name ?? site.label.split('.')[0];
       throw new CircuitBreakerConfigError(
         site.name,
         'name',
         site.name,
-        `an explicit name on at least one of two different classes: ${other.label} (module ${other.moduleName}) and ` +
-          `${site.label} (module ${site.moduleName}) both use @UseCircuitBreaker() without a name, which would make them share ` +
+        `an explicit name on at least one of two different classes${alike ? ` both named ${className}` : ''}: ${where(other)} and ` +
+          `${where(site)} both use @UseCircuitBreaker() without a name, which would make them share ` +
           `the breaker "${site.name}"; write @UseCircuitBreaker('some-name') on one of them`,
       );
     }
   }
+}
+
+function roleOf(type: object): string {
+  const path = controllerPathOf(type);
+  return path === undefined ? 'provider' : `controller at ${path}`;
 }
 
 /** The source string a decorator's own options are declared under. */

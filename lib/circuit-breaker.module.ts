@@ -4,6 +4,7 @@ import { DiscoveryModule, ModulesContainer } from '@nestjs/core';
 import type { CircuitBreakerSettings } from './core/options.js';
 import { CIRCUIT_BREAKER_ROOT_REGISTRATION, INJECTED_BY, getCircuitBreakerToken } from './circuit-breaker.constants.js';
 import { CircuitBreakerExplorer } from './circuit-breaker.explorer.js';
+import { CircuitBreakerModuleMissingError } from './circuit-breaker-module-missing.error.js';
 import { CircuitBreakerExceptionFilter } from './circuit-breaker-exception.filter.js';
 import { ASYNC_OPTIONS_TYPE, CIRCUIT_BREAKER_MODULE_OPTIONS, ConfigurableModuleClass, OPTIONS_TYPE } from './circuit-breaker.module-definition.js';
 import { CircuitBreakerRegistry } from './circuit-breaker.registry.js';
@@ -39,32 +40,43 @@ export class CircuitBreakerModule extends ConfigurableModuleClass {
   static forFeature(breakers: Record<string, CircuitBreakerSettings>): DynamicModule {
     const registration = `nestjs-breaker:feature:${++featureCount}`;
     const names = Object.keys(breakers ?? {});
+    const call = `CircuitBreakerModule.forFeature({ ${names.join(', ')} })`;
     return {
       module: CircuitBreakerModule,
       providers: [
         {
           provide: registration,
-          useFactory: (registry: CircuitBreakerRegistry, modules: ModulesContainer) => {
+          // Optional so that a missing forRoot is our error naming the feature module, not Nest's
+          // "can't resolve dependencies of nestjs-breaker:feature:N".
+          useFactory: (registry: CircuitBreakerRegistry | undefined, modules: ModulesContainer) => {
             const importers = importersOf(modules.values(), registration);
-            const source = `CircuitBreakerModule.forFeature({ ${names.join(', ')} })${importers.length > 0 ? ` in ${importers.join(', ')}` : ''}`;
+            if (registry === undefined) throw new CircuitBreakerModuleMissingError(call, importers);
+            const source = `${call}${importers.length > 0 ? ` in ${importers.join(', ')}` : ''}`;
             for (const name of names) registry.declare(name, breakers[name]!, source);
             return names;
           },
-          inject: [CircuitBreakerRegistry, ModulesContainer],
+          inject: [{ token: CircuitBreakerRegistry, optional: true }, ModulesContainer],
         },
-        // A pattern names no one breaker: nothing to inject for it.
-        ...names.filter((name) => !isPattern(name)).map((name) => breakerProvider(name, [registration])),
+        // A pattern names no one breaker: nothing to inject for it. Each waits for the registration,
+        // which raises the error when the registry is missing.
+        ...names
+          .filter((name) => !isPattern(name))
+          .map((name): FactoryProvider => ({
+            provide: getCircuitBreakerToken(name),
+            useFactory: (registry: CircuitBreakerRegistry | undefined) => registry!.get(name, INJECTED_BY),
+            inject: [{ token: CircuitBreakerRegistry, optional: true }, registration],
+          })),
       ],
       exports: names.filter((name) => !isPattern(name)).map(getCircuitBreakerToken),
     };
   }
 }
 
-function breakerProvider(name: string, after: string[] = []): FactoryProvider {
+function breakerProvider(name: string): FactoryProvider {
   return {
     provide: getCircuitBreakerToken(name),
     useFactory: (registry: CircuitBreakerRegistry) => registry.get(name, INJECTED_BY),
-    inject: [CircuitBreakerRegistry, ...after],
+    inject: [CircuitBreakerRegistry],
   };
 }
 

@@ -18,6 +18,7 @@ import { checkFamilyName } from './family/family-options.js';
 import { CIRCUIT_BREAKER_MODULE_OPTIONS } from './circuit-breaker.module-definition.js';
 import { CIRCUIT_BREAKER_ROOT_REGISTRATION } from './circuit-breaker.constants.js';
 import type { CircuitBreakerModuleOptions } from './interfaces/circuit-breaker-module-options.interface.js';
+import { TransitionLogger } from './transition-logger.js';
 
 /** Nest-layer default: a client error (HttpException below 500) is not the dependency failing. */
 export function defaultIsFailure(error: unknown): boolean {
@@ -68,6 +69,7 @@ export class CircuitBreakerRegistry implements OnModuleDestroy {
   /** Observers of every breaker, now and later (eachBreaker). */
   private readonly watchers = new Set<BreakerWatcher>();
   private readonly logger: LoggerService | undefined;
+  private readonly transitionLogger: TransitionLogger | undefined;
 
   /** Every state change of every breaker of this application, keyed breakers included (names `family:key`). */
   readonly stateChanges$: Observable<StateChangeEvent> = this.changes.asObservable();
@@ -105,6 +107,7 @@ export class CircuitBreakerRegistry implements OnModuleDestroy {
   ) {
     validateModuleOptions(options);
     this.logger = options.logger === false ? undefined : (options.logger ?? new Logger('CircuitBreaker'));
+    this.transitionLogger = this.logger === undefined ? undefined : new TransitionLogger(this.logger);
     const source = registration ?? 'CircuitBreakerModule.forRoot';
     for (const [name, settings] of Object.entries(options.breakers ?? {})) {
       if (isPattern(name)) this.declarePattern(name, settings, source, false);
@@ -326,6 +329,15 @@ export class CircuitBreakerRegistry implements OnModuleDestroy {
     this.logger?.warn(message);
   }
 
+  /**
+   * Runs a manual action (forceOpen, reset...) so that the transition log names who made it, e.g.
+   * `over the admin API`; without this, a manual transition is logged as made in code.
+   * @internal
+   */
+  operateByHand<T>(actor: string, action: () => T): T {
+    return this.transitionLogger === undefined ? action() : this.transitionLogger.by(actor, action);
+  }
+
   /** Someone listens to failedCalls$ (decorated calls check it before classifying a failure). @internal */
   get watchesFailedCalls(): boolean {
     return this.failures.observed;
@@ -451,7 +463,7 @@ export class CircuitBreakerRegistry implements OnModuleDestroy {
     });
     family.onStateChange((event) => {
       const breaker = family.find(event.name.slice(name.length + 1));
-      if (logger !== undefined && breaker !== undefined) logTransition(logger, breaker, event);
+      if (breaker !== undefined) this.transitionLogger?.log(breaker, event);
       this.changes.next(event);
     });
     family.onRetire((event) => {
@@ -477,10 +489,9 @@ export class CircuitBreakerRegistry implements OnModuleDestroy {
   private build(name: string, settings: CircuitBreakerSettings): CircuitBreaker {
     const breaker = new CircuitBreaker({ ...this.merge(settings), name });
     this.breakers.set(name, breaker);
-    const logger = this.logger;
     this.prepare(breaker);
     breaker.onStateChange((event) => {
-      if (logger !== undefined) logTransition(logger, breaker, event);
+      this.transitionLogger?.log(breaker, event);
       this.changes.next(event);
     });
     if (this.callDetachers !== null) this.attachCallListener(breaker);
@@ -499,21 +510,6 @@ function replaceSettings(breaker: CircuitBreaker, settings: CircuitBreakerSettin
   const next: Record<string, unknown> = { ...settings };
   for (const key of SETTING_KEYS) if (!(key in next) && key !== 'store' && key !== 'clock') next[key] = undefined;
   breaker.reconfigure(next as CircuitBreakerSettings);
-}
-
-function logTransition(logger: LoggerService, breaker: CircuitBreaker, event: StateChangeEvent): void {
-  const prefix = `Circuit breaker "${event.name}" ${event.from} -> ${event.to} (${event.reason})`;
-  if (event.to === 'open' || event.to === 'forced_open') {
-    const s = breaker.snapshot();
-    const retry = s.retryAfterMs === undefined ? '' : `; next trial in ${s.retryAfterMs} ms`;
-    logger.warn(`${prefix}: failure rate ${round(s.failureRate)}%, slow-call rate ${round(s.slowCallRate)}% over ${s.calls} calls${retry}`);
-  } else {
-    logger.log(prefix);
-  }
-}
-
-function round(n: number): number {
-  return Math.round(n * 10) / 10;
 }
 
 function describe(error: unknown): string {

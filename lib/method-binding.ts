@@ -94,7 +94,13 @@ export class MethodBinding {
    * (the exemption is decided at subscribe time for Observables).
    */
   private invokeNested(breaker: CircuitBreaker, instance: unknown, original: AnyMethod, args: unknown[]): unknown {
-    const result = original.apply(instance, args);
+    let result: unknown;
+    try {
+      result = original.apply(instance, args);
+    } catch (error) {
+      if (this.learned === 'unknown') this.learned = 'sync'; // see invokeAnyShape
+      throw error;
+    }
     if (!isObservableValue(result)) {
       if (this.learned === 'unknown') this.learned = isThenable(result) ? 'promise' : 'sync';
       return result;
@@ -148,6 +154,11 @@ export class MethodBinding {
       thenable = !observable && isThenable(result);
     } catch (error) {
       call.settled = true;
+      // A synchronous throw is evidence of a sync method: an async function only rejects, and an
+      // Observable method never throws synchronously (docs/nestjs.md). Without this, a method that
+      // has only failed so far would answer an open circuit with an AnyShapeResult a sync caller
+      // cannot use (`rates.current() * 10` would be NaN, not a 503).
+      if (this.learned === 'unknown') this.learned = 'sync';
       breaker.recordFailure(permit, error, startedAt);
       return this.recover(breaker, instance, args, error);
     }

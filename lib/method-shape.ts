@@ -18,7 +18,9 @@ const AsyncFunction = (async () => {}).constructor;
 
 /** The shape the method's declaration promises, or `unknown` when it tells nothing reliable. */
 export function shapeHint(prototype: object, key: string | symbol, original: unknown): MethodShape {
-  if (original instanceof AsyncFunction) return 'promise';
+  // An `async` method always returns a promise. The name check also covers one made in another
+  // realm (a vm context, a test runner's module registry), where `instanceof` fails.
+  if (original instanceof AsyncFunction || (typeof original === 'function' && original.constructor?.name === 'AsyncFunction')) return 'promise';
   const returnType: unknown = Reflect.getMetadata('design:returntype', prototype, key);
   // Undefined: no annotation (or `void`). Object: an interface, a union, `any`, a type-only import.
   if (typeof returnType !== 'function' || returnType === Object) return 'unknown';

@@ -4,9 +4,10 @@
  * - InstanceWrapper: `instance`, `isTransient`, `isDependencyTreeStatic()`,
  *   `getStaticTransientInstances()`, `getInstanceByContextId()` and the `{ instance }` hosts it
  *   returns, `host` (the module);
- * - the metadata keys under which `@Inject()` records constructor and property dependencies.
+ * - the metadata keys under which `@Inject()` records constructor and property dependencies, and
+ *   `@Controller()` its path.
  */
-import { PROPERTY_DEPS_METADATA, SELF_DECLARED_DEPS_METADATA } from '@nestjs/common/constants.js';
+import { PATH_METADATA, PROPERTY_DEPS_METADATA, SELF_DECLARED_DEPS_METADATA } from '@nestjs/common/constants.js';
 import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper.js';
 
 type InstanceHost = { instance: unknown };
@@ -80,4 +81,15 @@ export function importersOf(modules: Iterable<unknown>, token: string): string[]
   const own = all.find((m) => m.providers.has(token));
   if (own === undefined) return [];
   return all.filter((m) => m.imports.has(own)).map((m) => m.name);
+}
+
+/**
+ * The route path(s) `@Controller()` gave `type` (`'/users'`), or undefined for a class that is not
+ * a controller: what tells apart two controllers that share a class name.
+ */
+export function controllerPathOf(type: object): string | undefined {
+  const path: unknown = Reflect.getMetadata(PATH_METADATA, type);
+  const paths = Array.isArray(path) ? (path as unknown[]) : [path];
+  if (path === undefined || !paths.every((p) => typeof p === 'string')) return undefined;
+  return (paths as string[]).map((p) => `'/${p.replace(/^\/+/, '')}'`).join(', ');
 }

@@ -27,6 +27,7 @@ import { CircuitBreakerConfigError } from '../core/errors.js';
 import { SETTING_KEYS } from '../core/options.js';
 import { CIRCUIT_STATES, STATE_TABLE } from '../core/states/index.js';
 import type { CircuitBreakerSettings } from '../core/options.js';
+import { acceptsEmptyJsonBody } from './empty-json-body.js';
 import { jsonBodyOnly } from './json-body.guard.js';
 import type { CircuitBreakerFamily, CircuitBreakerFamilySummary } from '../family/circuit-breaker-family.js';
 import { FAMILY_LIMIT_KEYS } from '../family/family-options.js';
@@ -59,6 +60,9 @@ const MANUAL_ACTIONS: Readonly<Record<string, (breaker: CircuitBreaker) => void>
   ),
   reset: (breaker) => breaker.reset(),
 };
+
+/** How the transition log names the admin API (the dashboard's buttons go through it too). */
+const ADMIN_ACTOR = 'over the admin API';
 
 export const MISSING_REGISTRY_MESSAGE =
   'CircuitBreakerAdminModule needs the CircuitBreakerRegistry of CircuitBreakerModule, which this application does not provide. ' +
@@ -121,6 +125,7 @@ export class CircuitBreakerAdminController {
   }
 
   @Post(':name/reconfigure')
+  @acceptsEmptyJsonBody()
   @HttpCode(200)
   @UseGuards(jsonBodyOnly)
   reconfigure(@Param('name') name: string, @Body() body: unknown): CircuitBreakerSnapshot | CircuitBreakerAdminFamily {
@@ -147,6 +152,7 @@ export class CircuitBreakerAdminController {
    * a key's breaker (`family:key`) too. On a family, `reset` resets every key.
    */
   @Post(':name/:action')
+  @acceptsEmptyJsonBody()
   @HttpCode(200)
   @UseGuards(jsonBodyOnly)
   act(@Param('name') name: string, @Param('action') action: string): CircuitBreakerSnapshot | CircuitBreakerAdminFamily {
@@ -157,12 +163,12 @@ export class CircuitBreakerAdminController {
       if (action !== 'reset') {
         throw badRequest(`"${action}" applies to one breaker: POST ${name}:<key>/${action} for a key of the family "${name}" (on a family, only reset and reconfigure)`);
       }
-      family.resetAll();
+      this.registry.operateByHand(ADMIN_ACTOR, () => family.resetAll());
       this.logger?.log(`Circuit breaker family "${name}": every key reset over the admin API`);
       return familyReport(family);
     }
     const breaker = this.find(name);
-    control(breaker);
+    this.registry.operateByHand(ADMIN_ACTOR, () => control(breaker));
     return breaker.snapshot();
   }
 

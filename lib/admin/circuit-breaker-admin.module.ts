@@ -1,6 +1,8 @@
-import { Controller, Module, UseGuards } from '@nestjs/common';
-import type { CanActivate, DynamicModule, ModuleMetadata, Type } from '@nestjs/common';
+import { Controller, Module, Optional, UseGuards } from '@nestjs/common';
+import type { CanActivate, DynamicModule, ModuleMetadata, NestModule, Type } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
 import { CircuitBreakerAdminController as BaseController } from './circuit-breaker-admin.controller.js';
+import { acceptEmptyJsonBodies } from './empty-json-body.js';
 import { ADMIN_REGISTRATION, UnguardedAdminWarning } from './unguarded-admin.warning.js';
 import type { AdminRegistration } from './unguarded-admin.warning.js';
 
@@ -34,7 +36,14 @@ export const CIRCUIT_BREAKER_ADMIN_OPTIONS = Symbol('CIRCUIT_BREAKER_ADMIN_OPTIO
  * ```
  */
 @Module({})
-export class CircuitBreakerAdminModule {
+export class CircuitBreakerAdminModule implements NestModule {
+  constructor(@Optional() private readonly adapterHost?: HttpAdapterHost) {}
+
+  /** Runs before Nest registers the routes: the Fastify hook for empty JSON bodies must be there first. */
+  configure(): void {
+    acceptEmptyJsonBodies(this.adapterHost?.httpAdapter);
+  }
+
   static register(options: CircuitBreakerAdminOptions = {}): DynamicModule {
     const path = options.path ?? 'circuit-breakers';
     if (typeof path !== 'string') {

@@ -4,7 +4,7 @@ import { monotonicClock } from './clock.js';
 import { CircuitBreakerConfigError, describeValue } from './errors.js';
 import { resolveShadows } from './shadow-options.js';
 import { MAX_TIMER_MS, Validator, isPlainObject, methodOf, own } from './validator.js';
-import { DEFAULT_COUNT_WINDOW_SIZE, DEFAULT_TIME_WINDOW_BUCKETS, DEFAULT_TIME_WINDOW_MS, resolveWindow, windowCapacity } from './windows/index.js';
+import { DEFAULT_COUNT_WINDOW_SIZE, DEFAULT_TIME_WINDOW_BUCKETS, resolveWindow, windowCapacity } from './windows/index.js';
 import type { ResolvedWindowOptions, SlidingWindowOptions } from './windows/index.js';
 
 export type { CountWindowOptions, SlidingWindowOptions, TimeWindowOptions } from './windows/index.js';
@@ -152,7 +152,6 @@ export interface ResolvedOptions {
 
 export const DEFAULTS = {
   slidingWindowSize: DEFAULT_COUNT_WINDOW_SIZE,
-  timeWindowDurationMs: DEFAULT_TIME_WINDOW_MS,
   timeWindowBuckets: DEFAULT_TIME_WINDOW_BUCKETS,
   failureRateThreshold: 50,
   slowCallRateThreshold: 100,

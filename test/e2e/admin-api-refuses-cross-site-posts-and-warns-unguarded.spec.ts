@@ -5,9 +5,9 @@
  */
 import 'reflect-metadata';
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { Injectable } from '@nestjs/common';
+import { Injectable, Module } from '@nestjs/common';
 import type { CanActivate, ExecutionContext, INestApplication, LoggerService, ModuleMetadata } from '@nestjs/common';
-import { APP_GUARD } from '@nestjs/core';
+import { APP_GUARD, NestFactory } from '@nestjs/core';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
@@ -106,6 +106,44 @@ describe.each(platforms)('admin API on %s', (_platform, adapter) => {
         .expect(200);
       expect(payments.options.failureRateThreshold).toBe(30);
       await request(server).get('/admin/breakers/payments').set('cookie', 'session=admin').expect(200);
+    });
+  });
+
+  describe('a JSON post with no body', () => {
+    it('is taken as {} by the actions that need no body, on either adapter (curl -X POST -H content-type:application/json)', async () => {
+      const { server, payments } = await setup({ path: 'admin/breakers', guards: [SessionCookieGuard] });
+      const emptyJson = (action: string) =>
+        request(server).post(`/admin/breakers/payments/${action}`).set('cookie', 'session=admin').set('content-type', 'application/json');
+      expect((await emptyJson('force-open')).status).toBe(200);
+      expect(payments.state).toBe('forced_open');
+      expect((await emptyJson('reset')).status).toBe(200);
+      expect(payments.state).toBe('closed');
+      // reconfigure with no body changes nothing, as with {}
+      const before = JSON.stringify(payments.options);
+      expect((await emptyJson('reconfigure')).status).toBe(200);
+      expect(JSON.stringify(payments.options)).toBe(before);
+    });
+
+    it('the same in an app made the way main.ts makes it (NestFactory.create, global prefix, listen)', async () => {
+      @Module({ imports: [CircuitBreakerModule.forRoot({ logger: false, breakers: { payments: {} } }), CircuitBreakerAdminModule.register({ guards: [SessionCookieGuard] })] })
+      class MainModule {}
+      const httpAdapter = adapter();
+      const app = apps.track(httpAdapter === undefined ? await NestFactory.create(MainModule, { logger: false }) : await NestFactory.create(MainModule, httpAdapter, { logger: false }));
+      app.setGlobalPrefix('api');
+      await app.listen(0, '127.0.0.1');
+      const res = await fetch(`${await app.getUrl()}/api/circuit-breakers/payments/force-open`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', cookie: 'session=admin' },
+      });
+      expect(res.status).toBe(200);
+      expect(app.get(CircuitBreakerRegistry).get('payments').state).toBe('forced_open');
+    });
+
+    it('a malformed JSON body is still a 400 (only an empty one is taken as {})', async () => {
+      const { server, payments } = await setup({ path: 'admin/breakers', guards: [SessionCookieGuard] });
+      const res = await request(server).post('/admin/breakers/payments/force-open').set('cookie', 'session=admin').set('content-type', 'application/json').send('{oops');
+      expect(res.status).toBe(400);
+      expect(payments.state).toBe('closed');
     });
   });
 

@@ -6,7 +6,7 @@
  */
 import 'reflect-metadata';
 import { afterEach, describe, expect, it } from '@jest/globals';
-import { Injectable, Module } from '@nestjs/common';
+import { Controller, Get, Injectable, Module } from '@nestjs/common';
 import { CircuitBreaker, CircuitBreakerConfigError, CircuitBreakerModule, InjectCircuitBreaker, UseCircuitBreaker } from '../../lib/index.js';
 import type { CircuitBreakerModuleOptions } from '../../lib/index.js';
 import { Apps } from './helpers.js';
@@ -56,6 +56,54 @@ class SearchService {
 @Module({ imports: [CircuitBreakerModule.forFeature({ search: { timeoutMs: 500, minimumCalls: 2, slidingWindow: { type: 'count', size: 20 } } })] })
 class SearchFeatureModule {}
 
+// Two different classes with one name in one module (e.g. two files each exporting a
+// UsersController): their labels and modules are the same, so the error must tell them apart.
+const PublicUsers = (() => {
+  @Controller('users')
+  class UsersController {
+    @Get()
+    @UseCircuitBreaker()
+    list() {
+      return [];
+    }
+  }
+  return UsersController;
+})();
+
+const AdminUsers = (() => {
+  @Controller('admin/users')
+  class UsersController {
+    @Get()
+    @UseCircuitBreaker()
+    list() {
+      return [];
+    }
+  }
+  return UsersController;
+})();
+
+const RatesA = (() => {
+  @Injectable()
+  class RatesClient {
+    @UseCircuitBreaker()
+    async current() {
+      return 1;
+    }
+  }
+  return RatesClient;
+})();
+
+const RatesB = (() => {
+  @Injectable()
+  class RatesClient {
+    @UseCircuitBreaker()
+    async current() {
+      return 2;
+    }
+  }
+  return RatesClient;
+})();
+
 describe('bootstrap errors say who, where and what', () => {
   const apps = new Apps();
   afterEach(() => apps.closeAll());
@@ -93,6 +141,21 @@ describe('bootstrap errors say who, where and what', () => {
     it("lists every way to declare a breaker, a decorator's options included", async () => {
       const message = await messageOf({ imports: [strictRoot()], providers: [GeocoderClient] });
       expect(message).toContain("CircuitBreakerModule.forRoot, forRootAsync, forFeature or a @UseCircuitBreaker decorator's options");
+    });
+  });
+
+  describe('two different classes with one name in one module, unnamed decorators', () => {
+    it('controllers: the error says they are two classes and gives each one its route path', async () => {
+      const message = await messageOf({ imports: [CircuitBreakerModule.forRoot({ logger: false })], controllers: [PublicUsers, AdminUsers] });
+      expect(message).toContain('two different classes both named UsersController');
+      expect(message).toContain("UsersController.list (module RootTestModule, controller at '/users')");
+      expect(message).toContain("UsersController.list (module RootTestModule, controller at '/admin/users')");
+    });
+
+    it('providers: the error says they are two classes with one name', async () => {
+      const message = await messageOf({ imports: [CircuitBreakerModule.forRoot({ logger: false })], providers: [RatesA, RatesB] });
+      expect(message).toContain('two different classes both named RatesClient');
+      expect(message).toContain('RatesClient.current (module RootTestModule, provider)');
     });
   });
 

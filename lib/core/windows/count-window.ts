@@ -6,7 +6,7 @@ import { FAILURE, SLOW } from './sliding-window.js';
 /** The last `size` recorded calls. */
 export interface CountWindowOptions {
   type: 'count';
-  /** Number of calls kept. Integer in [1, 1_000_000]. Default 100. */
+  /** Number of calls kept. Integer in [1, 1_000_000]. Required (100 is only the default window's size). */
   size: number;
 }
 
@@ -19,7 +19,7 @@ export const COUNT_WINDOW_HORIZON_BUCKETS = 60;
 export const countWindow: WindowType<CountWindowOptions> = {
   keys: ['size'],
   resolve(v, options) {
-    return { type: 'count', size: v.integer('slidingWindow.size', own(options, 'size'), 1, 1_000_000, 'an integer in [1, 1000000]') };
+    return { type: 'count', size: v.integer('slidingWindow.size', own(options, 'size'), 1, 1_000_000, 'an integer in [1, 1000000] (required: a count window needs its size, e.g. 100)') };
   },
   create: ({ size }) => new CountWindow(size),
   capacity: ({ size }) => size,

@@ -27,7 +27,7 @@ export type ResolvedWindowOptions = { readonly [K in keyof Table]: Readonly<Reso
 
 export type { CountWindowOptions, TimeWindowOptions };
 export { DEFAULT_COUNT_WINDOW_SIZE } from './count-window.js';
-export { DEFAULT_TIME_WINDOW_BUCKETS, DEFAULT_TIME_WINDOW_MS } from './time-window.js';
+export { DEFAULT_TIME_WINDOW_BUCKETS } from './time-window.js';
 
 export const DEFAULT_WINDOW: ResolvedWindowOptions = { type: 'count', size: DEFAULT_COUNT_WINDOW_SIZE };
 

@@ -1,12 +1,12 @@
 import type { FleetWindowSpec } from '../fleet/store.js';
-import { own } from '../validator.js';
+import { MAX_TIMER_MS, own } from '../validator.js';
 import type { SlidingWindow, WindowType } from './sliding-window.js';
 import { FAILURE, SLOW } from './sliding-window.js';
 
 /** The calls of the last `durationMs`, kept in `buckets` equal slices that expire one at a time. */
 export interface TimeWindowOptions {
   type: 'time';
-  /** Window length in milliseconds. Default 60_000. */
+  /** Window length in milliseconds, in (0, 2147483647]. Required (no default), like a count window's `size`. */
   durationMs: number;
   /**
    * Number of slices; the window's resolution is `durationMs / buckets`, at least 1 ms.
@@ -15,13 +15,19 @@ export interface TimeWindowOptions {
   buckets?: number;
 }
 
-export const DEFAULT_TIME_WINDOW_MS = 60_000;
 export const DEFAULT_TIME_WINDOW_BUCKETS = 10;
 
 export const timeWindow: WindowType<TimeWindowOptions, Required<TimeWindowOptions>> = {
   keys: ['durationMs', 'buckets'],
   resolve(v, options) {
-    const durationMs = v.duration('slidingWindow.durationMs', own(options, 'durationMs'), DEFAULT_TIME_WINDOW_MS);
+    // Required, as the type says: a silent 60 s would be a window length nobody chose.
+    const durationMs = v.number(
+      'slidingWindow.durationMs',
+      own(options, 'durationMs'),
+      undefined,
+      (n) => n > 0 && n <= MAX_TIMER_MS,
+      `a number of ms in (0, ${MAX_TIMER_MS}] (required: a time window needs its durationMs, e.g. 60000)`,
+    );
     const rawBuckets = own(options, 'buckets');
     // The default keeps a slice at least 1 ms long in windows shorter than 10 ms.
     const buckets = rawBuckets === undefined ? Math.max(1, Math.min(DEFAULT_TIME_WINDOW_BUCKETS, Math.floor(durationMs))) : v.integer('slidingWindow.buckets', rawBuckets, 1, 1000, 'an integer in [1, 1000]');

@@ -51,6 +51,8 @@ const invalid: Row[] = [
   ['count size too large', { slidingWindow: { type: 'count', size: 1_000_001 } }, 'slidingWindow.size', 1_000_001],
   ['count size a string', { slidingWindow: { type: 'count', size: '10' } }, 'slidingWindow.size', '10'],
   ['count window unknown nested key', { slidingWindow: { type: 'count', size: 10, durationMs: 5 } }, 'slidingWindow.durationMs', 5],
+  ['time durationMs missing', { slidingWindow: { type: 'time' } }, 'slidingWindow.durationMs', undefined],
+  ['time durationMs missing, buckets given', { slidingWindow: { type: 'time', buckets: 5 } }, 'slidingWindow.durationMs', undefined],
   ['time durationMs 0', { slidingWindow: { type: 'time', durationMs: 0 } }, 'slidingWindow.durationMs', 0],
   ['time durationMs negative', { slidingWindow: { type: 'time', durationMs: -1 } }, 'slidingWindow.durationMs', -1],
   ['time durationMs NaN', { slidingWindow: { type: 'time', durationMs: NaN } }, 'slidingWindow.durationMs', NaN],
@@ -183,6 +185,15 @@ describe('options validation', () => {
     expect(error.message).toContain(`"${option}"`);
     expect(error.message).toContain('"v"');
     expect(error.allowed.length).toBeGreaterThan(0);
+  });
+
+  it.each<[string, Record<string, unknown>, string]>([
+    ['count', { type: 'count' }, 'a count window needs its size'],
+    ['time', { type: 'time' }, 'a time window needs its durationMs'],
+  ])('a %s window without its length is refused alike, the message saying it is required', (_label, slidingWindow, required) => {
+    const error = build({ slidingWindow });
+    expect(error.allowed).toContain(required);
+    expect(error.message).toContain('got undefined');
   });
 
   it.each<[string, unknown]>([
