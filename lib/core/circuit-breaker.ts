@@ -47,6 +47,23 @@ const OUTCOME_KINDS: readonly CallEventKind[] = ['success', 'failure', 'ignored'
 const closedState = STATE_TABLE.closed.behaviour;
 const promiseThen = Promise.prototype.then;
 
+/** Set while a family builds a key's breaker: the family warns about ratio-like thresholds once for all its keys. */
+let ratioWarningMuted = false;
+
+/**
+ * Builds breakers that never give the ratio-threshold warning themselves (the keys of a family,
+ * which gives it once under its own name instead of once per key).
+ * @internal
+ */
+export function withoutRatioWarning<T>(build: () => T): T {
+  ratioWarningMuted = true;
+  try {
+    return build();
+  } finally {
+    ratioWarningMuted = false;
+  }
+}
+
 /**
  * A circuit breaker. See README for the semantics of each state and option.
  *
@@ -106,6 +123,7 @@ export class CircuitBreaker {
     this.window = createWindow(this.opts.slidingWindow);
     this.clockOfWindow = windowClock(this.opts.clock, this.window.sliceMs);
     this.rules = tripRulesFor(this.opts);
+    this.warnedRatios = ratioWarningMuted;
     this.settle();
     if (this.opts.store !== undefined) this.link = joinStore(this.opts.store, this);
   }

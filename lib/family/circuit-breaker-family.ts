@@ -8,13 +8,14 @@
  * counter, not a clock. A sweep every quarter of `idleTtlMs` notes the counter with the time, and a
  * closed breaker whose last use is older than the note from `idleTtlMs` ago is idle.
  */
-import { CircuitBreaker } from '../core/circuit-breaker.js';
+import { CircuitBreaker, withoutRatioWarning } from '../core/circuit-breaker.js';
 import type { CircuitState, StateChangeEvent, StateChangeListener } from '../core/circuit-breaker.js';
 import type { Clock } from '../core/clock.js';
 import { cancelTimer, monotonicClock, scheduleTimer } from '../core/clock.js';
 import { CircuitBreakerConfigError } from '../core/errors.js';
 import { Listeners } from '../core/listeners.js';
 import type { CircuitBreakerSettings } from '../core/options.js';
+import { ratioThresholdWarning, resolveOptions } from '../core/options.js';
 import { CIRCUIT_STATES } from '../core/states/index.js';
 import { CircuitBreakerKeyError, OVERFLOW_KEY, checkFamilyName, keyProblem, resolveFamilyLimits, splitFamilySettings } from './family-options.js';
 import type { CircuitBreakerFamilyOptions, CircuitBreakerFamilySettings, ResolvedFamilyLimits } from './family-options.js';
@@ -75,12 +76,13 @@ export class CircuitBreakerFamily {
   private closed = 0;
   private overflow: Member | null = null;
   private warnedOverflow = false;
+  private warnedRatios = false;
   /** Least recently used closed members from the last scan, oldest first, with their stamps then. */
   private evictable: { member: Member; lastUse: number }[] = [];
   private checkpoints: Checkpoint[] = [];
   private sweepTimer: unknown = undefined;
   private disposed = false;
-  private readonly warn: (message: string) => void;
+  private readonly warn: (message: string, code: string) => void;
   private readonly stateListeners = new Listeners<StateChangeEvent>();
   private readonly retireListeners = new Listeners<BreakerRetiredEvent>();
   private readonly createListeners = new Listeners<CircuitBreaker>();
@@ -104,7 +106,8 @@ export class CircuitBreakerFamily {
     this.limits = resolveFamilyLimits(this.name, settings);
     this.settings = splitFamilySettings(settings).breaker;
     this.clock = settings.clock ?? monotonicClock;
-    this.warn = onWarning ?? ((message) => process.emitWarning(message, { code: 'CIRCUIT_BREAKER_FAMILY_OVERFLOW' }));
+    this.warn = onWarning ?? ((message, code) => process.emitWarning(message, { code }));
+    this.warnRatios();
   }
 
   /** The family's limits in force. */
@@ -230,6 +233,7 @@ export class CircuitBreakerFamily {
     this.settings = merged as CircuitBreakerSettings;
     const ttlChanged = nextLimits.idleTtlMs !== this.limits.idleTtlMs;
     this.limits = nextLimits;
+    this.warnRatios();
     if (ttlChanged && this.sweepTimer !== undefined) {
       this.stopSweeps();
       this.startSweeps();
@@ -275,7 +279,7 @@ export class CircuitBreakerFamily {
   }
 
   private build(key: string): CircuitBreaker {
-    const breaker = new CircuitBreaker({ ...this.settings, name: `${this.name}:${key}` });
+    const breaker = withoutRatioWarning(() => new CircuitBreaker({ ...this.settings, name: `${this.name}:${key}` }));
     this.createListeners.emit(breaker, (error) => this.report(error, 'onCreate listener'));
     return breaker;
   }
@@ -294,6 +298,7 @@ export class CircuitBreakerFamily {
       this.warn(
         `Circuit breaker family "${this.name}": all ${this.limits.maxKeys} keys (maxKeys) have a breaker that is not closed, so new keys share ` +
           `the breaker "${overflow.breaker.name}" until one closes or is retired (warned once per family)`,
+        'CIRCUIT_BREAKER_FAMILY_OVERFLOW',
       );
     }
     return overflow.breaker;
@@ -376,6 +381,15 @@ export class CircuitBreakerFamily {
     if (this.members.size === 0 && this.overflow === null) this.stopSweeps();
     else this.armSweep();
   };
+
+  /** A threshold that looks like a ratio (0.5 meant as 50 %): one warning for the family, its keys' breakers say nothing. */
+  private warnRatios(): void {
+    if (this.warnedRatios) return;
+    const warning = ratioThresholdWarning(resolveOptions({ ...this.settings, name: this.name }), `Circuit breaker family "${this.name}" (every key's breaker)`);
+    if (warning === undefined) return;
+    this.warnedRatios = true;
+    this.warn(warning, 'CIRCUIT_BREAKER_THRESHOLD_RATIO');
+  }
 
   private report(error: unknown, where: string): void {
     process.emitWarning(`${where} of circuit breaker family "${this.name}" threw: ${error instanceof Error ? error.message : String(error)}`, {
