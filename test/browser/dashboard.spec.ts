@@ -2,7 +2,8 @@
  * The dashboard in a real browser: Debian's Chromium driven by playwright-core, against the built
  * sample app started as a child process (dist-sample/main.js, importing the package's dist/ by its
  * public name). The page loads cleanly, follows a trip of `payments` live, counts down to the next
- * trial, and its reset goes through the admin API's guard: refused without the key, done with it.
+ * trial, and its reset goes through the admin API's guard: refused without the key, done with it;
+ * the sample's keyed family shows as one row with its open key.
  *
  * Needs Chromium at /usr/bin/chromium (CHROMIUM_PATH to change); .ci/run installs Debian's package.
  * Builds dist/ and dist-sample/ first when they are older than their sources.
@@ -157,6 +158,20 @@ describe('dashboard in Chromium, against the sample app', () => {
     await page.waitForFunction(() => document.querySelector('article.breaker[data-state="closed"] h3')?.textContent === 'payments', undefined, { timeout: 2_000 });
     expect(await card('payments').locator('.result').textContent()).toBe('Reset: done, payments is now Closed');
     expect(await card('payments').locator('.transitions li').first().textContent()).toMatch(/Open \u2192 Closed\s+\(manual_reset\)/);
+    expect(problems).toEqual([]);
+  });
+
+  it('shows the payment-hosts family as one row, live, with the failing host among its open keys and no card per host', async () => {
+    // payments still fails (chaos mode "fail" above): the first host answers 500, the second quotes.
+    for (let i = 0; i < 3; i++) await app.http().get(`/orders/browser-host-${i}/host-quote`).expect(200);
+    const row = page.locator('#families tr[data-family="payment-hosts"]');
+    await row.locator('.open-key').first().waitFor({ timeout: 2_000 });
+    expect(await page.locator('#families-section').isHidden()).toBe(false);
+    expect(await row.locator('.open-key').allTextContents()).toEqual([expect.stringMatching(/^127\.0\.0\.1:\d+$/)]);
+    expect(await row.locator('td[data-state="open"]').textContent()).toBe('1');
+    expect(await row.locator('td[data-state="closed"]').textContent()).toBe('1');
+    expect(await page.locator('article.breaker h3', { hasText: 'payment-hosts:' }).count()).toBe(0);
+    await app.http().post('/chaos/payments').send({ mode: 'ok' }).expect(201);
     expect(problems).toEqual([]);
   });
 
