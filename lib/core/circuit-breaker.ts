@@ -102,6 +102,12 @@ export class CircuitBreaker {
   /** Made on the first rejection. @internal */ rejections: Rejections | null = null;
   /** The reactions that record a native promise's outcome, made for the current permit on first use. @internal */
   reactions: Reactions = NO_REACTIONS;
+  /**
+   * For a family of keyed breakers: its call counter at this breaker's last use (the recency of
+   * use, kept here so that a known key costs one Map lookup and no entry object of its own).
+   * @internal
+   */
+  familyUse = 0;
 
   /** Closed, no timeout and no slow-call tracking: a call needs no clock (execute's fast path). */
   private fast = true;

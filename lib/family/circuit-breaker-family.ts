@@ -50,12 +50,6 @@ export interface CircuitBreakerFamilySummary {
   readonly overflow?: CircuitState;
 }
 
-interface Member {
-  readonly key: string;
-  readonly breaker: CircuitBreaker;
-  /** The family's call counter at the member's last use. */
-  lastUse: number;
-}
 
 /** A sweep's note: the call counter at a time. */
 interface Checkpoint {
@@ -70,15 +64,17 @@ export class CircuitBreakerFamily {
   private settings: CircuitBreakerSettings;
   private limits: ResolvedFamilyLimits;
   private readonly clock: Clock;
-  private readonly members = new Map<string, Member>();
+  /** Each key's breaker; its recency of use is `breaker.familyUse`. */
+  private readonly members = new Map<string, CircuitBreaker>();
   /** Calls (and creations) so far: the recency stamp of members. */
   private uses = 0;
   private closed = 0;
-  private overflow: Member | null = null;
+  /** The breaker new keys share while every key's circuit is open at maxKeys (key `_overflow`). */
+  private overflow: CircuitBreaker | null = null;
   private warnedOverflow = false;
   private warnedRatios = false;
   /** Least recently used closed members from the last scan, oldest first, with their stamps then. */
-  private evictable: { member: Member; lastUse: number }[] = [];
+  private evictable: { key: string; breaker: CircuitBreaker; lastUse: number }[] = [];
   private checkpoints: Checkpoint[] = [];
   private sweepTimer: unknown = undefined;
   private disposed = false;
@@ -135,18 +131,18 @@ export class CircuitBreakerFamily {
    * family, and nothing is recorded.
    */
   execute<T>(key: string, fn: (signal?: AbortSignal) => T | PromiseLike<T>): Promise<T> {
-    const member = this.members.get(key);
-    if (member !== undefined) {
-      member.lastUse = ++this.uses;
-      return member.breaker.execute(fn);
+    const breaker = this.members.get(key);
+    if (breaker !== undefined) {
+      breaker.familyUse = ++this.uses;
+      return breaker.execute(fn);
     }
-    let breaker: CircuitBreaker;
+    let made: CircuitBreaker;
     try {
-      breaker = this.admit(key);
+      made = this.admit(key);
     } catch (error) {
       return Promise.reject(error);
     }
-    return breaker.execute(fn);
+    return made.execute(fn);
   }
 
   /** Runs a synchronous `fn` through the breaker of `key`; throws {@link CircuitBreakerKeyError} for an invalid key. */
@@ -160,17 +156,17 @@ export class CircuitBreakerFamily {
    * works but is no longer the family's (health, metrics and the admin API no longer see it).
    */
   get(key: string): CircuitBreaker {
-    const member = this.members.get(key);
-    if (member !== undefined) {
-      member.lastUse = ++this.uses;
-      return member.breaker;
+    const breaker = this.members.get(key);
+    if (breaker !== undefined) {
+      breaker.familyUse = ++this.uses;
+      return breaker;
     }
     return this.admit(key);
   }
 
   /** The breaker of `key` if it has one now; never makes one and does not count as a use. */
   find(key: string): CircuitBreaker | undefined {
-    return key === OVERFLOW_KEY ? this.overflow?.breaker : this.members.get(key)?.breaker;
+    return key === OVERFLOW_KEY ? (this.overflow ?? undefined) : this.members.get(key);
   }
 
   has(key: string): boolean {
@@ -184,18 +180,18 @@ export class CircuitBreakerFamily {
   /** The breakers of every key, then the overflow breaker if there is one. */
   breakers(): CircuitBreaker[] {
     const all: CircuitBreaker[] = [];
-    for (const member of this.members.values()) all.push(member.breaker);
-    if (this.overflow !== null) all.push(this.overflow.breaker);
+    for (const breaker of this.members.values()) all.push(breaker);
+    if (this.overflow !== null) all.push(this.overflow);
     return all;
   }
 
   summary(openKeysCap = 20): CircuitBreakerFamilySummary {
     const states = Object.fromEntries(CIRCUIT_STATES.map((state) => [state, 0])) as Record<CircuitState, number>;
     const open: string[] = [];
-    for (const member of this.members.values()) {
-      const state = member.breaker.state;
+    for (const [key, breaker] of this.members) {
+      const state = breaker.state;
       states[state]++;
-      if (NOT_ADMITTING.has(state)) open.push(member.key);
+      if (NOT_ADMITTING.has(state)) open.push(key);
     }
     open.sort();
     return {
@@ -205,7 +201,7 @@ export class CircuitBreakerFamily {
       states,
       openKeys: open.slice(0, Math.max(0, openKeysCap)),
       openKeyCount: open.length,
-      ...(this.overflow === null ? {} : { overflow: this.overflow.breaker.state }),
+      ...(this.overflow === null ? {} : { overflow: this.overflow.state }),
     };
   }
 
@@ -270,8 +266,8 @@ export class CircuitBreakerFamily {
     if (problem !== undefined) throw new CircuitBreakerKeyError(this.name, key, problem);
     if (this.members.size >= this.limits.maxKeys && !this.evictOne()) return this.overflowBreaker();
     const breaker = this.build(key);
-    const member: Member = { key, breaker, lastUse: ++this.uses };
-    this.members.set(key, member);
+    breaker.familyUse = ++this.uses;
+    this.members.set(key, breaker);
     breaker.onStateChange(this.onMemberChange);
     if (breaker.state === 'closed') this.closed++;
     if (this.sweepTimer === undefined) this.startSweeps();
@@ -287,21 +283,20 @@ export class CircuitBreakerFamily {
   private overflowBreaker(): CircuitBreaker {
     let overflow = this.overflow;
     if (overflow === null) {
-      const breaker = this.build(OVERFLOW_KEY);
-      breaker.onStateChange(this.onOverflowChange);
-      this.overflow = overflow = { key: OVERFLOW_KEY, breaker, lastUse: 0 };
+      this.overflow = overflow = this.build(OVERFLOW_KEY);
+      overflow.onStateChange(this.onOverflowChange);
       if (this.sweepTimer === undefined) this.startSweeps();
     }
-    overflow.lastUse = ++this.uses;
+    overflow.familyUse = ++this.uses;
     if (!this.warnedOverflow) {
       this.warnedOverflow = true;
       this.warn(
         `Circuit breaker family "${this.name}": all ${this.limits.maxKeys} keys (maxKeys) have a breaker that is not closed, so new keys share ` +
-          `the breaker "${overflow.breaker.name}" until one closes or is retired (warned once per family)`,
+          `the breaker "${overflow.name}" until one closes or is retired (warned once per family)`,
         'CIRCUIT_BREAKER_FAMILY_OVERFLOW',
       );
     }
-    return overflow.breaker;
+    return overflow;
   }
 
   /** Retires the least recently used closed member; false when none is closed. */
@@ -309,10 +304,10 @@ export class CircuitBreakerFamily {
     if (this.closed <= 0) return false;
     for (let attempt = 0; attempt < 2; attempt++) {
       while (this.evictable.length > 0) {
-        const { member, lastUse } = this.evictable.shift()!;
+        const { key, breaker, lastUse } = this.evictable.shift()!;
         // Still the family's, still closed, unused since the scan: still the least recently used.
-        if (this.members.get(member.key) === member && member.lastUse === lastUse && member.breaker.state === 'closed') {
-          this.retire(member, 'evicted');
+        if (this.members.get(key) === breaker && breaker.familyUse === lastUse && breaker.state === 'closed') {
+          this.retire(key, breaker, 'evicted');
           return true;
         }
       }
@@ -323,21 +318,21 @@ export class CircuitBreakerFamily {
 
   /** Notes the least recently used closed members, a batch at a time (a scan per eviction would cost maxKeys each). */
   private scanEvictable(): void {
-    const closed: { member: Member; lastUse: number }[] = [];
-    for (const member of this.members.values()) if (member.breaker.state === 'closed') closed.push({ member, lastUse: member.lastUse });
+    const closed: { key: string; breaker: CircuitBreaker; lastUse: number }[] = [];
+    for (const [key, breaker] of this.members) if (breaker.state === 'closed') closed.push({ key, breaker, lastUse: breaker.familyUse });
     closed.sort((a, b) => a.lastUse - b.lastUse);
     this.evictable = closed.slice(0, Math.max(1, Math.ceil(this.limits.maxKeys / 8)));
   }
 
-  private retire(member: Member, reason: RetireReason): void {
-    if (member === this.overflow) this.overflow = null;
+  private retire(key: string, breaker: CircuitBreaker, reason: RetireReason): void {
+    if (breaker === this.overflow) this.overflow = null;
     else {
-      this.members.delete(member.key);
-      if (member.breaker.state === 'closed') this.closed--;
+      this.members.delete(key);
+      if (breaker.state === 'closed') this.closed--;
     }
-    member.breaker.dispose();
+    breaker.dispose();
     if (this.retireListeners.empty) return;
-    const event: BreakerRetiredEvent = { family: this.name, key: member.key, name: member.breaker.name, reason, breaker: member.breaker };
+    const event: BreakerRetiredEvent = { family: this.name, key, name: breaker.name, reason, breaker };
     this.retireListeners.emit(event, (error) => this.report(error, 'onRetire listener'));
   }
 
@@ -371,11 +366,11 @@ export class CircuitBreakerFamily {
     if (idx >= 0) {
       const idleSince = checkpoints[idx]!.uses;
       checkpoints.splice(0, idx);
-      for (const member of [...this.members.values()]) {
-        if (member.lastUse <= idleSince && member.breaker.state === 'closed') this.retire(member, 'idle');
+      for (const [key, breaker] of [...this.members]) {
+        if (breaker.familyUse <= idleSince && breaker.state === 'closed') this.retire(key, breaker, 'idle');
       }
       const overflow = this.overflow;
-      if (overflow !== null && overflow.lastUse <= idleSince && overflow.breaker.state === 'closed') this.retire(overflow, 'idle');
+      if (overflow !== null && overflow.familyUse <= idleSince && overflow.state === 'closed') this.retire(OVERFLOW_KEY, overflow, 'idle');
     }
     // An empty family keeps no timer (the next new key starts the sweeps again).
     if (this.members.size === 0 && this.overflow === null) this.stopSweeps();
