@@ -3,15 +3,13 @@
  * family's options and named `<family>:<key>`, so one bad shard opens its own circuit only.
  * Framework-free (the Nest layer reaches it through `CircuitBreakerRegistry.family(name)`).
  *
- * Bounded: at most `maxKeys` breakers, and a closed breaker unused for `idleTtlMs` is retired.
- * Per call, a known key costs a Map lookup and a counter increment: the recency of use is a call
- * counter, not a clock. A sweep every quarter of `idleTtlMs` notes the counter with the time, and a
- * closed breaker whose last use is older than the note from `idleTtlMs` ago is idle.
+ * Bounded: at most `maxKeys` breakers, and a closed breaker unused for `idleTtlMs` is retired
+ * (idle-sweeps.ts). Per call, a known key costs a Map lookup and a counter increment.
  */
 import { CircuitBreaker, withoutRatioWarning } from '../core/circuit-breaker.js';
 import type { CircuitState, StateChangeEvent, StateChangeListener } from '../core/circuit-breaker.js';
 import type { Clock } from '../core/clock.js';
-import { cancelTimer, monotonicClock, scheduleTimer } from '../core/clock.js';
+import { monotonicClock } from '../core/clock.js';
 import { CircuitBreakerConfigError } from '../core/errors.js';
 import { Listeners } from '../core/listeners.js';
 import type { CircuitBreakerSettings } from '../core/options.js';
@@ -19,6 +17,7 @@ import { ratioThresholdWarning, resolveOptions } from '../core/options.js';
 import { CIRCUIT_STATES } from '../core/states/index.js';
 import { CircuitBreakerKeyError, OVERFLOW_KEY, checkFamilyName, keyProblem, resolveFamilyLimits, splitFamilySettings } from './family-options.js';
 import type { CircuitBreakerFamilyOptions, CircuitBreakerFamilySettings, ResolvedFamilyLimits } from './family-options.js';
+import { IdleSweeps } from './idle-sweeps.js';
 
 /** Why a family let a key's breaker go. */
 export type RetireReason = 'idle' | 'evicted';
@@ -51,11 +50,6 @@ export interface CircuitBreakerFamilySummary {
 }
 
 
-/** A sweep's note: the call counter at a time. */
-interface Checkpoint {
-  readonly at: number;
-  readonly uses: number;
-}
 
 const NOT_ADMITTING: ReadonlySet<CircuitState> = new Set(['open', 'half_open', 'forced_open']);
 
@@ -75,8 +69,7 @@ export class CircuitBreakerFamily {
   private warnedRatios = false;
   /** Least recently used closed members from the last scan, oldest first, with their stamps then. */
   private evictable: { key: string; breaker: CircuitBreaker; lastUse: number }[] = [];
-  private checkpoints: Checkpoint[] = [];
-  private sweepTimer: unknown = undefined;
+  private readonly sweeps: IdleSweeps;
   private disposed = false;
   private readonly warn: (message: string, code: string) => void;
   private readonly stateListeners = new Listeners<StateChangeEvent>();
@@ -103,6 +96,12 @@ export class CircuitBreakerFamily {
     this.settings = splitFamilySettings(settings).breaker;
     this.clock = settings.clock ?? monotonicClock;
     this.warn = onWarning ?? ((message, code) => process.emitWarning(message, { code }));
+    this.sweeps = new IdleSweeps(this.clock, {
+      uses: () => this.uses,
+      idleTtlMs: () => this.limits.idleTtlMs,
+      retireIdle: (idleSince) => this.retireIdle(idleSince),
+      isEmpty: () => this.disposed || (this.members.size === 0 && this.overflow === null),
+    });
     this.warnRatios();
   }
 
@@ -230,9 +229,9 @@ export class CircuitBreakerFamily {
     const ttlChanged = nextLimits.idleTtlMs !== this.limits.idleTtlMs;
     this.limits = nextLimits;
     this.warnRatios();
-    if (ttlChanged && this.sweepTimer !== undefined) {
-      this.stopSweeps();
-      this.startSweeps();
+    if (ttlChanged && this.sweeps.running) {
+      this.sweeps.stop();
+      this.sweeps.start();
     }
   }
 
@@ -254,7 +253,7 @@ export class CircuitBreakerFamily {
   /** Disposes every breaker and stops the sweeps; the family keeps working but arms no timer again. */
   dispose(): void {
     this.disposed = true;
-    this.stopSweeps();
+    this.sweeps.stop();
     for (const breaker of this.breakers()) breaker.dispose();
   }
 
@@ -270,7 +269,7 @@ export class CircuitBreakerFamily {
     this.members.set(key, breaker);
     breaker.onStateChange(this.onMemberChange);
     if (breaker.state === 'closed') this.closed++;
-    if (this.sweepTimer === undefined) this.startSweeps();
+    if (!this.sweeps.running && !this.disposed) this.sweeps.start();
     return breaker;
   }
 
@@ -285,7 +284,7 @@ export class CircuitBreakerFamily {
     if (overflow === null) {
       this.overflow = overflow = this.build(OVERFLOW_KEY);
       overflow.onStateChange(this.onOverflowChange);
-      if (this.sweepTimer === undefined) this.startSweeps();
+      if (!this.sweeps.running && !this.disposed) this.sweeps.start();
     }
     overflow.familyUse = ++this.uses;
     if (!this.warnedOverflow) {
@@ -336,46 +335,15 @@ export class CircuitBreakerFamily {
     this.retireListeners.emit(event, (error) => this.report(error, 'onRetire listener'));
   }
 
-  // ------------------------------------------------------------------------------ idle sweeps
-
-  private startSweeps(): void {
+  /** The sweeps' verdict: every closed breaker last used at or before `idleSince` goes. */
+  private retireIdle(idleSince: number): void {
     if (this.disposed) return;
-    this.checkpoints = [{ at: this.clock.now(), uses: this.uses }];
-    this.armSweep();
-  }
-
-  private armSweep(): void {
-    this.sweepTimer = scheduleTimer(this.clock, this.sweep, this.limits.idleTtlMs / 4);
-  }
-
-  private stopSweeps(): void {
-    if (this.sweepTimer !== undefined) cancelTimer(this.clock, this.sweepTimer);
-    this.sweepTimer = undefined;
-    this.checkpoints = [];
-  }
-
-  private readonly sweep = (): void => {
-    this.sweepTimer = undefined;
-    if (this.disposed) return;
-    const now = this.clock.now();
-    const checkpoints = this.checkpoints;
-    checkpoints.push({ at: now, uses: this.uses });
-    // The newest note at least idleTtlMs old: a member unused since then is idle.
-    let idx = -1;
-    for (let i = 0; i < checkpoints.length; i++) if (checkpoints[i]!.at <= now - this.limits.idleTtlMs) idx = i;
-    if (idx >= 0) {
-      const idleSince = checkpoints[idx]!.uses;
-      checkpoints.splice(0, idx);
-      for (const [key, breaker] of [...this.members]) {
-        if (breaker.familyUse <= idleSince && breaker.state === 'closed') this.retire(key, breaker, 'idle');
-      }
-      const overflow = this.overflow;
-      if (overflow !== null && overflow.familyUse <= idleSince && overflow.state === 'closed') this.retire(OVERFLOW_KEY, overflow, 'idle');
+    for (const [key, breaker] of [...this.members]) {
+      if (breaker.familyUse <= idleSince && breaker.state === 'closed') this.retire(key, breaker, 'idle');
     }
-    // An empty family keeps no timer (the next new key starts the sweeps again).
-    if (this.members.size === 0 && this.overflow === null) this.stopSweeps();
-    else this.armSweep();
-  };
+    const overflow = this.overflow;
+    if (overflow !== null && overflow.familyUse <= idleSince && overflow.state === 'closed') this.retire(OVERFLOW_KEY, overflow, 'idle');
+  }
 
   /** A threshold that looks like a ratio (0.5 meant as 50 %): one warning for the family, its keys' breakers say nothing. */
   private warnRatios(): void {
