@@ -75,7 +75,12 @@ export function instrumentOpenTelemetry(
           topKeys: opts.topKeys ?? DEFAULT_TOP_KEYS,
           maxKeyValues: opts.maxKeyValues ?? DEFAULT_MAX_KEY_VALUES,
         });
-  const selectedEvent = (name: string): boolean => wanted === undefined || wanted.has(name) || (registry !== undefined && familyMember(registry, name) !== undefined && wanted.has(name.slice(0, name.indexOf(':'))));
+  /** A breaker's event is selected by its name, or a key's (`family:key`) by its family's name. */
+  const selectedEvent = (name: string): boolean => {
+    if (wanted === undefined || wanted.has(name)) return true;
+    const colon = name.indexOf(':');
+    return colon > 0 && wanted.has(name.slice(0, colon));
+  };
 
   const onStateChange = (event: StateChangeEvent): void => {
     meters?.onStateChange(event);

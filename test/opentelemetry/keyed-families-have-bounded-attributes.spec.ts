@@ -150,7 +150,19 @@ describe('keyed families in OpenTelemetry have a bounded set of attributes', () 
     expect(c.points('circuitbreaker.state').some((p) => p.attributes[KEY] === 'late')).toBe(false);
   });
 
-  it('selects a family by its name with the breakers option', async () => {
+  it('selects a family by its name with the breakers option, its keys included', async () => {
+    const { reader } = await start({ breakers: ['shards'] });
+    await reader.read('a');
+    await collect();
+    // The collection gave the busy key its own attributes: its next call's duration is recorded under them.
+    await reader.read('a');
+    const c = await collect();
+    expect(c.value('circuitbreaker.calls', { [NAME]: 'shards', [KEY]: 'a', 'circuitbreaker.outcome': 'success' })).toBe(2);
+    expect(c.histogram('circuitbreaker.call.duration', { [NAME]: 'shards', [KEY]: 'a', 'circuitbreaker.outcome': 'success' }).count).toBe(1);
+    expect(c.histogram('circuitbreaker.call.duration', { [NAME]: 'shards', [KEY]: '_other', 'circuitbreaker.outcome': 'success' }).count).toBe(1);
+  });
+
+  it('leaves a family out when the breakers option does not name it', async () => {
     const { reader } = await start({ breakers: ['other'] });
     await reader.read('a');
     const c = await collect();
