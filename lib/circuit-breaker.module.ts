@@ -1,7 +1,10 @@
 import { Module } from '@nestjs/common';
 import type { DynamicModule, FactoryProvider, Provider } from '@nestjs/common';
 import { DiscoveryModule, ModulesContainer } from '@nestjs/core';
+import { CircuitBreakerConfigError } from './core/errors.js';
 import type { CircuitBreakerSettings } from './core/options.js';
+import type { CircuitBreakerFamilySettings } from './family/family-options.js';
+import type { CircuitBreakerModuleOptions } from './interfaces/circuit-breaker-module-options.interface.js';
 import { CIRCUIT_BREAKER_ROOT_REGISTRATION, INJECTED_BY, getCircuitBreakerToken } from './circuit-breaker.constants.js';
 import { CircuitBreakerExplorer } from './circuit-breaker.explorer.js';
 import { CircuitBreakerModuleMissingError } from './circuit-breaker-module-missing.error.js';
@@ -36,11 +39,22 @@ export class CircuitBreakerModule extends ConfigurableModuleClass {
     return withInternals(super.forRootAsync(options), [], 'CircuitBreakerModule.forRootAsync');
   }
 
-  /** Breakers declared by a feature module; `@InjectCircuitBreaker(name)` works for them there. */
-  static forFeature(breakers: Record<string, CircuitBreakerSettings>): DynamicModule {
+  /**
+   * Breakers and families declared by a feature module, the way `forRoot` declares them:
+   * `forFeature({ breakers: { inventory: {...} }, families: { shards: {...} } })`, or, for breakers
+   * only, `forFeature({ inventory: {...} })`. An object whose only keys are `breakers` and
+   * `families` is read as the first form. `@InjectCircuitBreaker(name)` works for the feature's
+   * named breakers there; `@UseCircuitBreaker('shards', { key })` anywhere in the app uses its families.
+   */
+  static forFeature(registration: CircuitBreakerFeatureOptions): DynamicModule;
+  static forFeature(breakers: Record<string, CircuitBreakerSettings>): DynamicModule;
+  static forFeature(given: CircuitBreakerFeatureOptions | Record<string, CircuitBreakerSettings>): DynamicModule {
     const registration = `nestjs-breaker:feature:${++featureCount}`;
-    const names = Object.keys(breakers ?? {});
-    const call = `CircuitBreakerModule.forFeature({ ${names.join(', ')} })`;
+    const { breakers, families } = featureRegistration(given);
+    const names = Object.keys(breakers);
+    const familyNames = Object.keys(families);
+    const listed = [...names, ...familyNames.map((name) => `families: ${name}`)];
+    const call = `CircuitBreakerModule.forFeature({ ${listed.join(', ')} })`;
     return {
       module: CircuitBreakerModule,
       providers: [
@@ -53,6 +67,7 @@ export class CircuitBreakerModule extends ConfigurableModuleClass {
             if (registry === undefined) throw new CircuitBreakerModuleMissingError(call, importers);
             const source = `${call}${importers.length > 0 ? ` in ${importers.join(', ')}` : ''}`;
             for (const name of names) registry.declare(name, breakers[name]!, source);
+            for (const name of familyNames) registry.declareFamily(name, families[name]!, source);
             return names;
           },
           inject: [{ token: CircuitBreakerRegistry, optional: true }, ModulesContainer],
@@ -72,7 +87,29 @@ export class CircuitBreakerModule extends ConfigurableModuleClass {
   }
 }
 
-function breakerProvider(name: string): FactoryProvider {
+/** What `forFeature` declares, like `forRoot`'s `breakers` and `families`. */
+export type CircuitBreakerFeatureOptions = Pick<CircuitBreakerModuleOptions, 'breakers' | 'families'>;
+
+const FEATURE_KEYS = ['breakers', 'families'];
+
+/** Reads either form of `forFeature`'s argument (see {@link CircuitBreakerModule.forFeature}). */
+function featureRegistration(given: unknown): { breakers: Record<string, CircuitBreakerSettings>; families: Record<string, CircuitBreakerFamilySettings> } {
+  if (given === undefined || given === null) return { breakers: {}, families: {} };
+  if (typeof given !== 'object' || Array.isArray(given)) {
+    throw new CircuitBreakerConfigError('(module)', 'CircuitBreakerModule.forFeature', given, 'an object { breakers?, families? } or an object mapping breaker names to options');
+  }
+  const keys = Object.keys(given);
+  if (keys.length === 0 || !keys.every((key) => FEATURE_KEYS.includes(key))) return { breakers: given as Record<string, CircuitBreakerSettings>, families: {} };
+  const { breakers, families } = given as CircuitBreakerFeatureOptions;
+  for (const [key, value] of [['breakers', breakers], ['families', families]] as const) {
+    if (value !== undefined && (value === null || typeof value !== 'object' || Array.isArray(value))) {
+      throw new CircuitBreakerConfigError('(module)', `CircuitBreakerModule.forFeature ${key}`, value, `an object mapping ${key === 'breakers' ? 'breaker' : 'family'} names to options`);
+    }
+  }
+  return { breakers: breakers ?? {}, families: families ?? {} };
+}
+
+function breakerProvider(name: string, after: string[] = []): FactoryProvider {
   return {
     provide: getCircuitBreakerToken(name),
     useFactory: (registry: CircuitBreakerRegistry) => registry.get(name, INJECTED_BY),

@@ -453,7 +453,7 @@ export class CircuitBreakerRegistry implements OnModuleDestroy {
     const family = new CircuitBreakerFamily({
       ...this.merge(settings),
       name,
-      onWarning: (message) => (logger === undefined ? process.emitWarning(message, { code: 'CIRCUIT_BREAKER_FAMILY_OVERFLOW' }) : logger.warn(message)),
+      onWarning: (message, code) => (logger === undefined ? process.emitWarning(message, { code }) : logger.warn(message)),
     });
     this.familyMap.set(name, family);
     family.onCreate((breaker) => {

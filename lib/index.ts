@@ -5,6 +5,7 @@
  */
 export * from './core/index.js';
 export { CircuitBreakerModule } from './circuit-breaker.module.js';
+export type { CircuitBreakerFeatureOptions } from './circuit-breaker.module.js';
 export { CircuitBreakerRegistry, defaultIsFailure } from './circuit-breaker.registry.js';
 export { CircuitBreakerExceptionFilter } from './circuit-breaker-exception.filter.js';
 export { getCircuitBreakerToken } from './circuit-breaker.constants.js';

@@ -48,6 +48,23 @@ const OUTCOME_KINDS: readonly CallEventKind[] = ['success', 'failure', 'ignored'
 const closedState = STATE_TABLE.closed.behaviour;
 const promiseThen = Promise.prototype.then;
 
+/** Set while a family builds a key's breaker: the family warns about ratio-like thresholds once for all its keys. */
+let ratioWarningMuted = false;
+
+/**
+ * Builds breakers that never give the ratio-threshold warning themselves (the keys of a family,
+ * which gives it once under its own name instead of once per key).
+ * @internal
+ */
+export function withoutRatioWarning<T>(build: () => T): T {
+  ratioWarningMuted = true;
+  try {
+    return build();
+  } finally {
+    ratioWarningMuted = false;
+  }
+}
+
 /**
  * A circuit breaker. See README for the semantics of each state and option.
  *
@@ -90,6 +107,12 @@ export class CircuitBreaker {
   /** Made on the first rejection. @internal */ rejections: Rejections | null = null;
   /** The reactions that record a native promise's outcome, made for the current permit on first use. @internal */
   reactions: Reactions = NO_REACTIONS;
+  /**
+   * For a family of keyed breakers: its call counter at this breaker's last use (the recency of
+   * use, kept here so that a known key costs one Map lookup and no entry object of its own).
+   * @internal
+   */
+  familyUse = 0;
 
   /** Closed, no timeout and no slow-call tracking: a call needs no clock (execute's fast path). */
   private fast = true;
@@ -111,6 +134,7 @@ export class CircuitBreaker {
     this.window = createWindow(this.opts.slidingWindow);
     this.clockOfWindow = windowClock(this.opts.clock, this.window.sliceMs);
     this.rules = tripRulesFor(this.opts);
+    this.warnedRatios = ratioWarningMuted;
     this.settle();
     if (this.opts.shadows !== undefined) this.shadowSet = new ShadowSet(this, this.given, this.opts.shadows);
     if (this.opts.store !== undefined) this.link = joinStore(this.opts.store, this);

@@ -295,13 +295,13 @@ export function resolveOptions(options: CircuitBreakerOptions): ResolvedOptions 
  * Thresholds are percent: one in (0, 1) is accepted but most likely meant as a ratio (0.5 for
  * 50 %). Returns the warning to give once per breaker, or undefined.
  */
-export function ratioThresholdWarning(opts: ResolvedOptions): string | undefined {
+export function ratioThresholdWarning(opts: ResolvedOptions, subject = `Circuit breaker "${opts.name}"`): string | undefined {
   const suspicious: string[] = [];
   if (opts.failureRateThreshold < 1) suspicious.push(`failureRateThreshold ${opts.failureRateThreshold}`);
   if (opts.slowCallDurationMs !== undefined && opts.slowCallRateThreshold < 1) suspicious.push(`slowCallRateThreshold ${opts.slowCallRateThreshold}`);
   if (suspicious.length === 0) return undefined;
   return (
-    `Circuit breaker "${opts.name}": ${suspicious.join(' and ')} looks like a ratio, but thresholds are in percent ` +
+    `${subject}: ${suspicious.join(' and ')} looks like a ratio, but thresholds are in percent ` +
     `(${suspicious.length === 1 ? 'it trips' : 'they trip'} at under 1 %); write 50 for 50 %`
   );
 }

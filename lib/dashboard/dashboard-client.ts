@@ -6,6 +6,7 @@
  * (`textContent`), never parsed as HTML. No backtick or dollar-brace may appear in it.
  */
 import { DASHBOARD_CHARTS_SCRIPT } from './dashboard-client-charts.js';
+import { DASHBOARD_FAMILIES_SCRIPT } from './dashboard-client-families.js';
 
 const MAIN = String.raw`
   var config = JSON.parse(document.getElementById('dashboard-config').textContent);
@@ -173,6 +174,7 @@ const MAIN = String.raw`
     });
     el('empty').hidden = s.breakers.length > 0;
     renderInstances(s.instances);
+    renderFamilies(s.families || []);
   }
 
   function onSample(s) {
@@ -247,6 +249,7 @@ const MAIN = String.raw`
     on('sample', onSample);
     on('transitions', onTransitions);
     on('instances', renderInstances);
+    on('families', renderFamilies);
     on('removed', function (r) {
       var b = model.breakers.get(r.name);
       if (b) { b.root.remove(); model.breakers.delete(r.name); }
@@ -302,11 +305,12 @@ const MAIN = String.raw`
 `;
 
 /**
- * The whole script, in one function scope: the charts part first, then the page. The page's
+ * The whole script, in one function scope: the charts part first, then the page, then the
+ * families table (a function declaration, hoisted: the page calls it once events arrive). The page's
  * Content-Security-Policy carries the hash of exactly this text.
  */
 export const DASHBOARD_SCRIPT = `
 (function () {
   'use strict';
-${DASHBOARD_CHARTS_SCRIPT}${MAIN}})();
+${DASHBOARD_CHARTS_SCRIPT}${MAIN}${DASHBOARD_FAMILIES_SCRIPT}})();
 `;

@@ -11,6 +11,7 @@
  * | `transitions` | {@link DashboardTransition}[] | transitions since the last ones sent |
  * | `instances` | {@link DashboardInstanceView}[] | an instance's view of a breaker changed |
  * | `removed` | `{ name }` | a breaker no longer exists |
+ * | `families` | {@link DashboardFamilyView}[] | a family of keyed breakers changed (keys, states, open keys) |
  */
 import type { CircuitState, TransitionReason } from '../core/circuit-breaker.js';
 import type { ResolvedOptions } from '../core/options.js';
@@ -99,6 +100,25 @@ export interface DashboardInstanceView {
   breakers: Record<string, { state: CircuitState; failureRate: number; slowCallRate: number; store?: 'shared' | 'local_fallback' }>;
 }
 
+/**
+ * A family of keyed breakers (`@UseCircuitBreaker('shards', { key })`) as one row: how many keys
+ * are in each state, and which are open. Its keys get no card of their own.
+ */
+export interface DashboardFamilyView {
+  name: string;
+  /** Keys with a breaker of their own now. */
+  keys: number;
+  maxKeys: number;
+  /** How many keys are in each state (every state listed, 0 included). */
+  states: Record<CircuitState, number>;
+  /** Keys whose circuit does not admit every call (open, half_open, forced_open), sorted, at most 20. */
+  openKeys: string[];
+  /** How many such keys there are (more than `openKeys` lists when over the cap). */
+  openKeyCount: number;
+  /** The overflow breaker's state while it exists (every key's circuit open at `maxKeys`). */
+  overflow?: CircuitState;
+}
+
 export interface DashboardSnapshotEvent {
   version: 1;
   at: number;
@@ -109,4 +129,6 @@ export interface DashboardSnapshotEvent {
   sampleTimes: number[];
   breakers: (DashboardBreakerView & { history: DashboardHistory; transitions: DashboardTransition[] })[];
   instances: DashboardInstanceView[];
+  /** Families of keyed breakers, by name. */
+  families: DashboardFamilyView[];
 }

@@ -24,6 +24,7 @@ import type { ResolvedDashboardOptions } from './circuit-breaker-dashboard.optio
 import type { DashboardInstanceView, DashboardSamplePoint, DashboardSnapshotEvent } from './dashboard-events.js';
 import { instanceViewOf, snapshotOf } from './dashboard-snapshot.js';
 import { TransitionLog } from './transition-log.js';
+import { FamilyBoard } from './family-board.js';
 import { DashboardViewer } from './dashboard-viewer.js';
 
 export const MISSING_REGISTRY_MESSAGE =
@@ -47,6 +48,8 @@ type Phase = 'created' | 'running' | 'closed';
 @Injectable()
 export class DashboardHub implements OnModuleInit, OnModuleDestroy {
   private readonly registry: CircuitBreakerRegistry;
+  /** Families of keyed breakers: one row each (family-board.ts). */
+  private readonly families: FamilyBoard;
   private readonly tracks = new Map<string, BreakerTrack>();
   private readonly viewers = new Set<DashboardViewer>();
   private readonly capacity: number;
@@ -77,6 +80,7 @@ export class DashboardHub implements OnModuleInit, OnModuleDestroy {
   ) {
     if (registry === undefined || registry === null) throw new Error(MISSING_REGISTRY_MESSAGE);
     this.registry = registry;
+    this.families = new FamilyBoard(registry);
     const logger = registry.moduleOptions.logger;
     this.logger = logger === false ? undefined : (logger ?? new Logger('CircuitBreakerDashboard'));
     this.capacity = Math.ceil(options.historyMs / options.sampleIntervalMs);
@@ -162,6 +166,7 @@ export class DashboardHub implements OnModuleInit, OnModuleDestroy {
         this.removedSinceRefresh = true;
       }
     }
+    this.families.dirty = true;
     this.sampleText = `event: sample\ndata: ${JSON.stringify({ t: now, points })}\n\n`;
     this.generation++;
     this.requestFlush();
@@ -169,7 +174,14 @@ export class DashboardHub implements OnModuleInit, OnModuleDestroy {
 
   private onTransition(event: StateChangeEvent): void {
     const track = this.trackOf(event.name);
-    if (track === undefined) return;
+    if (track === undefined) {
+      // A key of a family: its family's row changes (shown at the next flush, not per key).
+      if (!this.families.isMember(event.name)) return;
+      this.families.dirty = true;
+      this.generation++;
+      this.requestFlush();
+      return;
+    }
     this.transitions.add(track.addTransition(event, this.transitions.nextId()));
     this.generation++;
     this.requestFlush();
@@ -234,6 +246,7 @@ export class DashboardHub implements OnModuleInit, OnModuleDestroy {
   private refresh(): void {
     let changed = this.removedSinceRefresh;
     this.removedSinceRefresh = false;
+    if (this.families.refresh()) this.generation++;
     for (const track of this.tracks.values()) {
       if (track.dirty && track.refresh()) {
         track.seq = ++this.seq;
@@ -277,6 +290,7 @@ export class DashboardHub implements OnModuleInit, OnModuleDestroy {
       out += this.instancesText;
       viewer.instancesSeq = this.instancesSeq;
     }
+    out += this.families.deltaFor(viewer);
     return out;
   }
 
@@ -290,6 +304,7 @@ export class DashboardHub implements OnModuleInit, OnModuleDestroy {
     viewer.lastTransitionId = this.transitions.lastId;
     viewer.sampleNo = this.sampleNo;
     viewer.instancesSeq = this.instancesSeq;
+    this.families.markSent(viewer);
     return this.snapshotCache.text;
   }
 
@@ -302,7 +317,7 @@ export class DashboardHub implements OnModuleInit, OnModuleDestroy {
       instanceId: this.instanceId,
       sampleIntervalMs: this.options.sampleIntervalMs,
       historyMs: this.options.historyMs,
-    });
+    }, this.families.views);
   }
 
   /** This instance only, until the fleet view exists: then one entry per live instance. */

@@ -114,6 +114,11 @@ const BODY = `
     <p id="empty" class="muted">No breakers yet.</p>
     <div id="breakers"></div>
   </section>
+  <section id="families-section" aria-labelledby="families-title" hidden>
+    <h2 id="families-title">Families of keyed breakers</h2>
+    <table id="families"></table>
+    <p class="hint">One row per family: how many of its keys are in each state, and its open keys (the first 20, sorted).</p>
+  </section>
   <section aria-labelledby="instances-title">
     <h2 id="instances-title">Instances</h2>
     <table id="instances"></table>

@@ -3,7 +3,7 @@
  * breakers (the `instances` event), built from the hub's breaker tracks.
  */
 import type { BreakerTrack } from './breaker-track.js';
-import type { DashboardInstanceView, DashboardSnapshotEvent } from './dashboard-events.js';
+import type { DashboardFamilyView, DashboardInstanceView, DashboardSnapshotEvent } from './dashboard-events.js';
 
 /** `slots`: the sample ring's slots, oldest first; `sampleTimes` is indexed by slot. */
 export function snapshotOf(
@@ -12,12 +12,13 @@ export function snapshotOf(
   sampleTimes: Float64Array,
   instances: DashboardInstanceView[],
   head: Pick<DashboardSnapshotEvent, 'at' | 'instanceId' | 'sampleIntervalMs' | 'historyMs'>,
+  families: readonly DashboardFamilyView[] = [],
 ): DashboardSnapshotEvent {
   const breakers: DashboardSnapshotEvent['breakers'] = [];
   for (const track of tracks) {
     if (track.view !== undefined) breakers.push({ ...track.view, history: track.historyOver(slots), transitions: track.transitions });
   }
-  return { version: 1, ...head, sampleTimes: slots.map((slot) => sampleTimes[slot]!), breakers, instances };
+  return { version: 1, ...head, sampleTimes: slots.map((slot) => sampleTimes[slot]!), breakers, instances, families: [...families] };
 }
 
 export function instanceViewOf(id: string, tracks: ReadonlyMap<string, BreakerTrack>): DashboardInstanceView {

@@ -5,6 +5,7 @@ export type { CircuitBreakerDashboardOptions } from './circuit-breaker-dashboard
 export { SAMPLE_FIELDS } from './dashboard-events.js';
 export type {
   DashboardBreakerView,
+  DashboardFamilyView,
   DashboardHistory,
   DashboardInstanceView,
   DashboardSampleEvent,

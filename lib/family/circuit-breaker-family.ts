@@ -3,21 +3,21 @@
  * family's options and named `<family>:<key>`, so one bad shard opens its own circuit only.
  * Framework-free (the Nest layer reaches it through `CircuitBreakerRegistry.family(name)`).
  *
- * Bounded: at most `maxKeys` breakers, and a closed breaker unused for `idleTtlMs` is retired.
- * Per call, a known key costs a Map lookup and a counter increment: the recency of use is a call
- * counter, not a clock. A sweep every quarter of `idleTtlMs` notes the counter with the time, and a
- * closed breaker whose last use is older than the note from `idleTtlMs` ago is idle.
+ * Bounded: at most `maxKeys` breakers, and a closed breaker unused for `idleTtlMs` is retired
+ * (idle-sweeps.ts). Per call, a known key costs a Map lookup and a counter increment.
  */
-import { CircuitBreaker } from '../core/circuit-breaker.js';
+import { CircuitBreaker, withoutRatioWarning } from '../core/circuit-breaker.js';
 import type { CircuitState, StateChangeEvent, StateChangeListener } from '../core/circuit-breaker.js';
 import type { Clock } from '../core/clock.js';
-import { cancelTimer, monotonicClock, scheduleTimer } from '../core/clock.js';
+import { monotonicClock } from '../core/clock.js';
 import { CircuitBreakerConfigError } from '../core/errors.js';
 import { Listeners } from '../core/listeners.js';
 import type { CircuitBreakerSettings } from '../core/options.js';
+import { ratioThresholdWarning, resolveOptions } from '../core/options.js';
 import { CIRCUIT_STATES } from '../core/states/index.js';
 import { CircuitBreakerKeyError, OVERFLOW_KEY, checkFamilyName, keyProblem, resolveFamilyLimits, splitFamilySettings } from './family-options.js';
 import type { CircuitBreakerFamilyOptions, CircuitBreakerFamilySettings, ResolvedFamilyLimits } from './family-options.js';
+import { IdleSweeps } from './idle-sweeps.js';
 
 /** Why a family let a key's breaker go. */
 export type RetireReason = 'idle' | 'evicted';
@@ -49,18 +49,7 @@ export interface CircuitBreakerFamilySummary {
   readonly overflow?: CircuitState;
 }
 
-interface Member {
-  readonly key: string;
-  readonly breaker: CircuitBreaker;
-  /** The family's call counter at the member's last use. */
-  lastUse: number;
-}
 
-/** A sweep's note: the call counter at a time. */
-interface Checkpoint {
-  readonly at: number;
-  readonly uses: number;
-}
 
 const NOT_ADMITTING: ReadonlySet<CircuitState> = new Set(['open', 'half_open', 'forced_open']);
 
@@ -69,18 +58,20 @@ export class CircuitBreakerFamily {
   private settings: CircuitBreakerSettings;
   private limits: ResolvedFamilyLimits;
   private readonly clock: Clock;
-  private readonly members = new Map<string, Member>();
+  /** Each key's breaker; its recency of use is `breaker.familyUse`. */
+  private readonly members = new Map<string, CircuitBreaker>();
   /** Calls (and creations) so far: the recency stamp of members. */
   private uses = 0;
   private closed = 0;
-  private overflow: Member | null = null;
+  /** The breaker new keys share while every key's circuit is open at maxKeys (key `_overflow`). */
+  private overflow: CircuitBreaker | null = null;
   private warnedOverflow = false;
+  private warnedRatios = false;
   /** Least recently used closed members from the last scan, oldest first, with their stamps then. */
-  private evictable: { member: Member; lastUse: number }[] = [];
-  private checkpoints: Checkpoint[] = [];
-  private sweepTimer: unknown = undefined;
+  private evictable: { key: string; breaker: CircuitBreaker; lastUse: number }[] = [];
+  private readonly sweeps: IdleSweeps;
   private disposed = false;
-  private readonly warn: (message: string) => void;
+  private readonly warn: (message: string, code: string) => void;
   private readonly stateListeners = new Listeners<StateChangeEvent>();
   private readonly retireListeners = new Listeners<BreakerRetiredEvent>();
   private readonly createListeners = new Listeners<CircuitBreaker>();
@@ -104,7 +95,14 @@ export class CircuitBreakerFamily {
     this.limits = resolveFamilyLimits(this.name, settings);
     this.settings = splitFamilySettings(settings).breaker;
     this.clock = settings.clock ?? monotonicClock;
-    this.warn = onWarning ?? ((message) => process.emitWarning(message, { code: 'CIRCUIT_BREAKER_FAMILY_OVERFLOW' }));
+    this.warn = onWarning ?? ((message, code) => process.emitWarning(message, { code }));
+    this.sweeps = new IdleSweeps(this.clock, {
+      uses: () => this.uses,
+      idleTtlMs: () => this.limits.idleTtlMs,
+      retireIdle: (idleSince) => this.retireIdle(idleSince),
+      isEmpty: () => this.disposed || (this.members.size === 0 && this.overflow === null),
+    });
+    this.warnRatios();
   }
 
   /** The family's limits in force. */
@@ -132,18 +130,18 @@ export class CircuitBreakerFamily {
    * family, and nothing is recorded.
    */
   execute<T>(key: string, fn: (signal?: AbortSignal) => T | PromiseLike<T>): Promise<T> {
-    const member = this.members.get(key);
-    if (member !== undefined) {
-      member.lastUse = ++this.uses;
-      return member.breaker.execute(fn);
+    const breaker = this.members.get(key);
+    if (breaker !== undefined) {
+      breaker.familyUse = ++this.uses;
+      return breaker.execute(fn);
     }
-    let breaker: CircuitBreaker;
+    let made: CircuitBreaker;
     try {
-      breaker = this.admit(key);
+      made = this.admit(key);
     } catch (error) {
       return Promise.reject(error);
     }
-    return breaker.execute(fn);
+    return made.execute(fn);
   }
 
   /** Runs a synchronous `fn` through the breaker of `key`; throws {@link CircuitBreakerKeyError} for an invalid key. */
@@ -157,17 +155,17 @@ export class CircuitBreakerFamily {
    * works but is no longer the family's (health, metrics and the admin API no longer see it).
    */
   get(key: string): CircuitBreaker {
-    const member = this.members.get(key);
-    if (member !== undefined) {
-      member.lastUse = ++this.uses;
-      return member.breaker;
+    const breaker = this.members.get(key);
+    if (breaker !== undefined) {
+      breaker.familyUse = ++this.uses;
+      return breaker;
     }
     return this.admit(key);
   }
 
   /** The breaker of `key` if it has one now; never makes one and does not count as a use. */
   find(key: string): CircuitBreaker | undefined {
-    return key === OVERFLOW_KEY ? this.overflow?.breaker : this.members.get(key)?.breaker;
+    return key === OVERFLOW_KEY ? (this.overflow ?? undefined) : this.members.get(key);
   }
 
   has(key: string): boolean {
@@ -181,18 +179,18 @@ export class CircuitBreakerFamily {
   /** The breakers of every key, then the overflow breaker if there is one. */
   breakers(): CircuitBreaker[] {
     const all: CircuitBreaker[] = [];
-    for (const member of this.members.values()) all.push(member.breaker);
-    if (this.overflow !== null) all.push(this.overflow.breaker);
+    for (const breaker of this.members.values()) all.push(breaker);
+    if (this.overflow !== null) all.push(this.overflow);
     return all;
   }
 
   summary(openKeysCap = 20): CircuitBreakerFamilySummary {
     const states = Object.fromEntries(CIRCUIT_STATES.map((state) => [state, 0])) as Record<CircuitState, number>;
     const open: string[] = [];
-    for (const member of this.members.values()) {
-      const state = member.breaker.state;
+    for (const [key, breaker] of this.members) {
+      const state = breaker.state;
       states[state]++;
-      if (NOT_ADMITTING.has(state)) open.push(member.key);
+      if (NOT_ADMITTING.has(state)) open.push(key);
     }
     open.sort();
     return {
@@ -202,7 +200,7 @@ export class CircuitBreakerFamily {
       states,
       openKeys: open.slice(0, Math.max(0, openKeysCap)),
       openKeyCount: open.length,
-      ...(this.overflow === null ? {} : { overflow: this.overflow.breaker.state }),
+      ...(this.overflow === null ? {} : { overflow: this.overflow.state }),
     };
   }
 
@@ -230,9 +228,10 @@ export class CircuitBreakerFamily {
     this.settings = merged as CircuitBreakerSettings;
     const ttlChanged = nextLimits.idleTtlMs !== this.limits.idleTtlMs;
     this.limits = nextLimits;
-    if (ttlChanged && this.sweepTimer !== undefined) {
-      this.stopSweeps();
-      this.startSweeps();
+    this.warnRatios();
+    if (ttlChanged && this.sweeps.running) {
+      this.sweeps.stop();
+      this.sweeps.start();
     }
   }
 
@@ -254,7 +253,7 @@ export class CircuitBreakerFamily {
   /** Disposes every breaker and stops the sweeps; the family keeps working but arms no timer again. */
   dispose(): void {
     this.disposed = true;
-    this.stopSweeps();
+    this.sweeps.stop();
     for (const breaker of this.breakers()) breaker.dispose();
   }
 
@@ -266,16 +265,16 @@ export class CircuitBreakerFamily {
     if (problem !== undefined) throw new CircuitBreakerKeyError(this.name, key, problem);
     if (this.members.size >= this.limits.maxKeys && !this.evictOne()) return this.overflowBreaker();
     const breaker = this.build(key);
-    const member: Member = { key, breaker, lastUse: ++this.uses };
-    this.members.set(key, member);
+    breaker.familyUse = ++this.uses;
+    this.members.set(key, breaker);
     breaker.onStateChange(this.onMemberChange);
     if (breaker.state === 'closed') this.closed++;
-    if (this.sweepTimer === undefined) this.startSweeps();
+    if (!this.sweeps.running && !this.disposed) this.sweeps.start();
     return breaker;
   }
 
   private build(key: string): CircuitBreaker {
-    const breaker = new CircuitBreaker({ ...this.settings, name: `${this.name}:${key}` });
+    const breaker = withoutRatioWarning(() => new CircuitBreaker({ ...this.settings, name: `${this.name}:${key}` }));
     this.createListeners.emit(breaker, (error) => this.report(error, 'onCreate listener'));
     return breaker;
   }
@@ -283,20 +282,20 @@ export class CircuitBreakerFamily {
   private overflowBreaker(): CircuitBreaker {
     let overflow = this.overflow;
     if (overflow === null) {
-      const breaker = this.build(OVERFLOW_KEY);
-      breaker.onStateChange(this.onOverflowChange);
-      this.overflow = overflow = { key: OVERFLOW_KEY, breaker, lastUse: 0 };
-      if (this.sweepTimer === undefined) this.startSweeps();
+      this.overflow = overflow = this.build(OVERFLOW_KEY);
+      overflow.onStateChange(this.onOverflowChange);
+      if (!this.sweeps.running && !this.disposed) this.sweeps.start();
     }
-    overflow.lastUse = ++this.uses;
+    overflow.familyUse = ++this.uses;
     if (!this.warnedOverflow) {
       this.warnedOverflow = true;
       this.warn(
         `Circuit breaker family "${this.name}": all ${this.limits.maxKeys} keys (maxKeys) have a breaker that is not closed, so new keys share ` +
-          `the breaker "${overflow.breaker.name}" until one closes or is retired (warned once per family)`,
+          `the breaker "${overflow.name}" until one closes or is retired (warned once per family)`,
+        'CIRCUIT_BREAKER_FAMILY_OVERFLOW',
       );
     }
-    return overflow.breaker;
+    return overflow;
   }
 
   /** Retires the least recently used closed member; false when none is closed. */
@@ -304,10 +303,10 @@ export class CircuitBreakerFamily {
     if (this.closed <= 0) return false;
     for (let attempt = 0; attempt < 2; attempt++) {
       while (this.evictable.length > 0) {
-        const { member, lastUse } = this.evictable.shift()!;
+        const { key, breaker, lastUse } = this.evictable.shift()!;
         // Still the family's, still closed, unused since the scan: still the least recently used.
-        if (this.members.get(member.key) === member && member.lastUse === lastUse && member.breaker.state === 'closed') {
-          this.retire(member, 'evicted');
+        if (this.members.get(key) === breaker && breaker.familyUse === lastUse && breaker.state === 'closed') {
+          this.retire(key, breaker, 'evicted');
           return true;
         }
       }
@@ -318,64 +317,42 @@ export class CircuitBreakerFamily {
 
   /** Notes the least recently used closed members, a batch at a time (a scan per eviction would cost maxKeys each). */
   private scanEvictable(): void {
-    const closed: { member: Member; lastUse: number }[] = [];
-    for (const member of this.members.values()) if (member.breaker.state === 'closed') closed.push({ member, lastUse: member.lastUse });
+    const closed: { key: string; breaker: CircuitBreaker; lastUse: number }[] = [];
+    for (const [key, breaker] of this.members) if (breaker.state === 'closed') closed.push({ key, breaker, lastUse: breaker.familyUse });
     closed.sort((a, b) => a.lastUse - b.lastUse);
     this.evictable = closed.slice(0, Math.max(1, Math.ceil(this.limits.maxKeys / 8)));
   }
 
-  private retire(member: Member, reason: RetireReason): void {
-    if (member === this.overflow) this.overflow = null;
+  private retire(key: string, breaker: CircuitBreaker, reason: RetireReason): void {
+    if (breaker === this.overflow) this.overflow = null;
     else {
-      this.members.delete(member.key);
-      if (member.breaker.state === 'closed') this.closed--;
+      this.members.delete(key);
+      if (breaker.state === 'closed') this.closed--;
     }
-    member.breaker.dispose();
+    breaker.dispose();
     if (this.retireListeners.empty) return;
-    const event: BreakerRetiredEvent = { family: this.name, key: member.key, name: member.breaker.name, reason, breaker: member.breaker };
+    const event: BreakerRetiredEvent = { family: this.name, key, name: breaker.name, reason, breaker };
     this.retireListeners.emit(event, (error) => this.report(error, 'onRetire listener'));
   }
 
-  // ------------------------------------------------------------------------------ idle sweeps
-
-  private startSweeps(): void {
+  /** The sweeps' verdict: every closed breaker last used at or before `idleSince` goes. */
+  private retireIdle(idleSince: number): void {
     if (this.disposed) return;
-    this.checkpoints = [{ at: this.clock.now(), uses: this.uses }];
-    this.armSweep();
-  }
-
-  private armSweep(): void {
-    this.sweepTimer = scheduleTimer(this.clock, this.sweep, this.limits.idleTtlMs / 4);
-  }
-
-  private stopSweeps(): void {
-    if (this.sweepTimer !== undefined) cancelTimer(this.clock, this.sweepTimer);
-    this.sweepTimer = undefined;
-    this.checkpoints = [];
-  }
-
-  private readonly sweep = (): void => {
-    this.sweepTimer = undefined;
-    if (this.disposed) return;
-    const now = this.clock.now();
-    const checkpoints = this.checkpoints;
-    checkpoints.push({ at: now, uses: this.uses });
-    // The newest note at least idleTtlMs old: a member unused since then is idle.
-    let idx = -1;
-    for (let i = 0; i < checkpoints.length; i++) if (checkpoints[i]!.at <= now - this.limits.idleTtlMs) idx = i;
-    if (idx >= 0) {
-      const idleSince = checkpoints[idx]!.uses;
-      checkpoints.splice(0, idx);
-      for (const member of [...this.members.values()]) {
-        if (member.lastUse <= idleSince && member.breaker.state === 'closed') this.retire(member, 'idle');
-      }
-      const overflow = this.overflow;
-      if (overflow !== null && overflow.lastUse <= idleSince && overflow.breaker.state === 'closed') this.retire(overflow, 'idle');
+    for (const [key, breaker] of [...this.members]) {
+      if (breaker.familyUse <= idleSince && breaker.state === 'closed') this.retire(key, breaker, 'idle');
     }
-    // An empty family keeps no timer (the next new key starts the sweeps again).
-    if (this.members.size === 0 && this.overflow === null) this.stopSweeps();
-    else this.armSweep();
-  };
+    const overflow = this.overflow;
+    if (overflow !== null && overflow.familyUse <= idleSince && overflow.state === 'closed') this.retire(OVERFLOW_KEY, overflow, 'idle');
+  }
+
+  /** A threshold that looks like a ratio (0.5 meant as 50 %): one warning for the family, its keys' breakers say nothing. */
+  private warnRatios(): void {
+    if (this.warnedRatios) return;
+    const warning = ratioThresholdWarning(resolveOptions({ ...this.settings, name: this.name }), `Circuit breaker family "${this.name}" (every key's breaker)`);
+    if (warning === undefined) return;
+    this.warnedRatios = true;
+    this.warn(warning, 'CIRCUIT_BREAKER_THRESHOLD_RATIO');
+  }
 
   private report(error: unknown, where: string): void {
     process.emitWarning(`${where} of circuit breaker family "${this.name}" threw: ${error instanceof Error ? error.message : String(error)}`, {

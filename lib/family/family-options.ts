@@ -35,10 +35,12 @@ export interface CircuitBreakerFamilyOptions extends CircuitBreakerFamilySetting
    */
   name: string;
   /**
-   * Where the family's one overflow warning goes. Default: `process.emitWarning` with code
-   * `CIRCUIT_BREAKER_FAMILY_OVERFLOW` (the Nest layer sends it to the module's logger).
+   * Where the family's warnings go, each given once per family (never per key): overflow at
+   * `maxKeys` (code `CIRCUIT_BREAKER_FAMILY_OVERFLOW`) and a rate threshold in (0, 1) that looks
+   * like a ratio (code `CIRCUIT_BREAKER_THRESHOLD_RATIO`). Default: `process.emitWarning` with that
+   * code (the Nest layer sends them to the module's logger).
    */
-  onWarning?: (message: string) => void;
+  onWarning?: (message: string, code: string) => void;
 }
 
 export const FAMILY_DEFAULTS = { maxKeys: 1_000, idleTtlMs: 600_000 } as const;

@@ -6,8 +6,9 @@ import type { Subscription } from 'rxjs';
 import { CircuitBreakerRegistry } from '../circuit-breaker.registry.js';
 import { CircuitBreaker } from '../core/circuit-breaker.js';
 import type { CallEvent, StateChangeEvent } from '../core/events.js';
+import type { CircuitBreakerFamily } from '../family/circuit-breaker-family.js';
 import { BreakerMeters } from './breaker-meters.js';
-import { validateOptions } from './opentelemetry-options.js';
+import { DEFAULT_MAX_KEY_VALUES, DEFAULT_TOP_KEYS, validateOptions } from './opentelemetry-options.js';
 import type { CircuitBreakerOpenTelemetryOptions } from './opentelemetry-options.js';
 import { meterFrom, tracesOn } from './opentelemetry-providers.js';
 import { markCall, markFailedCall, markTransition } from './span-signals.js';
@@ -63,7 +64,23 @@ export function instrumentOpenTelemetry(
   const traces = tracesOn(opts.tracerProvider);
   for (const target of targets) instrumented.add(target);
 
-  const meters = meter === undefined ? undefined : new BreakerMeters(meter, () => (registry === undefined ? breakers : registry.getAll().filter((b) => selected(b.name))));
+  const meters =
+    meter === undefined
+      ? undefined
+      : new BreakerMeters(meter, {
+          breakers: () => (registry === undefined ? breakers : registry.getAll().filter((b) => selected(b.name))),
+          // A family is selected by its name (`breakers: ['shards']`).
+          families: () => (registry === undefined ? [] : registry.families().filter((f) => selected(f.name))),
+          memberOf: (name) => (registry === undefined ? undefined : familyMember(registry, name)),
+          topKeys: opts.topKeys ?? DEFAULT_TOP_KEYS,
+          maxKeyValues: opts.maxKeyValues ?? DEFAULT_MAX_KEY_VALUES,
+        });
+  /** A breaker's event is selected by its name, or a key's (`family:key`) by its family's name. */
+  const selectedEvent = (name: string): boolean => {
+    if (wanted === undefined || wanted.has(name)) return true;
+    const colon = name.indexOf(':');
+    return colon > 0 && wanted.has(name.slice(0, colon));
+  };
 
   const onStateChange = (event: StateChangeEvent): void => {
     meters?.onStateChange(event);
@@ -80,16 +97,23 @@ export function instrumentOpenTelemetry(
     if (registry !== undefined) {
       subscriptions = [
         registry.stateChanges$.subscribe((event) => {
-          if (selected(event.name)) onStateChange(event);
+          if (selectedEvent(event.name)) onStateChange(event);
         }),
         registry.calls$.subscribe((event) => {
-          if (selected(event.name)) onCall(registry.has(event.name) ? registry.get(event.name) : undefined, event);
+          if (selectedEvent(event.name)) onCall(registry.find(event.name), event);
         }),
       ];
+      if (meters !== undefined) {
+        subscriptions.push(
+          registry.retired$.subscribe((event) => {
+            if (selected(event.family)) meters.onRetire(event.family, event.key, event.breaker);
+          }),
+        );
+      }
       if (traces) {
         subscriptions.push(
           registry.failedCalls$.subscribe((event) => {
-            if (selected(event.name)) markFailedCall(event);
+            if (selectedEvent(event.name)) markFailedCall(event);
           }),
         );
       }
@@ -114,6 +138,16 @@ export function instrumentOpenTelemetry(
       for (const target of targets) instrumented.delete(target);
     },
   };
+}
+
+/** The family and breaker of a keyed breaker's name (`family:key`) in the registry, else undefined. */
+function familyMember(registry: CircuitBreakerRegistry, name: string): { family: CircuitBreakerFamily; breaker: CircuitBreaker | undefined } | undefined {
+  const colon = name.indexOf(':');
+  if (colon <= 0) return undefined;
+  const familyName = name.slice(0, colon);
+  if (!registry.hasFamily(familyName)) return undefined;
+  const family = registry.family(familyName);
+  return { family, breaker: family.find(name.slice(colon + 1)) };
 }
 
 /** The breakers given, checked: each a CircuitBreaker, listed once. */

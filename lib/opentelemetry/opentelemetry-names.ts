@@ -24,6 +24,11 @@ export const CIRCUIT_BREAKER_INSTRUMENTS = {
 export const CIRCUIT_BREAKER_ATTRIBUTES = {
   /** The breaker's name: on every data point, span and span event. */
   name: 'circuitbreaker.name',
+  /**
+   * A keyed breaker's key, beside `circuitbreaker.name` = its family: the key for a key whose
+   * circuit is not closed or among the `topKeys` busiest, `_overflow`, or `_other` for the rest.
+   */
+  key: 'circuitbreaker.key',
   /** A state: `closed`, `open`, `half_open`, `forced_open`, `disabled`, `metrics_only`. */
   state: 'circuitbreaker.state',
   /** How a call ended: `success`, `failure`, `ignored`, `not_permitted`, `timeout`. */

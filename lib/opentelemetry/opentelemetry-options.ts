@@ -22,11 +22,29 @@ export interface CircuitBreakerOpenTelemetryOptions {
    * registry creates later). A listed name that does not exist yet is instrumented once it does.
    */
   breakers?: readonly string[];
+  /**
+   * Families of keyed breakers: how many of a family's closed keys get data points of their own
+   * (attribute `circuitbreaker.key`), the busiest by recent traffic; a key whose circuit is not
+   * closed always does. Every other key is aggregated under `circuitbreaker.key="_other"`.
+   * Integer >= 0. Default 10 (as the Prometheus integration's `topKeys`).
+   */
+  topKeys?: number;
+  /**
+   * Families of keyed breakers: at most this many distinct keys of a family ever get data points of
+   * their own over the instrumentation's life (the SDK keeps every attribute set it has exported
+   * with cumulative temporality, so a bound per collection is not enough); later keys, open ones
+   * included, are counted under `_other` (health and the admin API still list them). Integer >= 1.
+   * Default 100.
+   */
+  maxKeyValues?: number;
 }
+
+export const DEFAULT_TOP_KEYS = 10;
+export const DEFAULT_MAX_KEY_VALUES = 100;
 
 export const CIRCUIT_BREAKER_OPENTELEMETRY_OPTIONS = Symbol('CIRCUIT_BREAKER_OPENTELEMETRY_OPTIONS');
 
-const OPTION_KEYS = ['meterProvider', 'tracerProvider', 'breakers'];
+const OPTION_KEYS = ['meterProvider', 'tracerProvider', 'breakers', 'topKeys', 'maxKeyValues'];
 
 /** Bad options are a bootstrap error naming the option, the value and what is allowed. */
 export function validateOptions(options: unknown, where: string): CircuitBreakerOpenTelemetryOptions {
@@ -38,7 +56,13 @@ export function validateOptions(options: unknown, where: string): CircuitBreaker
   for (const key of Object.keys(given)) {
     if (!OPTION_KEYS.includes(key)) throw new TypeError(`${where}: unknown option "${key}" (known options: ${OPTION_KEYS.join(', ')})`);
   }
-  const { meterProvider, tracerProvider, breakers } = given;
+  const { meterProvider, tracerProvider, breakers, topKeys, maxKeyValues } = given;
+  if (topKeys !== undefined && (typeof topKeys !== 'number' || !Number.isInteger(topKeys) || topKeys < 0)) {
+    throw new TypeError(`${where}: option "topKeys" must be an integer >= 0, got ${describe(topKeys)}`);
+  }
+  if (maxKeyValues !== undefined && (typeof maxKeyValues !== 'number' || !Number.isInteger(maxKeyValues) || maxKeyValues < 1)) {
+    throw new TypeError(`${where}: option "maxKeyValues" must be an integer >= 1, got ${describe(maxKeyValues)}`);
+  }
   if (meterProvider !== undefined && meterProvider !== false && typeof (meterProvider as { getMeter?: unknown } | null)?.getMeter !== 'function') {
     throw new TypeError(`${where}: option "meterProvider" must be an OpenTelemetry MeterProvider (with getMeter()) or false, got ${describe(meterProvider)}`);
   }

@@ -18,9 +18,9 @@ import {
   DEFAULT_TOP_KEYS,
 } from './circuit-breaker-prometheus.options.js';
 import type { CircuitBreakerFamily } from '../family/circuit-breaker-family.js';
-import { FamilySeries } from './family-series.js';
+import { FamilySeries } from '../family/family-series.js';
+import type { FamilyRow } from '../family/family-series.js';
 import { shadowMetrics } from './shadow-metrics.js';
-import type { FamilyRow } from './family-series.js';
 import type { CircuitBreakerPrometheusOptions } from './circuit-breaker-prometheus.options.js';
 
 /**
@@ -88,7 +88,7 @@ export class CircuitBreakerMetrics implements OnModuleInit, OnModuleDestroy {
     if (topKeys !== undefined && (typeof topKeys !== 'number' || !Number.isInteger(topKeys) || topKeys < 0)) {
       throw new Error(`CircuitBreakerPrometheusModule: option "topKeys" must be an integer >= 0, got ${JSON.stringify(topKeys)}`);
     }
-    this.familySeries = new FamilySeries(topKeys ?? DEFAULT_TOP_KEYS, (family, key) => this.dropFamilySeries(family, key));
+    this.familySeries = new FamilySeries({ topKeys: topKeys ?? DEFAULT_TOP_KEYS, onDrop: (family, key) => this.dropFamilySeries(family, key) });
     if (registry !== undefined && (registry === null || typeof (registry as { registerMetric?: unknown }).registerMetric !== 'function')) {
       throw new Error('CircuitBreakerPrometheusModule: option "registry" must be a prom-client Registry');
     }

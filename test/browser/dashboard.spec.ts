@@ -5,7 +5,8 @@
  * name). The same checks run in each: the page loads cleanly, follows a trip of `payments` live,
  * counts down to the next trial, its reset goes through the admin API's guard (refused without the
  * key, done with it), every action is reachable by Tab and works with Enter and Space, it requests
- * nothing from elsewhere, and it reconnects by itself when its stream ends.
+ * nothing from elsewhere, it reconnects by itself when its stream ends, and the sample's keyed family
+ * shows as one row with its open key.
  *
  * Needs Chromium at /usr/bin/chromium (CHROMIUM_PATH to change) and Firefox at /usr/bin/firefox-esr
  * (FIREFOX_PATH to change); .ci/run installs Debian's packages (.ci/ensure-chromium, .ci/ensure-firefox).
@@ -36,6 +37,7 @@ interface PageElement {
   querySelector(selector: string): PageElement | null;
   querySelectorAll(selector: string): ArrayLike<PageElement>;
   hidden: boolean;
+  checkVisibility?(): boolean;
 }
 declare const document: PageElement & { activeElement: PageElement | null; getElementById(id: string): PageElement | null };
 declare function getComputedStyle(element: unknown): { outlineStyle: string };
@@ -218,6 +220,27 @@ describe.each(BROWSERS)('dashboard in $name, against the sample app', (target) =
         20,
       );
     }
+    expect(problems).toEqual([]);
+  });
+
+  it('shows the payment-hosts family as one row, live, with the failing host among its open keys and no card per host', async () => {
+    if (page.url() !== `${app.url}/circuit-breakers`) await page.goto(`${app.url}/circuit-breakers`);
+    // The first host answers 500, the second quotes.
+    await app.http().post('/chaos/payments').send({ mode: 'fail' }).expect(201);
+    for (let i = 0; i < 3; i++) await app.http().get(`/orders/browser-host-${i}/host-quote`).expect(200);
+    await page.waitForSelector('#families tr[data-family="payment-hosts"] .open-key', { timeout: 2_000 });
+    const shown = await page.evaluate(() => {
+      const row = document.querySelector('#families tr[data-family="payment-hosts"]')!;
+      return {
+        sectionVisible: document.querySelector('#families-section')?.checkVisibility?.(),
+        openKeys: Array.from(row.querySelectorAll('.open-key')).map((key) => key.textContent),
+        open: row.querySelector('td[data-state="open"]')?.textContent,
+        closed: row.querySelector('td[data-state="closed"]')?.textContent,
+        hostCards: Array.from(document.querySelectorAll('article.breaker h3')).filter((title) => title.textContent?.startsWith('payment-hosts:')).length,
+      };
+    });
+    expect(shown).toEqual({ sectionVisible: true, openKeys: [expect.stringMatching(/^127\.0\.0\.1:\d+$/)], open: '1', closed: '1', hostCards: 0 });
+    await app.http().post('/chaos/payments').send({ mode: 'ok' }).expect(201);
     expect(problems).toEqual([]);
   });
 

@@ -360,7 +360,9 @@ describe('instrumentOpenTelemetry on engine breakers, with the OpenTelemetry SDK
       [{ tracerProvider: 'global' }, 'instrumentOpenTelemetry: option "tracerProvider" must be an OpenTelemetry TracerProvider (with getTracer()) or false, got "global"'],
       [{ breakers: 'payments' }, 'instrumentOpenTelemetry: option "breakers" must be an array of breaker names (non-empty strings), got "payments"'],
       [{ breakers: [''] }, 'instrumentOpenTelemetry: option "breakers" must be an array of breaker names (non-empty strings), got [""]'],
-      [{ meter: 1 }, 'instrumentOpenTelemetry: unknown option "meter" (known options: meterProvider, tracerProvider, breakers)'],
+      [{ topKeys: -1 }, 'instrumentOpenTelemetry: option "topKeys" must be an integer >= 0, got -1'],
+      [{ maxKeyValues: 0.5 }, 'instrumentOpenTelemetry: option "maxKeyValues" must be an integer >= 1, got 0.5'],
+      [{ meter: 1 }, 'instrumentOpenTelemetry: unknown option "meter" (known options: meterProvider, tracerProvider, breakers, topKeys, maxKeyValues)'],
       [null, 'instrumentOpenTelemetry: options must be an object, got null'],
     ])('refuses bad options %j with an error naming the option and what is allowed', (options, message) => {
       expect(() => instrumentOpenTelemetry([breaker('payments')], options as never)).toThrow(message);

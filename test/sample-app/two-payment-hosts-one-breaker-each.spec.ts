@@ -56,4 +56,23 @@ describe('sample app: two payments hosts, one breaker each', () => {
     const health = await request(server).get('/health').expect(200);
     expect(health.body.details.circuit_breakers.breakers['payment-hosts']).toMatchObject({ family: true, keys: 2, openKeys: [firstHost] });
   });
+
+  it('with both hosts failing, answers 502 listing why each host was skipped; the second host gets its own breaker opened', async () => {
+    const first = app.get(PaymentsDownstream);
+    const second = app.get<PaymentsDownstream>(SECOND_PAYMENTS_HOST);
+    const firstHost = new URL(first.url).host;
+    const secondHost = new URL(second.url).host;
+    await request(server).post('/chaos/payments').send({ mode: 'fail' }).expect(201);
+    await request(server).post('/chaos/payments-b').send({ mode: 'fail' }).expect(201);
+    const res = await request(server).get('/orders/8/host-quote').expect(502);
+    expect(res.body.skipped).toEqual([
+      { host: firstHost, reason: 'answered 500' },
+      { host: secondHost, reason: 'answered 500' },
+    ]);
+    for (let i = 0; i < 2; i++) await request(server).get('/orders/8/host-quote').expect(502);
+    const family = app.get(CircuitBreakerRegistry).family('payment-hosts');
+    expect(family.summary()).toMatchObject({ keys: 2, openKeys: [firstHost, secondHost].sort(), openKeyCount: 2 });
+    const refused = await request(server).get('/orders/9/host-quote').expect(502);
+    expect(refused.body.skipped.map((s: { reason: string }) => s.reason)).toEqual(['circuit open', 'circuit open']);
+  });
 });

@@ -9,10 +9,15 @@
  * `_other`). A key that loses its own series leaves it behind (the series ends, as for any label
  * that goes away); one that gains it starts a new series from zero. A retired key's calls since the
  * last scrape go to `_other`.
+ *
+ * Shared by the Prometheus and OpenTelemetry integrations. An exporter that keeps every series it
+ * has ever seen (OpenTelemetry's SDK with cumulative temporality) also gets a lifetime bound,
+ * `keyBudget`: at most that many distinct keys of a family ever get a series of their own, and a
+ * key that loses its series keeps its counts, so its series stays monotonic if it comes back.
  */
 import type { CircuitBreaker, CircuitState } from '../core/circuit-breaker.js';
 import { CIRCUIT_STATES, STATE_TABLE } from '../core/states/index.js';
-import type { CircuitBreakerFamily } from '../family/circuit-breaker-family.js';
+import type { CircuitBreakerFamily } from './circuit-breaker-family.js';
 
 export const OTHER_KEY = '_other';
 const OVERFLOW_KEY = '_overflow';
@@ -37,9 +42,24 @@ export interface FamilyRow {
   readonly storeShared: number | undefined;
 }
 
+export interface FamilySeriesOptions {
+  /** How many of the busiest closed keys of a family get a series of their own. */
+  readonly topKeys: number;
+  /** A key lost its own series (the caller removes its event-driven series). */
+  readonly onDrop?: (family: string, key: string) => void;
+  /**
+   * At most this many distinct keys of a family ever get a series of their own; later keys, open
+   * ones included, stay under `_other`. A dropped key's counts are kept. Default: no bound, and a
+   * dropped key's series ends (starts from zero if it comes back).
+   */
+  readonly keyBudget?: number;
+}
+
 interface FamilyState {
   /** Keys with a series of their own. */
   readonly labelled: Set<string>;
+  /** With a keyBudget: every key that ever had a series of its own. */
+  readonly everLabelled: Set<string>;
   /** Each live breaker's counters at the previous scrape. */
   readonly seen: Map<CircuitBreaker, Counts>;
   /** Recent traffic per breaker (calls per scrape, halved each scrape). */
@@ -79,11 +99,21 @@ export class FamilySeries {
   private readonly families = new Map<string, FamilyState>();
   private cached: FamilyRow[] | null = null;
 
-  /** `onDrop(family, key)`: a key lost its own series (the caller removes its event-driven series). */
-  constructor(
-    private readonly topKeys: number,
-    private readonly onDrop: (family: string, key: string) => void,
-  ) {}
+  private readonly topKeys: number;
+  private readonly onDrop: (family: string, key: string) => void;
+  private readonly keyBudget: number;
+
+  constructor(options: FamilySeriesOptions) {
+    this.topKeys = options.topKeys;
+    this.onDrop = options.onDrop ?? (() => undefined);
+    this.keyBudget = options.keyBudget ?? Number.POSITIVE_INFINITY;
+  }
+
+  /** The key label the calls of `key` of the family `familyName` are counted under now. */
+  labelOf(familyName: string, key: string): string {
+    if (key === OVERFLOW_KEY) return key;
+    return this.families.get(familyName)?.labelled.has(key) === true ? key : OTHER_KEY;
+  }
 
   /**
    * Every family's rows. Computed once per scrape (every metric's collect() reads the same rows;
@@ -105,7 +135,7 @@ export class FamilySeries {
     const key = keyOf(family, breaker);
     if (key === OVERFLOW_KEY) return key;
     const state = this.stateOf(family.name);
-    if (STATE_TABLE[to].admits !== 'all') state.labelled.add(key);
+    if (STATE_TABLE[to].admits !== 'all') this.label(state, key);
     return state.labelled.has(key) ? key : OTHER_KEY;
   }
 
@@ -117,10 +147,7 @@ export class FamilySeries {
     if (seen !== undefined) add(this.seriesOf(state, OTHER_KEY), countsOf(breaker), seen);
     state.seen.delete(breaker);
     state.score.delete(breaker);
-    if (state.labelled.delete(key)) {
-      state.series.delete(key);
-      this.onDrop(familyName, key);
-    }
+    if (state.labelled.delete(key)) this.drop(familyName, state, key);
   }
 
   clear(): void {
@@ -131,7 +158,7 @@ export class FamilySeries {
   private stateOf(name: string): FamilyState {
     let state = this.families.get(name);
     if (state === undefined) {
-      state = { labelled: new Set(), seen: new Map(), score: new Map(), series: new Map([[OTHER_KEY, zero()]]) };
+      state = { labelled: new Set(), everLabelled: new Set(), seen: new Map(), score: new Map(), series: new Map([[OTHER_KEY, zero()]]) };
       this.families.set(name, state);
     }
     return state;
@@ -183,10 +210,24 @@ export class FamilySeries {
     for (const key of state.labelled) {
       if (wanted.has(key)) continue;
       state.labelled.delete(key);
-      state.series.delete(key);
-      this.onDrop(family.name, key);
+      this.drop(family.name, state, key);
     }
-    for (const key of wanted) state.labelled.add(key);
+    for (const key of wanted) this.label(state, key);
+  }
+
+  /** Gives `key` a series of its own, unless the family's keyBudget is spent on other keys. */
+  private label(state: FamilyState, key: string): void {
+    if (this.keyBudget !== Number.POSITIVE_INFINITY) {
+      if (!state.everLabelled.has(key) && state.everLabelled.size >= this.keyBudget) return;
+      state.everLabelled.add(key);
+    }
+    state.labelled.add(key);
+  }
+
+  /** A key lost its own series: without a keyBudget the series ends; with one its counts are kept. */
+  private drop(familyName: string, state: FamilyState, key: string): void {
+    if (this.keyBudget === Number.POSITIVE_INFINITY) state.series.delete(key);
+    this.onDrop(familyName, key);
   }
 
   private rowsOf(family: CircuitBreakerFamily, state: FamilyState, breakers: readonly CircuitBreaker[]): FamilyRow[] {
