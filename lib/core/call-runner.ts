@@ -157,13 +157,10 @@ function runTimed<T>(breaker: CircuitBreaker, fn: (signal?: AbortSignal) => T, p
   const promise = promiseFor(call);
   // An AsyncResource: about 70 ns here, where AsyncLocalStorage.snapshot() costs about 15 µs on Node 20.
   if (breaker.listening) call.context = new AsyncResource('CircuitBreakerTimedCall');
-  if (!breaker.disposed) {
-    const queue = (breaker.deadlines ??= new DeadlineQueue(
-      () => breaker.opts.clock,
-      (expired, now) => expire(breaker, expired, now),
-    ));
-    queue.add(call, startedAt);
-  }
+  // Also after dispose(): a call to a hung dependency must still time out (the queue then keeps no
+  // timer once it is empty; see DeadlineQueue.drain).
+  const queue = (breaker.deadlines ??= newDeadlineQueue(breaker));
+  queue.add(call, startedAt);
   const fulfilled = (value: unknown): void => settledInTime(breaker, call, value, false);
   const rejected = (error: unknown): void => settledInTime(breaker, call, error, true);
   try {
@@ -174,6 +171,15 @@ function runTimed<T>(breaker: CircuitBreaker, fn: (signal?: AbortSignal) => T, p
     settledInTime(breaker, call, error, true);
   }
   return promise;
+}
+
+function newDeadlineQueue(breaker: CircuitBreaker): DeadlineQueue {
+  const queue = new DeadlineQueue(
+    () => breaker.opts.clock,
+    (expired, now) => expire(breaker, expired, now),
+  );
+  if (breaker.disposed) queue.drain();
+  return queue;
 }
 
 function settledInTime(breaker: CircuitBreaker, call: PendingCall, outcome: unknown, failed: boolean): void {

@@ -9,6 +9,7 @@
  * state object; events cost nothing when nobody listens.
  */
 import type { Clock } from './clock.js';
+import { cancelTimer, scheduleTimer } from './clock.js';
 import { NO_REACTIONS, makeReactions, runCall, settleOther } from './call-runner.js';
 import type { Reactions } from './call-runner.js';
 import { windowClock } from './coarse-clock.js';
@@ -24,7 +25,6 @@ import { HealthPoller } from './health-poller.js';
 import { Listeners } from './listeners.js';
 import type { CircuitBreakerOptions, CircuitBreakerSettings, ResolvedOptions } from './options.js';
 import { ratioThresholdWarning, resolveOptions } from './options.js';
-import { OwnedTimers } from './owned-timers.js';
 import { Rejections } from './rejections.js';
 import { CallTotals, snapshotOf } from './snapshot.js';
 import type { CircuitBreakerSnapshot, CircuitBreakerTotals } from './snapshot.js';
@@ -96,7 +96,6 @@ export class CircuitBreaker {
   private generation = 0;
   private readonly stateListeners = new Listeners<StateChangeEvent>();
   private readonly callListeners = new Listeners<CallEvent>();
-  private readonly timers = new OwnedTimers();
   private warnedRatios = false;
 
   constructor(options: CircuitBreakerOptions) {
@@ -212,13 +211,16 @@ export class CircuitBreaker {
   }
 
   /**
-   * Runs `callback` after `delayMs` on the breaker's clock, on a timer that `dispose()` clears
-   * (the Nest layer times Observable calls with it). Returns a function that cancels it. A disposed
-   * breaker arms no timer.
+   * Runs `callback` after `delayMs` on the breaker's clock (the Nest layer times Observable calls
+   * with it). Returns a function that cancels it. A call's deadline, so `dispose()` leaves it armed:
+   * the call still times out (nothing waits forever) and the timer is gone once it fires or the
+   * call settles and cancels it.
    * @internal
    */
   schedule(callback: () => void, delayMs: number): () => void {
-    return this.disposed ? noop : this.timers.schedule(this.opts.clock, callback, delayMs);
+    const clock = this.opts.clock;
+    const handle = scheduleTimer(clock, callback, delayMs);
+    return () => cancelTimer(clock, handle);
   }
 
   // ---------------------------------------------------------------- admission and outcomes (engine-internal)
@@ -460,20 +462,19 @@ export class CircuitBreaker {
   }
 
   /**
-   * Clears every timer the breaker owns. Calls still in flight settle with their own outcome (no
-   * deadline is enforced any more); the breaker keeps working but arms no timer again.
+   * Stops the breaker's own timers (health-check polls, half-open probe timers) and leaves the
+   * store. Calls in flight keep their `timeoutMs` deadline, so a call to a hung dependency still
+   * times out and `app.close()` never waits forever; a deadline timer stays armed only while a
+   * timed call is in flight. The breaker keeps working afterwards.
    */
   dispose(): void {
     this.disposed = true;
-    this.deadlines?.stop();
-    this.timers.clear(this.opts.clock);
+    this.deadlines?.drain();
     this.trials?.stop();
     this.health?.stop();
     this.link?.leave();
   }
 }
-
-function noop(): void {}
 
 const reported = new WeakSet<object>();
 /** Default sink for errors from user callbacks: one warning per error object, never a crash. */

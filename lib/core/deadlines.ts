@@ -56,6 +56,8 @@ export class DeadlineQueue {
   private timer: unknown = undefined;
   /** The deadline the timer is armed for (it may be earlier than the head's once calls settled in time). */
   private armedFor = Number.POSITIVE_INFINITY;
+  /** The breaker was disposed: the timer lives only while a call is queued (see drain). */
+  private draining = false;
   private readonly fire = (): void => this.onTimer();
 
   constructor(
@@ -118,14 +120,24 @@ export class DeadlineQueue {
     if (next === null) this.tail = prev;
     else next.prev = prev;
     call.prev = call.next = null;
+    if (this.draining && this.head === null) this.cancel();
   }
 
-  /** Stops enforcing deadlines (dispose): pending calls settle with their own promise only. */
-  stop(): void {
+  /**
+   * The breaker is disposed (app.close()): calls in flight keep their deadline, so a call to a hung
+   * dependency still times out and nothing waits forever (an HTTP server closing waits for its open
+   * requests); but the timer no longer outlives the last queued call, so nothing stays armed.
+   * Calls started afterwards are queued and timed the same way.
+   */
+  drain(): void {
+    this.draining = true;
+    if (this.head === null) this.cancel();
+  }
+
+  private cancel(): void {
     if (this.timer !== undefined) cancelTimer(this.clock(), this.timer);
     this.timer = undefined;
     this.armedFor = Number.POSITIVE_INFINITY;
-    this.head = this.tail = null;
   }
 
   private arm(deadline: number, nowMs: number): void {
