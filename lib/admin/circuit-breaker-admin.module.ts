@@ -1,5 +1,6 @@
 import { Controller, Module, UseGuards } from '@nestjs/common';
 import type { CanActivate, DynamicModule, ModuleMetadata, Type } from '@nestjs/common';
+import { CircuitBreakerConfigError } from '../core/errors.js';
 import { CircuitBreakerAdminController as BaseController } from './circuit-breaker-admin.controller.js';
 import { ADMIN_REGISTRATION, UnguardedAdminWarning } from './unguarded-admin.warning.js';
 import type { AdminRegistration } from './unguarded-admin.warning.js';
@@ -38,11 +39,11 @@ export class CircuitBreakerAdminModule {
   static register(options: CircuitBreakerAdminOptions = {}): DynamicModule {
     const path = options.path ?? 'circuit-breakers';
     if (typeof path !== 'string') {
-      throw new Error(`CircuitBreakerAdminModule: option "path" must be a string, got ${typeof path}`);
+      throw CircuitBreakerConfigError.forComponent('CircuitBreakerAdminModule', 'path', path, 'a string');
     }
     const guards = options.guards ?? [];
     if (!Array.isArray(guards) || guards.some((g) => g === null || (typeof g !== 'function' && typeof (g as CanActivate).canActivate !== 'function'))) {
-      throw new Error('CircuitBreakerAdminModule: option "guards" must be an array of guard classes or instances (CanActivate)');
+      throw CircuitBreakerConfigError.forComponent('CircuitBreakerAdminModule', 'guards', guards, 'an array of guard classes or instances (CanActivate)');
     }
     // A subclass per registration carries its own path and guards; the routes are inherited.
     const AdminController = class CircuitBreakerAdminController extends BaseController {};

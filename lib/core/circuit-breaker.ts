@@ -401,6 +401,13 @@ export class CircuitBreaker {
    * caps the trials running (which keep counting) and the successes that close.
    */
   reconfigure(settings: CircuitBreakerSettings): void {
+    if (settings === null || typeof settings !== 'object') {
+      throw new CircuitBreakerConfigError(this.name, 'options', settings, 'an object of the options to change');
+    }
+    if (Object.hasOwn(settings, 'name')) {
+      const given = (settings as { name?: unknown }).name;
+      throw new CircuitBreakerConfigError(this.name, 'name', given, "absent from reconfigure(): a breaker's name is its identity and never changes (create another breaker for another name)");
+    }
     const merged: CircuitBreakerOptions = { ...this.given, ...settings, name: this.name };
     for (const key of Object.keys(settings) as (keyof CircuitBreakerSettings)[]) {
       if (settings[key] === undefined) delete merged[key];
