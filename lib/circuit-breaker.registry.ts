@@ -3,6 +3,7 @@ import type { LoggerService, OnModuleDestroy } from '@nestjs/common';
 import { Observable, Subject } from 'rxjs';
 import { CircuitBreaker } from './core/circuit-breaker.js';
 import type { CallEvent, StateChangeEvent } from './core/circuit-breaker.js';
+import { STATE_TABLE } from './core/states/index.js';
 import { CircuitBreakerConfigError } from './core/errors.js';
 import type { CircuitBreakerSettings } from './core/options.js';
 import { SETTING_KEYS, resolveOptions } from './core/options.js';
@@ -476,7 +477,7 @@ function replaceSettings(breaker: CircuitBreaker, settings: CircuitBreakerSettin
 
 function logTransition(logger: LoggerService, breaker: CircuitBreaker, event: StateChangeEvent): void {
   const prefix = `Circuit breaker "${event.name}" ${event.from} -> ${event.to} (${event.reason})`;
-  if (event.to === 'open' || event.to === 'forced_open') {
+  if (STATE_TABLE[event.to].admits === 'none') {
     const s = breaker.snapshot();
     const retry = s.retryAfterMs === undefined ? '' : `; next trial in ${s.retryAfterMs} ms`;
     logger.warn(`${prefix}: failure rate ${round(s.failureRate)}%, slow-call rate ${round(s.slowCallRate)}% over ${s.calls} calls${retry}`);

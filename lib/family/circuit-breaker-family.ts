@@ -15,7 +15,7 @@ import { cancelTimer, monotonicClock, scheduleTimer } from '../core/clock.js';
 import { CircuitBreakerConfigError } from '../core/errors.js';
 import { Listeners } from '../core/listeners.js';
 import type { CircuitBreakerSettings } from '../core/options.js';
-import { CIRCUIT_STATES } from '../core/states/index.js';
+import { CIRCUIT_STATES, STATE_TABLE } from '../core/states/index.js';
 import { CircuitBreakerKeyError, OVERFLOW_KEY, checkFamilyName, keyProblem, resolveFamilyLimits, splitFamilySettings } from './family-options.js';
 import type { CircuitBreakerFamilyOptions, CircuitBreakerFamilySettings, ResolvedFamilyLimits } from './family-options.js';
 
@@ -62,7 +62,7 @@ interface Checkpoint {
   readonly uses: number;
 }
 
-const NOT_ADMITTING: ReadonlySet<CircuitState> = new Set(['open', 'half_open', 'forced_open']);
+const NOT_ADMITTING: ReadonlySet<CircuitState> = new Set(CIRCUIT_STATES.filter((state) => STATE_TABLE[state].admits !== 'all'));
 
 export class CircuitBreakerFamily {
   readonly name: string;
