@@ -48,7 +48,7 @@ const closedState = STATE_TABLE.closed.behaviour;
 const promiseThen = Promise.prototype.then;
 
 /**
- * A circuit breaker. See README for the semantics of each state and option.
+ * A circuit breaker. docs/behaviour.md describes each state and rule, docs/options.md each option.
  *
  * ```ts
  * const breaker = new CircuitBreaker({ name: 'payments', failureRateThreshold: 50 });

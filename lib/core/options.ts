@@ -34,7 +34,7 @@ export interface HealthCheckOptions {
   intervalMs: number;
 }
 
-/** Everything that shapes a breaker's behaviour; all optional. See README for the defaults. */
+/** Everything that shapes a breaker's behaviour; all optional. The defaults are listed in docs/options.md. */
 export interface CircuitBreakerSettings {
   /** Which calls the rates are computed over. Default `{ type: 'count', size: 100 }`. */
   slidingWindow?: SlidingWindowOptions;
