@@ -115,10 +115,12 @@ export class CircuitBreakerRegistry implements OnModuleDestroy {
     for (const [name, settings] of Object.entries(options.families ?? {})) this.declareFamily(name, settings, `${source} families`);
   }
 
+  /** @internal */
   get strict(): boolean {
     return this.options.strict === true;
   }
 
+  /** @internal */
   get moduleOptions(): CircuitBreakerModuleOptions {
     return this.options;
   }
@@ -128,6 +130,7 @@ export class CircuitBreakerRegistry implements OnModuleDestroy {
    * must carry the same options; a breaker already built from defaults for that name takes the
    * declared options. `nameIs` says where the name comes from, for the error about a `name` key.
    * A name with `*` is a pattern (see {@link declarePattern}): no breaker is returned for it.
+   * @internal
    */
   declare(name: string, settings: CircuitBreakerSettings, source: string, nameIs = keyNameOrigin(name)): CircuitBreaker | undefined {
     if (settings === null || typeof settings !== 'object') {
@@ -155,6 +158,7 @@ export class CircuitBreakerRegistry implements OnModuleDestroy {
    * Declares options for every breaker whose name matches `pattern` and that is not declared by
    * its exact name (see lib/breaker-patterns.ts for matching and specificity). Breakers already
    * built from defaults or a less specific pattern take the new options.
+   * @internal
    */
   declarePattern(pattern: string, settings: CircuitBreakerSettings, source: string, checkConflicts = true): undefined {
     if (settings === null || typeof settings !== 'object') {
@@ -179,6 +183,7 @@ export class CircuitBreakerRegistry implements OnModuleDestroy {
   /**
    * Declares a family of keyed breakers (forRoot `families`, a keyed decorator's options). The
    * same name declared twice must carry the same options; a name is a breaker or a family, not both.
+   * @internal
    */
   declareFamily(name: string, settings: CircuitBreakerFamilySettings, source: string): CircuitBreakerFamily {
     checkFamilyName(name);
@@ -236,6 +241,7 @@ export class CircuitBreakerRegistry implements OnModuleDestroy {
     return this.familyMap.has(name);
   }
 
+  /** @internal */
   isFamilyDeclared(name: string): boolean {
     return this.familyDeclarations.has(name);
   }
@@ -245,7 +251,7 @@ export class CircuitBreakerRegistry implements OnModuleDestroy {
     return [...this.familyMap.values()];
   }
 
-  /** Families used without a declaration, with who used them (strict-mode check at bootstrap). */
+  /** Families used without a declaration, with who used them (strict-mode check at bootstrap). @internal */
   undeclaredFamilies(): ReadonlyMap<string, string> {
     return this.undeclaredFamilyMap;
   }
@@ -262,7 +268,7 @@ export class CircuitBreakerRegistry implements OnModuleDestroy {
     return this.familyMap.get(name.slice(0, colon))?.find(name.slice(colon + 1));
   }
 
-  /** In strict mode, every family a keyed decorator uses must be declared by the time the application bootstraps. */
+  /** In strict mode, every family a keyed decorator uses must be declared by the time the application bootstraps. @internal */
   assertFamilyDeclared(name: string, usedBy: string): void {
     if (!this.strict || this.familyDeclarations.has(name)) return;
     const meant = closestName(name, [...this.familyDeclarations.keys()]);
@@ -357,6 +363,7 @@ export class CircuitBreakerRegistry implements OnModuleDestroy {
   /**
    * In strict mode, every name used must be declared by the time the application bootstraps.
    * `usedBy` lists the decorators and injecting classes that use it.
+   * @internal
    */
   assertDeclared(name: string, usedBy: string): void {
     if (!this.strict || this.isDeclared(name)) return;
@@ -370,7 +377,7 @@ export class CircuitBreakerRegistry implements OnModuleDestroy {
     );
   }
 
-  /** Drops a breaker built from defaults that this application turned out not to use. */
+  /** Drops a breaker built from defaults that this application turned out not to use. @internal */
   forget(name: string): void {
     if (this.isDeclared(name)) return;
     const breaker = this.breakers.get(name);
@@ -383,7 +390,7 @@ export class CircuitBreakerRegistry implements OnModuleDestroy {
     this.undeclared.delete(name);
   }
 
-  /** Names used without a declaration, with who used them (strict-mode check at bootstrap). */
+  /** Names used without a declaration, with who used them (strict-mode check at bootstrap). @internal */
   undeclaredNames(): ReadonlyMap<string, string> {
     return this.undeclared;
   }
