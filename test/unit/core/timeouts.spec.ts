@@ -277,7 +277,7 @@ describe('AbortSignal', () => {
     const { breaker, clock } = harness();
     let again: (() => void) | undefined;
     const twice = { then: (ok: (v: string) => void) => { ok('once'); again = () => ok('twice'); } };
-    await expect(breaker.execute(() => twice)).resolves.toBe('once');
+    await expect(breaker.execute(() => twice as unknown as PromiseLike<string>)).resolves.toBe('once');
     const next = pendingCall(breaker);
     again!();
     await flush();
