@@ -32,6 +32,19 @@ export type KeyedBreaker = (instance: unknown, args: unknown[]) => CircuitBreake
 
 export class MethodBinding {
   private learned: MethodShape;
+  /**
+   * The async context a call runs in (call-context.ts) serves two things: the nesting exemption
+   * and `circuitBreakerSignal()`. Entering it costs on every call, and once a process has entered
+   * one, Node keeps promise hooks on for every promise of the process. So a Promise call skips it
+   * when neither can apply: this is the only decorated method of its breaker (no other one can
+   * nest inside it) and the breaker has no `timeoutMs` (no signal). A call of this method made
+   * synchronously inside its own call (recursion) is still exempt, and from then on every call
+   * enters the context (`reentered`): a recursion after an `await` is caught only from then on.
+   */
+  private sole = false;
+  private reentered = false;
+  /** Calls of this method running their synchronous part right now (recursion detector while `sole`). */
+  private depth = 0;
 
   /** `breaker`: the method's breaker, or, for a keyed method, a function finding each call's. */
   constructor(
@@ -42,6 +55,11 @@ export class MethodBinding {
     private readonly registry?: CircuitBreakerRegistry,
   ) {
     this.learned = hint;
+  }
+
+  /** No other decorated method uses this binding's breaker (the explorer tells, at bootstrap). @internal */
+  soleUserOfItsBreaker(): void {
+    this.sole = true;
   }
 
   /** The breaker of a named method (undefined for a keyed one: each call finds its own). */
@@ -104,6 +122,14 @@ export class MethodBinding {
   }
 
   private invokePromise(breaker: CircuitBreaker, instance: unknown, original: AnyMethod, args: unknown[]): Promise<unknown> {
+    if (this.depth > 0) {
+      // Called from inside its own call, synchronously, while that call ran without the async
+      // context: nested, so it runs directly; later calls enter the context, so that a call of
+      // this method after an await inside its own call is seen as nested too.
+      this.reentered = true;
+      return original.apply(instance, args) as Promise<unknown>;
+    }
+    if (this.sole && !this.reentered && breaker.options.timeoutMs === undefined) return this.invokePromiseAlone(breaker, instance, original, args);
     const call = beginCall(breaker);
     // Declaring the signal parameter only under a timeout: the engine then makes an AbortController.
     const fn =
@@ -124,6 +150,21 @@ export class MethodBinding {
         return this.recover(breaker, instance, args, error);
       },
     );
+  }
+
+  /** invokePromise without an async context (see `sole`). */
+  private invokePromiseAlone(breaker: CircuitBreaker, instance: unknown, original: AnyMethod, args: unknown[]): Promise<unknown> {
+    this.depth++;
+    let result: PromiseLike<unknown>;
+    try {
+      result = executePromise(breaker, () => original.apply(instance, args));
+    } finally {
+      this.depth--;
+    }
+    // Nothing to do on failure without a fallback and without a failedCalls$ listener: the
+    // engine's promise is the answer (no extra promise per call).
+    if (this.fallback === undefined && this.registry?.watchesFailedCalls !== true) return result as Promise<unknown>;
+    return Promise.resolve(result).then(undefined, (error: unknown) => this.recover(breaker, instance, args, error));
   }
 
   /** Shape unknown or sync so far: the value returned decides how the call is recorded. */
