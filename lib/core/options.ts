@@ -274,6 +274,14 @@ export function ratioThresholdWarning(opts: ResolvedOptions): string | undefined
   );
 }
 
+/** Gives {@link ratioThresholdWarning}'s warning, if any, as a process warning; returns whether it did. */
+export function warnIfRatioThreshold(opts: ResolvedOptions): boolean {
+  const warning = ratioThresholdWarning(opts);
+  if (warning === undefined) return false;
+  process.emitWarning(warning, { code: 'CIRCUIT_BREAKER_THRESHOLD_RATIO' });
+  return true;
+}
+
 const STORE_METHODS = ['sync', 'transition', 'acquireTrial', 'completeTrial', 'subscribe', 'ping', 'release'] as const;
 
 function resolveStore(v: Validator, store: unknown): CircuitBreakerStore | undefined {
