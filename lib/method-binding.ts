@@ -13,7 +13,7 @@ import type { CircuitBreakerRegistry } from './circuit-breaker.registry.js';
 import { CircuitBreakerTimeoutError, CircuitOpenError } from './core/errors.js';
 import { AnyShapeResult } from './any-shape-result.js';
 import { executePromise, startTime, trackPromise } from './breaker-calls.js';
-import { beginCall, isNested, runInCall } from './call-context.js';
+import { ActiveCall, beginCall, isNested, runInCall } from './call-context.js';
 import { isObservableValue, isThenable } from './method-shape.js';
 import type { MethodShape } from './method-shape.js';
 import { observeCall, toObservable } from './observable-call.js';
@@ -89,6 +89,13 @@ export class MethodBinding {
     if (shape === 'observable') return observeCall(this.observableHost(breaker, instance, args), () => original.apply(instance, args));
     // A call through this breaker is in progress here (a decorated controller calling a decorated
     // provider on the same breaker): only the outer call is admitted and recorded.
+    if (this.depth > 0) {
+      // Called from inside its own call, synchronously, while that call ran without the async
+      // context (see `sole`): nested, so it runs directly; later calls enter the context, so that
+      // a call of this method after an await inside its own call is seen as nested too.
+      this.reentered = true;
+      return shape === 'promise' ? original.apply(instance, args) : this.invokeNested(breaker, instance, original, args);
+    }
     if (isNested(breaker)) return shape === 'promise' ? original.apply(instance, args) : this.invokeNested(breaker, instance, original, args);
     if (shape === 'promise') return this.invokePromise(breaker, instance, original, args);
     return this.invokeAnyShape(breaker, instance, original, args);
@@ -122,14 +129,7 @@ export class MethodBinding {
   }
 
   private invokePromise(breaker: CircuitBreaker, instance: unknown, original: AnyMethod, args: unknown[]): Promise<unknown> {
-    if (this.depth > 0) {
-      // Called from inside its own call, synchronously, while that call ran without the async
-      // context: nested, so it runs directly; later calls enter the context, so that a call of
-      // this method after an await inside its own call is seen as nested too.
-      this.reentered = true;
-      return original.apply(instance, args) as Promise<unknown>;
-    }
-    if (this.sole && !this.reentered && breaker.options.timeoutMs === undefined) return this.invokePromiseAlone(breaker, instance, original, args);
+    if (this.alone(breaker)) return this.invokePromiseAlone(breaker, instance, original, args);
     const call = beginCall(breaker);
     // Declaring the signal parameter only under a timeout: the engine then makes an AbortController.
     const fn =
@@ -150,6 +150,21 @@ export class MethodBinding {
         return this.recover(breaker, instance, args, error);
       },
     );
+  }
+
+  /** Calls may skip the async context (see `sole`). */
+  private alone(breaker: CircuitBreaker): boolean {
+    return this.sole && !this.reentered && breaker.options.timeoutMs === undefined;
+  }
+
+  /** The original method's synchronous part, counted in `depth` (runs without the async context). */
+  private callCounted(original: AnyMethod, instance: unknown, args: unknown[]): unknown {
+    this.depth++;
+    try {
+      return original.apply(instance, args);
+    } finally {
+      this.depth--;
+    }
   }
 
   /** invokePromise without an async context (see `sole`). */
@@ -175,7 +190,9 @@ export class MethodBinding {
     } catch (error) {
       return this.refused(breaker, instance, args, error);
     }
-    const call = beginCall(breaker);
+    const alone = this.alone(breaker);
+    // Without the async context, the call is tracked here only (nothing reads it).
+    const call = alone ? new ActiveCall(breaker, undefined) : beginCall(breaker);
     // Only while the shape is unknown: a promise-returning method reads it at its start.
     const controller = this.learned === 'unknown' && breaker.options.timeoutMs !== undefined ? new AbortController() : undefined;
     call.signal = controller?.signal;
@@ -184,7 +201,7 @@ export class MethodBinding {
     let observable: boolean;
     let thenable: boolean;
     try {
-      result = runInCall(call, callOriginal, original, instance, args);
+      result = alone ? this.callCounted(original, instance, args) : runInCall(call, callOriginal, original, instance, args);
       observable = isObservableValue(result);
       thenable = !observable && isThenable(result);
     } catch (error) {

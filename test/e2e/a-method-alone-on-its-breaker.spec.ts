@@ -44,6 +44,13 @@ class Catalogue {
     return 1 + (await this.later(depth - 1));
   }
 
+  /** A synchronous method calling itself. */
+  @UseCircuitBreaker('recursive-sync')
+  factorial(n: number): number {
+    if (n === 'boom'.length) throw new Error('four is refused');
+    return n <= 1 ? 1 : n * this.factorial(n - 1);
+  }
+
   @UseCircuitBreaker('timed')
   async timed(): Promise<void> {
     this.signals.push(circuitBreakerSignal());
@@ -90,6 +97,15 @@ describe('a decorated method alone on its breaker', () => {
     expect(registry.get('recursive-later').totals().successfulCalls).toBe(1);
     await expect(catalogue.later(3)).resolves.toBe(3);
     expect(registry.get('recursive-later').totals().successfulCalls).toBe(2);
+  });
+
+  it('a synchronous method calling itself records one call, and its failure once', async () => {
+    const { catalogue, registry } = await setup();
+    expect(catalogue.factorial(3)).toBe(6);
+    expect(catalogue.factorial(3)).toBe(6);
+    expect(registry.get('recursive-sync').totals()).toMatchObject({ successfulCalls: 2, failedCalls: 0 });
+    expect(() => catalogue.factorial(6)).toThrow('four is refused');
+    expect(registry.get('recursive-sync').totals()).toMatchObject({ successfulCalls: 2, failedCalls: 1 });
   });
 
   it('with timeoutMs, the method still reads its circuitBreakerSignal()', async () => {
