@@ -139,11 +139,11 @@ export class DeadlineQueue {
    * The timer stays armed for the old deadline; when it fires it re-arms for the then head.
    */
   remove(call: PendingCall): void {
-    if (this.head === null) return; // stopped (dispose) or empty
+    if (this.head === null) return; // empty: the call expired already
     const prev = call.prev;
     const next = call.next;
     if (prev === null) {
-      if (this.head !== call) return; // not queued (expired already, or added after stop)
+      if (this.head !== call) return; // not queued (expired already)
       this.head = next;
     } else prev.next = next;
     if (next === null) this.tail = prev;
