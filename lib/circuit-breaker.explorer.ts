@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { DiscoveryService } from '@nestjs/core';
 import type { InstanceWrapper } from '@nestjs/core/injector/instance-wrapper.js';
+import type { CircuitBreaker } from './core/circuit-breaker.js';
 import { CircuitBreakerConfigError } from './core/errors.js';
 import { INJECTED_BY, USE_CIRCUIT_BREAKER_METADATA, getCircuitBreakerToken } from './circuit-breaker.constants.js';
 import { CircuitBreakerRegistry } from './circuit-breaker.registry.js';
@@ -84,6 +85,7 @@ export class CircuitBreakerExplorer implements OnModuleInit, OnModuleDestroy {
       forEachInstance(site.wrapper, (instance) => bindInstance(instance, bindings));
     }
     for (const [type, bindings] of bindingsByType) this.unbindClasses.push(bindClass(type, bindings));
+    markSoleBindings(bindingsByType);
     this.checkUndeclared(wrappers, sites);
   }
 
@@ -206,4 +208,22 @@ function sitesOf(wrapper: InstanceWrapper): Site[] {
     }
   }
   return sites;
+}
+
+/**
+ * A breaker only one decorated method uses: no other decorated method can nest inside its calls,
+ * so that binding may skip the per-call async context (see MethodBinding.invokePromise).
+ */
+function markSoleBindings(bindingsByType: ReadonlyMap<object, ReadonlyMap<object, MethodBinding>>): void {
+  const users = new Map<CircuitBreaker, MethodBinding[]>();
+  for (const bindings of bindingsByType.values()) {
+    for (const binding of bindings.values()) {
+      const breaker = binding.breaker;
+      if (breaker === undefined) continue; // keyed: each call finds its breaker
+      const list = users.get(breaker);
+      if (list === undefined) users.set(breaker, [binding]);
+      else list.push(binding);
+    }
+  }
+  for (const list of users.values()) if (list.length === 1) list[0]!.soleUserOfItsBreaker();
 }

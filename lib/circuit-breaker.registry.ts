@@ -3,6 +3,7 @@ import type { LoggerService, OnModuleDestroy } from '@nestjs/common';
 import { Observable, Subject } from 'rxjs';
 import { CircuitBreaker } from './core/circuit-breaker.js';
 import type { CallEvent, StateChangeEvent } from './core/circuit-breaker.js';
+import { STATE_TABLE } from './core/states/index.js';
 import { CircuitBreakerConfigError } from './core/errors.js';
 import type { CircuitBreakerSettings } from './core/options.js';
 import { SETTING_KEYS, resolveOptions } from './core/options.js';
@@ -119,10 +120,12 @@ export class CircuitBreakerRegistry implements OnModuleDestroy {
     for (const [name, settings] of Object.entries(options.families ?? {})) this.declareFamily(name, settings, `${source} families`);
   }
 
+  /** @internal */
   get strict(): boolean {
     return this.options.strict === true;
   }
 
+  /** @internal */
   get moduleOptions(): CircuitBreakerModuleOptions {
     return this.options;
   }
@@ -132,6 +135,7 @@ export class CircuitBreakerRegistry implements OnModuleDestroy {
    * must carry the same options; a breaker already built from defaults for that name takes the
    * declared options. `nameIs` says where the name comes from, for the error about a `name` key.
    * A name with `*` is a pattern (see {@link declarePattern}): no breaker is returned for it.
+   * @internal
    */
   declare(name: string, settings: CircuitBreakerSettings, source: string, nameIs = keyNameOrigin(name)): CircuitBreaker | undefined {
     if (settings === null || typeof settings !== 'object') {
@@ -159,6 +163,7 @@ export class CircuitBreakerRegistry implements OnModuleDestroy {
    * Declares options for every breaker whose name matches `pattern` and that is not declared by
    * its exact name (see lib/breaker-patterns.ts for matching and specificity). Breakers already
    * built from defaults or a less specific pattern take the new options.
+   * @internal
    */
   declarePattern(pattern: string, settings: CircuitBreakerSettings, source: string, checkConflicts = true): undefined {
     if (settings === null || typeof settings !== 'object') {
@@ -183,6 +188,7 @@ export class CircuitBreakerRegistry implements OnModuleDestroy {
   /**
    * Declares a family of keyed breakers (forRoot `families`, a keyed decorator's options). The
    * same name declared twice must carry the same options; a name is a breaker or a family, not both.
+   * @internal
    */
   declareFamily(name: string, settings: CircuitBreakerFamilySettings, source: string): CircuitBreakerFamily {
     checkFamilyName(name);
@@ -240,6 +246,7 @@ export class CircuitBreakerRegistry implements OnModuleDestroy {
     return this.familyMap.has(name);
   }
 
+  /** @internal */
   isFamilyDeclared(name: string): boolean {
     return this.familyDeclarations.has(name);
   }
@@ -249,7 +256,7 @@ export class CircuitBreakerRegistry implements OnModuleDestroy {
     return [...this.familyMap.values()];
   }
 
-  /** Families used without a declaration, with who used them (strict-mode check at bootstrap). */
+  /** Families used without a declaration, with who used them (strict-mode check at bootstrap). @internal */
   undeclaredFamilies(): ReadonlyMap<string, string> {
     return this.undeclaredFamilyMap;
   }
@@ -266,7 +273,7 @@ export class CircuitBreakerRegistry implements OnModuleDestroy {
     return this.familyMap.get(name.slice(0, colon))?.find(name.slice(colon + 1));
   }
 
-  /** In strict mode, every family a keyed decorator uses must be declared by the time the application bootstraps. */
+  /** In strict mode, every family a keyed decorator uses must be declared by the time the application bootstraps. @internal */
   assertFamilyDeclared(name: string, usedBy: string): void {
     if (!this.strict || this.familyDeclarations.has(name)) return;
     const meant = closestName(name, [...this.familyDeclarations.keys()]);
@@ -370,6 +377,7 @@ export class CircuitBreakerRegistry implements OnModuleDestroy {
   /**
    * In strict mode, every name used must be declared by the time the application bootstraps.
    * `usedBy` lists the decorators and injecting classes that use it.
+   * @internal
    */
   assertDeclared(name: string, usedBy: string): void {
     if (!this.strict || this.isDeclared(name)) return;
@@ -383,7 +391,7 @@ export class CircuitBreakerRegistry implements OnModuleDestroy {
     );
   }
 
-  /** Drops a breaker built from defaults that this application turned out not to use. */
+  /** Drops a breaker built from defaults that this application turned out not to use. @internal */
   forget(name: string): void {
     if (this.isDeclared(name)) return;
     const breaker = this.breakers.get(name);
@@ -397,7 +405,7 @@ export class CircuitBreakerRegistry implements OnModuleDestroy {
     this.undeclared.delete(name);
   }
 
-  /** Names used without a declaration, with who used them (strict-mode check at bootstrap). */
+  /** Names used without a declaration, with who used them (strict-mode check at bootstrap). @internal */
   undeclaredNames(): ReadonlyMap<string, string> {
     return this.undeclared;
   }

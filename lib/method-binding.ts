@@ -13,7 +13,7 @@ import type { CircuitBreakerRegistry } from './circuit-breaker.registry.js';
 import { CircuitBreakerTimeoutError, CircuitOpenError } from './core/errors.js';
 import { AnyShapeResult } from './any-shape-result.js';
 import { executePromise, startTime, trackPromise } from './breaker-calls.js';
-import { beginCall, isNested, runInCall } from './call-context.js';
+import { ActiveCall, beginCall, isNested, runInCall } from './call-context.js';
 import { isObservableValue, isThenable } from './method-shape.js';
 import type { MethodShape } from './method-shape.js';
 import { observeCall, toObservable } from './observable-call.js';
@@ -32,6 +32,19 @@ export type KeyedBreaker = (instance: unknown, args: unknown[]) => CircuitBreake
 
 export class MethodBinding {
   private learned: MethodShape;
+  /**
+   * The async context a call runs in (call-context.ts) serves two things: the nesting exemption
+   * and `circuitBreakerSignal()`. Entering it costs on every call, and once a process has entered
+   * one, Node keeps promise hooks on for every promise of the process. So a Promise call skips it
+   * when neither can apply: this is the only decorated method of its breaker (no other one can
+   * nest inside it) and the breaker has no `timeoutMs` (no signal). A call of this method made
+   * synchronously inside its own call (recursion) is still exempt, and from then on every call
+   * enters the context (`reentered`): a recursion after an `await` is caught only from then on.
+   */
+  private sole = false;
+  private reentered = false;
+  /** Calls of this method running their synchronous part right now (recursion detector while `sole`). */
+  private depth = 0;
 
   /** `breaker`: the method's breaker, or, for a keyed method, a function finding each call's. */
   constructor(
@@ -42,6 +55,11 @@ export class MethodBinding {
     private readonly registry?: CircuitBreakerRegistry,
   ) {
     this.learned = hint;
+  }
+
+  /** No other decorated method uses this binding's breaker (the explorer tells, at bootstrap). @internal */
+  soleUserOfItsBreaker(): void {
+    this.sole = true;
   }
 
   /** The breaker of a named method (undefined for a keyed one: each call finds its own). */
@@ -71,6 +89,13 @@ export class MethodBinding {
     if (shape === 'observable') return observeCall(this.observableHost(breaker, instance, args), () => original.apply(instance, args));
     // A call through this breaker is in progress here (a decorated controller calling a decorated
     // provider on the same breaker): only the outer call is admitted and recorded.
+    if (this.depth > 0) {
+      // Called from inside its own call, synchronously, while that call ran without the async
+      // context (see `sole`): nested, so it runs directly; later calls enter the context, so that
+      // a call of this method after an await inside its own call is seen as nested too.
+      this.reentered = true;
+      return shape === 'promise' ? original.apply(instance, args) : this.invokeNested(breaker, instance, original, args);
+    }
     if (isNested(breaker)) return shape === 'promise' ? original.apply(instance, args) : this.invokeNested(breaker, instance, original, args);
     if (shape === 'promise') return this.invokePromise(breaker, instance, original, args);
     return this.invokeAnyShape(breaker, instance, original, args);
@@ -110,6 +135,7 @@ export class MethodBinding {
   }
 
   private invokePromise(breaker: CircuitBreaker, instance: unknown, original: AnyMethod, args: unknown[]): Promise<unknown> {
+    if (this.alone(breaker)) return this.invokePromiseAlone(breaker, instance, original, args);
     const call = beginCall(breaker);
     // Declaring the signal parameter only under a timeout: the engine then makes an AbortController.
     const fn =
@@ -132,6 +158,36 @@ export class MethodBinding {
     );
   }
 
+  /** Calls may skip the async context (see `sole`). */
+  private alone(breaker: CircuitBreaker): boolean {
+    return this.sole && !this.reentered && breaker.options.timeoutMs === undefined;
+  }
+
+  /** The original method's synchronous part, counted in `depth` (runs without the async context). */
+  private callCounted(original: AnyMethod, instance: unknown, args: unknown[]): unknown {
+    this.depth++;
+    try {
+      return original.apply(instance, args);
+    } finally {
+      this.depth--;
+    }
+  }
+
+  /** invokePromise without an async context (see `sole`). */
+  private invokePromiseAlone(breaker: CircuitBreaker, instance: unknown, original: AnyMethod, args: unknown[]): Promise<unknown> {
+    this.depth++;
+    let result: PromiseLike<unknown>;
+    try {
+      result = executePromise(breaker, () => original.apply(instance, args));
+    } finally {
+      this.depth--;
+    }
+    // Nothing to do on failure without a fallback and without a failedCalls$ listener: the
+    // engine's promise is the answer (no extra promise per call).
+    if (this.fallback === undefined && this.registry?.watchesFailedCalls !== true) return result as Promise<unknown>;
+    return Promise.resolve(result).then(undefined, (error: unknown) => this.recover(breaker, instance, args, error));
+  }
+
   /** Shape unknown or sync so far: the value returned decides how the call is recorded. */
   private invokeAnyShape(breaker: CircuitBreaker, instance: unknown, original: AnyMethod, args: unknown[]): unknown {
     let permit: number;
@@ -140,7 +196,9 @@ export class MethodBinding {
     } catch (error) {
       return this.refused(breaker, instance, args, error);
     }
-    const call = beginCall(breaker);
+    const alone = this.alone(breaker);
+    // Without the async context, the call is tracked here only (nothing reads it).
+    const call = alone ? new ActiveCall(breaker, undefined) : beginCall(breaker);
     // Only while the shape is unknown: a promise-returning method reads it at its start.
     const controller = this.learned === 'unknown' && breaker.options.timeoutMs !== undefined ? new AbortController() : undefined;
     call.signal = controller?.signal;
@@ -149,7 +207,7 @@ export class MethodBinding {
     let observable: boolean;
     let thenable: boolean;
     try {
-      result = runInCall(call, callOriginal, original, instance, args);
+      result = alone ? this.callCounted(original, instance, args) : runInCall(call, callOriginal, original, instance, args);
       observable = isObservableValue(result);
       thenable = !observable && isThenable(result);
     } catch (error) {

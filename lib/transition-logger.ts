@@ -7,6 +7,7 @@
 import type { LoggerService } from '@nestjs/common';
 import type { CircuitBreaker } from './core/circuit-breaker.js';
 import type { StateChangeEvent, TransitionReason } from './core/events.js';
+import { STATE_TABLE } from './core/states/index.js';
 
 /** For each manual reason: the call that makes it and what it means until the next one. */
 const MANUAL: Partial<Record<TransitionReason, { call: string; meaning: string }>> = {
@@ -40,18 +41,18 @@ export class TransitionLogger {
     const manual = MANUAL[event.reason];
     if (manual !== undefined) {
       const line = `Circuit breaker "${event.name}" ${event.from} -> ${event.to} by hand (${manual.call}, ${this.actor ?? 'in code'}): ${manual.meaning}`;
-      if (event.to === 'forced_open') this.logger.warn(line);
+      if (STATE_TABLE[event.to].admits === 'none') this.logger.warn(line);
       else this.logger.log(line);
       return;
     }
     const prefix = `Circuit breaker "${event.name}" ${event.from} -> ${event.to} (${event.reason})`;
     if (event.reason === 'shared_state') {
       const line = `${prefix}: set by another instance through the store`;
-      if (event.to === 'open' || event.to === 'forced_open') this.logger.warn(line);
+      if (STATE_TABLE[event.to].admits === 'none') this.logger.warn(line);
       else this.logger.log(line);
       return;
     }
-    if (event.to === 'open' || event.to === 'forced_open') {
+    if (STATE_TABLE[event.to].admits === 'none') {
       const s = breaker.snapshot();
       const retry = s.retryAfterMs === undefined ? '' : `; next trial in ${s.retryAfterMs} ms`;
       this.logger.warn(`${prefix}: failure rate ${round(s.failureRate)}%, slow-call rate ${round(s.slowCallRate)}% over ${s.calls} calls${retry}`);

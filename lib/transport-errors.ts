@@ -85,7 +85,7 @@ export function errorFields(error: CircuitBreakerError): Record<string, unknown>
     : { code: 'CIRCUIT_TIMEOUT', breaker: error.breakerName, timeoutMs: error.timeoutMs };
 }
 
-/** 503 (open) or 504 (timeout), with the body the README documents. Retry-After is set apart. */
+/** 503 (open) or 504 (timeout), with the body docs/nestjs.md ("What the client receives") documents. Retry-After is set apart. */
 export function toHttpException(error: CircuitBreakerError): HttpException {
   if (error instanceof CircuitBreakerTimeoutError) {
     return new HttpException(

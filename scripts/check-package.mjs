@@ -138,19 +138,36 @@ else fail(`the CommonJS build's breaker should reject with CircuitOpenError once
 
 // The published CircuitBreaker declares its public API and nothing else: engine internals carry
 // @internal and tsconfig.build.json strips them (a new public member is added here on purpose).
-const PUBLIC_MEMBERS = new Set([
-  'name', 'onInternalError', 'constructor', 'state', 'options', 'now', 'execute', 'executeSync', 'acquirePermission',
-  'recordSuccess', 'recordFailure', 'releasePermission', 'countsAsFailure', 'forceOpen', 'disable', 'metricsOnly',
-  'reset', 'reconfigure', 'snapshot', 'totals', 'onStateChange', 'onCall', 'dispose',
-]);
-for (const format of ['esm', 'cjs']) {
-  const declaration = readFileSync(new URL(`../dist/${format}/core/circuit-breaker.d.ts`, import.meta.url), 'utf8');
-  const body = declaration.slice(declaration.indexOf('export declare class CircuitBreaker {'));
-  const members = [...body.slice(0, body.indexOf('\n}')).matchAll(/^ {4}(?:\/\*\*.*?\*\/ )?(?!private )(?:readonly |get |set |static )*([A-Za-z_$][\w$]*)\s*[<(:?]/gm)].map((m) => m[1]);
-  const unexpected = members.filter((member) => !PUBLIC_MEMBERS.has(member));
-  if (members.length === 0 || unexpected.length > 0) {
-    fail(`dist/${format} CircuitBreaker declares ${members.length === 0 ? 'no members (not parsed)' : `members outside its public API: ${unexpected.join(', ')}`}`);
-  } else console.log(`ok   dist/${format} CircuitBreaker declares only its public API (${members.length} members)`);
+const PUBLIC_MEMBERS = {
+  'core/circuit-breaker': {
+    className: 'CircuitBreaker',
+    members: new Set([
+      'name', 'onInternalError', 'constructor', 'state', 'options', 'now', 'execute', 'executeSync', 'acquirePermission',
+      'recordSuccess', 'recordFailure', 'releasePermission', 'countsAsFailure', 'forceOpen', 'disable', 'metricsOnly',
+      'reset', 'reconfigure', 'snapshot', 'totals', 'onStateChange', 'onCall', 'dispose',
+    ]),
+  },
+  // What an application reads and does through the registry; declaring names and the bootstrap
+  // checks are the module's own (@internal).
+  'circuit-breaker.registry': {
+    className: 'CircuitBreakerRegistry',
+    members: new Set([
+      'stateChanges$', 'retired$', 'calls$', 'constructor', 'family', 'hasFamily', 'families', 'find', 'get', 'has',
+      'isDeclared', 'declaredNames', 'getAll', 'reconfigure', 'onModuleDestroy',
+    ]),
+  },
+};
+for (const [file, { className, members: allowed }] of Object.entries(PUBLIC_MEMBERS)) {
+  for (const format of ['esm', 'cjs']) {
+    const declaration = readFileSync(new URL(`../dist/${format}/${file}.d.ts`, import.meta.url), 'utf8');
+    const start = declaration.search(new RegExp(`export declare class ${className}\\b[^{]*\\{`));
+    const body = start === -1 ? '' : declaration.slice(start);
+    const members = [...body.slice(0, body.indexOf('\n}')).matchAll(/^ {4}(?:\/\*\*.*?\*\/ )?(?!private )(?:readonly |get |set |static )*([A-Za-z_$][\w$]*)\s*[<(:?]/gm)].map((m) => m[1]);
+    const unexpected = members.filter((member) => !allowed.has(member));
+    if (members.length === 0 || unexpected.length > 0) {
+      fail(`dist/${format} ${className} declares ${members.length === 0 ? 'no members (not parsed)' : `members outside its public API: ${unexpected.join(', ')}`}`);
+    } else console.log(`ok   dist/${format} ${className} declares only its public API (${members.length} members)`);
+  }
 }
 // The command (package.json "bin", what `npx nestjs-breaker` runs): shipped, and runs the built package.
 for (const [command, file] of Object.entries(pkg.bin ?? {})) {

@@ -1,6 +1,7 @@
 import { Controller, Module, Optional, UseGuards } from '@nestjs/common';
 import type { CanActivate, DynamicModule, ModuleMetadata, NestModule, Type } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
+import { CircuitBreakerConfigError } from '../core/errors.js';
 import { CircuitBreakerAdminController as BaseController } from './circuit-breaker-admin.controller.js';
 import { acceptEmptyJsonBodies } from './empty-json-body.js';
 import { ADMIN_REGISTRATION, UnguardedAdminWarning } from './unguarded-admin.warning.js';
@@ -47,11 +48,11 @@ export class CircuitBreakerAdminModule implements NestModule {
   static register(options: CircuitBreakerAdminOptions = {}): DynamicModule {
     const path = options.path ?? 'circuit-breakers';
     if (typeof path !== 'string') {
-      throw new Error(`CircuitBreakerAdminModule: option "path" must be a string, got ${typeof path}`);
+      throw CircuitBreakerConfigError.forComponent('CircuitBreakerAdminModule', 'path', path, 'a string');
     }
     const guards = options.guards ?? [];
     if (!Array.isArray(guards) || guards.some((g) => g === null || (typeof g !== 'function' && typeof (g as CanActivate).canActivate !== 'function'))) {
-      throw new Error('CircuitBreakerAdminModule: option "guards" must be an array of guard classes or instances (CanActivate)');
+      throw CircuitBreakerConfigError.forComponent('CircuitBreakerAdminModule', 'guards', guards, 'an array of guard classes or instances (CanActivate)');
     }
     // A subclass per registration carries its own path and guards; the routes are inherited.
     const AdminController = class CircuitBreakerAdminController extends BaseController {};

@@ -154,22 +154,24 @@ function runTimed<T>(breaker: CircuitBreaker, fn: (signal?: AbortSignal) => T, p
     breaker.recordResult(permit, result, startedAt);
     return sync ? result : Promise.resolve(result);
   }
-  const call = new PendingCall(permit, startedAt, timeoutMs, startedAt + timeoutMs + (coarse ? COARSE_CLOCK_RESOLUTION_MS : 0), controller);
+  // Also after dispose(): a call to a hung dependency must still time out (the queue then keeps no
+  // timer once it is empty; see DeadlineQueue.drain).
+  const queue = (breaker.deadlines ??= newDeadlineQueue(breaker));
+  const call = queue.take() ?? newPendingCall(breaker);
+  call.done = false;
+  call.permit = permit;
+  call.startedAt = startedAt;
+  call.timeoutMs = timeoutMs;
+  call.deadline = startedAt + timeoutMs + (coarse ? COARSE_CLOCK_RESOLUTION_MS : 0);
+  call.controller = controller;
+  call.native = then === promiseThen;
   const promise = promiseFor(call);
   // An AsyncResource: about 70 ns here, where AsyncLocalStorage.snapshot() costs about 15 µs on Node 20.
   if (breaker.listening) call.context = new AsyncResource('CircuitBreakerTimedCall');
-  if (!breaker.disposed) {
-    const queue = (breaker.deadlines ??= new DeadlineQueue(
-      () => breaker.opts.clock,
-      (expired, now) => expire(breaker, expired, now),
-    ));
-    queue.add(call, startedAt);
-  }
-  const fulfilled = (value: unknown): void => settledInTime(breaker, call, value, false);
-  const rejected = (error: unknown): void => settledInTime(breaker, call, error, true);
+  queue.add(call, startedAt);
   try {
-    if (then === promiseThen) (result as Promise<unknown>).then(fulfilled, rejected);
-    else then.call(result, fulfilled, rejected);
+    if (call.native) (result as Promise<unknown>).then(call.fulfilled, call.rejected);
+    else then.call(result, call.fulfilled, call.rejected);
   } catch (error) {
     // A thenable whose then() throws: the call failed now, not at its deadline.
     settledInTime(breaker, call, error, true);
@@ -177,10 +179,28 @@ function runTimed<T>(breaker: CircuitBreaker, fn: (signal?: AbortSignal) => T, p
   return promise;
 }
 
+function newDeadlineQueue(breaker: CircuitBreaker): DeadlineQueue {
+  const queue = new DeadlineQueue(
+    () => breaker.opts.clock,
+    (expired, now) => expire(breaker, expired, now),
+  );
+  if (breaker.disposed) queue.drain();
+  return queue;
+}
+
+function newPendingCall(breaker: CircuitBreaker): PendingCall {
+  const call: PendingCall = new PendingCall(
+    (value) => settledInTime(breaker, call, value, false),
+    (error) => settledInTime(breaker, call, error, true),
+  );
+  return call;
+}
+
 function settledInTime(breaker: CircuitBreaker, call: PendingCall, outcome: unknown, failed: boolean): void {
   if (call.done) return; // timed out first: the late outcome is ignored
   call.done = true;
-  breaker.deadlines?.remove(call);
+  const queue = breaker.deadlines!;
+  queue.remove(call);
   if (failed) {
     breaker.recordError(call.permit, outcome, call.startedAt);
     call.reject(outcome);
@@ -188,6 +208,7 @@ function settledInTime(breaker: CircuitBreaker, call: PendingCall, outcome: unkn
     breaker.recordResult(call.permit, outcome, call.startedAt);
     call.resolve(outcome);
   }
+  if (call.native) queue.recycle(call);
 }
 
 function expire(breaker: CircuitBreaker, call: PendingCall, nowMs: number): void {

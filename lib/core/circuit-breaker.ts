@@ -1,7 +1,7 @@
 /**
  * The coordinator: options, the window, the state object in force, totals and listeners. What each
  * state does lives in states/ (one file per state, one table of them), running a call in
- * call-runner.ts, the fleet link in fleet/. Framework-free: no NestJS, rxjs or reflect-metadata.
+ * call-runner.ts and call-outcomes.ts, new options in reconfiguration.ts, the fleet link in fleet/. Framework-free: no NestJS, rxjs or reflect-metadata.
  *
  * Hot-path rules (bench/ measures them): closed + success + no timeout + no slow-call tracking is
  * `execute`'s own fast path: no clock read (a time window reads a coarse clock), no allocation
@@ -9,22 +9,25 @@
  * state object; events cost nothing when nobody listens.
  */
 import type { Clock } from './clock.js';
+import { cancelTimer, scheduleTimer } from './clock.js';
+import { checkPermit, completeCall, emitCallEvent } from './call-outcomes.js';
 import { NO_REACTIONS, makeReactions, runCall, settleOther } from './call-runner.js';
+import { reportOnce } from './callback-errors.js';
 import type { Reactions } from './call-runner.js';
 import { windowClock } from './coarse-clock.js';
 import type { DeadlineQueue } from './deadlines.js';
-import { CircuitBreakerConfigError, CircuitBreakerTimeoutError, CircuitOpenError, describeValue } from './errors.js';
-import type { CallEvent, CallEventKind, CallListener, StateChangeEvent, StateChangeListener, TransitionReason } from './events.js';
+import { CircuitBreakerTimeoutError, CircuitOpenError } from './errors.js';
+import type { CallEvent, CallListener, StateChangeEvent, StateChangeListener, TransitionReason } from './events.js';
 import { FailureClassifier } from './failure-classifier.js';
 import { adoptSharedState, sharedViewOf } from './fleet/shared-view.js';
 import type { StoreLink } from './fleet/store-link.js';
 import { joinStore } from './fleet/store-session.js';
 import type { SharedState, WindowCounts } from './fleet/store.js';
-import { HealthPoller } from './health-poller.js';
+import type { HealthPoller } from './health-poller.js';
 import { Listeners } from './listeners.js';
 import type { CircuitBreakerOptions, CircuitBreakerSettings, ResolvedOptions } from './options.js';
-import { ratioThresholdWarning, resolveOptions } from './options.js';
-import { OwnedTimers } from './owned-timers.js';
+import { resolveOptions, warnIfRatioThreshold } from './options.js';
+import { reconfigureBreaker } from './reconfiguration.js';
 import { ShadowSet } from './shadows.js';
 import { Rejections } from './rejections.js';
 import { CallTotals, snapshotOf } from './snapshot.js';
@@ -37,14 +40,13 @@ import type { Outcome, StateBehaviour } from './states/state.js';
 import { FAILED, IGNORED, NOT_PERMITTED, PERMIT_SPAN, SUCCESS, TIMED_OUT } from './states/state.js';
 import type { TripRule } from './trip-rules.js';
 import { tripReason, tripRulesFor } from './trip-rules.js';
-import { createWindow, sameWindow } from './windows/index.js';
+import { createWindow } from './windows/index.js';
 import type { SlidingWindow } from './windows/sliding-window.js';
 
 export type { CallEvent, CallEventKind, CallListener, StateChangeEvent, StateChangeListener, TransitionReason } from './events.js';
 export type { CircuitBreakerSnapshot, CircuitBreakerTotals } from './snapshot.js';
 export type { CircuitState } from './states/index.js';
 
-const OUTCOME_KINDS: readonly CallEventKind[] = ['success', 'failure', 'ignored', 'timeout'];
 const closedState = STATE_TABLE.closed.behaviour;
 const promiseThen = Promise.prototype.then;
 
@@ -66,7 +68,7 @@ export function withoutRatioWarning<T>(build: () => T): T {
 }
 
 /**
- * A circuit breaker. See README for the semantics of each state and option.
+ * A circuit breaker. docs/behaviour.md describes each state and rule, docs/options.md each option.
  *
  * ```ts
  * const breaker = new CircuitBreaker({ name: 'payments', failureRateThreshold: 50 });
@@ -118,13 +120,12 @@ export class CircuitBreaker {
   private fast = true;
   /** Closed, no slow-call tracking, no isResultFailure, nobody listening to calls: a success is recorded by closed's own function. */
   private quiet = true;
-  private given: CircuitBreakerOptions;
-  private clockOfWindow: Clock;
-  private rules: readonly TripRule[];
+  /** The options as given (reconfigure merges into them). @internal */ given: CircuitBreakerOptions;
+  /** @internal */ clockOfWindow: Clock;
+  /** @internal */ rules: readonly TripRule[];
   private generation = 0;
   private readonly stateListeners = new Listeners<StateChangeEvent>();
-  private readonly callListeners = new Listeners<CallEvent>();
-  private readonly timers = new OwnedTimers();
+  /** @internal */ readonly callListeners = new Listeners<CallEvent>();
   private warnedRatios = false;
 
   constructor(options: CircuitBreakerOptions) {
@@ -214,26 +215,19 @@ export class CircuitBreaker {
    * not a permit throws a TypeError; a permit already ended, or never issued, is ignored.
    */
   recordSuccess(permit: number, result?: unknown, startedAtMs = Number.NaN): void {
-    this.recordResult(this.checkPermit(permit, 'recordSuccess'), result, startedAtMs);
+    this.recordResult(checkPermit(this.name, permit, 'recordSuccess'), result, startedAtMs);
   }
 
   /** Records a permit's call as failed (`isFailure` decides; a timeout error counts as a timeout). */
   recordFailure(permit: number, error: unknown, startedAtMs = Number.NaN): void {
-    this.checkPermit(permit, 'recordFailure');
+    checkPermit(this.name, permit, 'recordFailure');
     if (error instanceof CircuitBreakerTimeoutError) this.complete(permit, TIMED_OUT, startedAtMs, error);
     else this.recordError(permit, error, startedAtMs);
   }
 
   /** Returns a permit whose call counts as neither success nor failure (e.g. unsubscribed). */
   releasePermission(permit: number): void {
-    this.complete(this.checkPermit(permit, 'releasePermission'), IGNORED, Number.NaN, undefined);
-  }
-
-  private checkPermit(permit: number, method: string): number {
-    if (!Number.isSafeInteger(permit) || permit < 0) {
-      throw new TypeError(`Circuit breaker "${this.name}": ${method}() expects a permit from acquirePermission(), got ${describeValue(permit)}`);
-    }
-    return permit;
+    this.complete(checkPermit(this.name, permit, 'releasePermission'), IGNORED, Number.NaN, undefined);
   }
 
   /** Whether `error` counts as a failure under `isFailure` (false: the breaker ignores it). */
@@ -242,13 +236,16 @@ export class CircuitBreaker {
   }
 
   /**
-   * Runs `callback` after `delayMs` on the breaker's clock, on a timer that `dispose()` clears
-   * (the Nest layer times Observable calls with it). Returns a function that cancels it. A disposed
-   * breaker arms no timer.
+   * Runs `callback` after `delayMs` on the breaker's clock (the Nest layer times Observable calls
+   * with it). Returns a function that cancels it. A call's deadline, so `dispose()` leaves it armed:
+   * the call still times out (nothing waits forever) and the timer is gone once it fires or the
+   * call settles and cancels it.
    * @internal
    */
   schedule(callback: () => void, delayMs: number): () => void {
-    return this.disposed ? noop : this.timers.schedule(this.opts.clock, callback, delayMs);
+    const clock = this.opts.clock;
+    const handle = scheduleTimer(clock, callback, delayMs);
+    return () => cancelTimer(clock, handle);
   }
 
   // ---------------------------------------------------------------- admission and outcomes (engine-internal)
@@ -268,7 +265,7 @@ export class CircuitBreaker {
   rejection(): CircuitOpenError {
     this.totalsSoFar.notPermittedCalls++;
     const error = (this.rejections ??= new Rejections()).errorFor(this.name, this.generation, this.rejectRetryAfterMs, this.openCause);
-    if (!this.callListeners.empty) this.emitCall('not_permitted', false, undefined, error, false);
+    if (!this.callListeners.empty) emitCallEvent(this, 'not_permitted', false, undefined, error, false);
     return error;
   }
 
@@ -289,32 +286,9 @@ export class CircuitBreaker {
     this.complete(permit, this.classifier.errorCounts(error) ? FAILED : IGNORED, startedAt, error);
   }
 
-  /** Records one call's outcome in whatever state issued its permit. @internal */
+  /** Records one call's outcome in whatever state issued its permit (call-outcomes.ts). @internal */
   complete(permit: number, outcome: Outcome, startedAt: number, error: unknown, nowMs = Number.NaN, result?: unknown): void {
-    const state = this.current;
-    const base = this.permitBase;
-    if (!state.records && permit === base) return; // disabled records nothing
-    // Not live: never issued (a later generation, a slot nobody holds) or already ended. Ignored
-    // entirely: it must not end a real call's slot, nor count.
-    if (permit >= base + PERMIT_SPAN || (permit > base && !state.holds(this, permit))) return;
-    const stale = permit < base;
-    const opts = this.opts;
-    const slowMs = opts.slowCallDurationMs;
-    // A call whose start is known (slow-call tracking, a timeout) has a duration: read the clock
-    // for it when slow calls are judged or someone listens, never otherwise.
-    const timed = startedAt === startedAt;
-    let now = nowMs;
-    if (timed && now !== now && ((slowMs !== undefined && outcome !== IGNORED) || !this.callListeners.empty)) now = opts.clock.now();
-    const slow = timed && slowMs !== undefined && outcome !== IGNORED && now - startedAt >= slowMs;
-    const totals = this.totalsSoFar;
-    if (outcome === SUCCESS) totals.successfulCalls++;
-    else if (outcome === FAILED) totals.failedCalls++;
-    else if (outcome === IGNORED) totals.ignoredCalls++;
-    else totals.timeoutCalls++;
-    if (slow) totals.slowCalls++;
-    if (!this.callListeners.empty) this.emitCall(OUTCOME_KINDS[outcome]!, slow, timed ? now - startedAt : undefined, error, stale);
-    if (stale) return;
-    state.record(this, permit, outcome, slow, now, outcome === FAILED && error === undefined ? result : error);
+    completeCall(this, permit, outcome, startedAt, error, nowMs, result);
   }
 
   /** @internal */
@@ -346,16 +320,14 @@ export class CircuitBreaker {
    * After a change of state, options or call listeners: execute's fast path holds while closed
    * without timeout or slow-call tracking, and so on (see `fast`, `quiet`); a threshold that looks
    * like a ratio (0.5 meant as 50 %) gets one warning per breaker.
+   * @internal
    */
-  private settle(): void {
+  settle(): void {
     const opts = this.opts;
     const closed = this.current === closedState;
     this.fast = closed && opts.timeoutMs === undefined && opts.slowCallDurationMs === undefined && this.timedObservers === 0;
     this.quiet = closed && opts.slowCallDurationMs === undefined && opts.isResultFailure === undefined && this.callListeners.empty;
-    const warning = this.warnedRatios ? undefined : ratioThresholdWarning(opts);
-    if (warning === undefined) return;
-    this.warnedRatios = true;
-    process.emitWarning(warning, { code: 'CIRCUIT_BREAKER_THRESHOLD_RATIO' });
+    if (!this.warnedRatios) this.warnedRatios = warnIfRatioThreshold(opts);
   }
 
   /** Calls in flight become stale (their outcomes no longer count toward the state). */
@@ -368,17 +340,21 @@ export class CircuitBreaker {
 
   /** Rejects every call until another manual transition. The window is kept. */
   forceOpen(): void {
-    if (this.current.name !== 'forced_open') this.transition('forced_open', 'forced_open', this.now());
+    this.enterManual('forced_open');
   }
 
   /** Admits every call and records nothing. */
   disable(): void {
-    if (this.current.name !== 'disabled') this.transition('disabled', 'disabled', this.now());
+    this.enterManual('disabled');
   }
 
   /** Records and reports would-be trips (`snapshot().wouldTrip`) but never rejects. */
   metricsOnly(): void {
-    if (this.current.name !== 'metrics_only') this.transition('metrics_only', 'metrics_only', this.now());
+    this.enterManual('metrics_only');
+  }
+
+  private enterManual(state: 'forced_open' | 'disabled' | 'metrics_only'): void {
+    if (this.current.name !== state) this.transition(state, state, this.now());
   }
 
   /**
@@ -429,33 +405,7 @@ export class CircuitBreaker {
    * caps the trials running (which keep counting) and the successes that close.
    */
   reconfigure(settings: CircuitBreakerSettings): void {
-    const merged: CircuitBreakerOptions = { ...this.given, ...settings, name: this.name };
-    for (const key of Object.keys(settings) as (keyof CircuitBreakerSettings)[]) {
-      if (settings[key] === undefined) delete merged[key];
-    }
-    const next = resolveOptions(merged);
-    const previous = this.opts;
-    if (next.store !== previous.store) {
-      throw new CircuitBreakerConfigError(this.name, 'store', settings.store, 'the store the breaker was created with (a store cannot change at runtime)');
-    }
-    // Built before anything changes: a shadow the engine refuses leaves the breaker as it was.
-    const shadows = next.shadows === undefined ? null : new ShadowSet(this, merged, next.shadows);
-    this.shadowSet?.dispose();
-    this.shadowSet = shadows;
-    this.given = merged;
-    this.opts = next;
-    this.rules = tripRulesFor(next);
-    if (previous.isFailure !== next.isFailure) this.classifier.forget();
-    if (!sameWindow(previous.slidingWindow, next.slidingWindow)) this.window = createWindow(next.slidingWindow);
-    this.clockOfWindow = windowClock(next.clock, this.window.sliceMs);
-    this.trials?.resize(next.halfOpenMaxCalls);
-    this.settle();
-    const healthChanged =
-      previous.healthCheck?.check !== next.healthCheck?.check || previous.healthCheck?.intervalMs !== next.healthCheck?.intervalMs;
-    if (this.current.name === 'open' && healthChanged) {
-      this.health?.stop();
-      if (next.healthCheck !== undefined) (this.health ??= new HealthPoller(this)).start(next.clock.now());
-    }
+    reconfigureBreaker(this, settings);
   }
 
   // ---------------------------------------------------------------- observation
@@ -507,34 +457,18 @@ export class CircuitBreaker {
     };
   }
 
-  private emitCall(kind: CallEventKind, slow: boolean, durationMs: number | undefined, error: unknown, stale: boolean): void {
-    const event: CallEvent = { name: this.name, kind, slow, durationMs, error, stale };
-    this.callListeners.emit(event, (listenerError) => this.onInternalError(listenerError, `onCall listener of circuit breaker "${this.name}"`));
-  }
-
   /**
-   * Clears every timer the breaker owns. Calls still in flight settle with their own outcome (no
-   * deadline is enforced any more); the breaker keeps working but arms no timer again.
+   * Stops the breaker's own timers (health-check polls, half-open probe timers) and leaves the
+   * store. Calls in flight keep their `timeoutMs` deadline, so a call to a hung dependency still
+   * times out and `app.close()` never waits forever; a deadline timer stays armed only while a
+   * timed call is in flight. The breaker keeps working afterwards.
    */
   dispose(): void {
     this.disposed = true;
-    this.deadlines?.stop();
-    this.timers.clear(this.opts.clock);
+    this.deadlines?.drain();
     this.trials?.stop();
     this.health?.stop();
     this.shadowSet?.dispose();
     this.link?.leave();
   }
-}
-
-function noop(): void {}
-
-const reported = new WeakSet<object>();
-/** Default sink for errors from user callbacks: one warning per error object, never a crash. */
-function reportOnce(error: unknown, where: string): void {
-  if (typeof error === 'object' && error !== null) {
-    if (reported.has(error)) return;
-    reported.add(error);
-  }
-  process.emitWarning(`${where} threw: ${error instanceof Error ? error.message : String(error)}`, { code: 'CIRCUIT_BREAKER_CALLBACK_ERROR' });
 }

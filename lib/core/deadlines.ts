@@ -24,16 +24,25 @@ export class PendingCall {
    * the active span) must see the timed-out call's own.
    */
   context: AsyncResource | undefined = undefined;
+  permit = 0;
+  startedAt = 0;
+  /** The timeout the call runs under (reconfigure may change the breaker's later). */
+  timeoutMs = 0;
+  deadline = 0;
+  controller: AbortController | undefined = undefined;
+  /** The call's promise is a native one: its reactions run once, so the call can be reused once it settled in time. */
+  native = false;
 
   constructor(
-    readonly permit: number,
-    readonly startedAt: number,
-    /** The timeout the call runs under (reconfigure may change the breaker's later). */
-    readonly timeoutMs: number,
-    readonly deadline: number,
-    readonly controller: AbortController | undefined,
+    /** The reactions to the call's own promise, made with the PendingCall and kept when it is reused. */
+    readonly fulfilled: (value: unknown) => void,
+    readonly rejected: (error: unknown) => void,
   ) {}
 }
+
+/** Spare calls kept per breaker: enough for a burst of sequential or lightly concurrent calls. */
+const MAX_SPARE = 16;
+function noop(): void {}
 
 // The Promise executor runs synchronously inside `new Promise`, so a module slot hands it the call
 // to fill in: no closure per call.
@@ -56,13 +65,35 @@ export class DeadlineQueue {
   private timer: unknown = undefined;
   /** The deadline the timer is armed for (it may be earlier than the head's once calls settled in time). */
   private armedFor = Number.POSITIVE_INFINITY;
+  /** The breaker was disposed: the timer lives only while a call is queued (see drain). */
+  private draining = false;
   private readonly fire = (): void => this.onTimer();
+  /**
+   * Calls that settled in time through a native promise, whose reactions can never run again: the
+   * next timed call reuses one, so a call costs no PendingCall and no reaction closures. A call
+   * that timed out is never reused (its promise may still settle and run its reactions).
+   */
+  private readonly spare: PendingCall[] = [];
 
   constructor(
     private readonly clock: () => Clock,
     /** Called for each call whose deadline passed before it settled; already marked done. */
     private readonly onExpired: (call: PendingCall, nowMs: number) => void,
   ) {}
+
+  /** A spare call to reuse, if any (the caller sets every per-call field). */
+  take(): PendingCall | undefined {
+    return this.spare.pop();
+  }
+
+  /** `call` settled in time through a native promise and is out of the queue. */
+  recycle(call: PendingCall): void {
+    if (this.spare.length === MAX_SPARE) return;
+    call.controller = undefined;
+    call.context = undefined;
+    call.resolve = call.reject = noop; // drop the settled promise's resolvers
+    this.spare.push(call);
+  }
 
   get isEmpty(): boolean {
     return this.head === null;
@@ -108,24 +139,34 @@ export class DeadlineQueue {
    * The timer stays armed for the old deadline; when it fires it re-arms for the then head.
    */
   remove(call: PendingCall): void {
-    if (this.head === null) return; // stopped (dispose) or empty
+    if (this.head === null) return; // empty: the call expired already
     const prev = call.prev;
     const next = call.next;
     if (prev === null) {
-      if (this.head !== call) return; // not queued (expired already, or added after stop)
+      if (this.head !== call) return; // not queued (expired already)
       this.head = next;
     } else prev.next = next;
     if (next === null) this.tail = prev;
     else next.prev = prev;
     call.prev = call.next = null;
+    if (this.draining && this.head === null) this.cancel();
   }
 
-  /** Stops enforcing deadlines (dispose): pending calls settle with their own promise only. */
-  stop(): void {
+  /**
+   * The breaker is disposed (app.close()): calls in flight keep their deadline, so a call to a hung
+   * dependency still times out and nothing waits forever (an HTTP server closing waits for its open
+   * requests); but the timer no longer outlives the last queued call, so nothing stays armed.
+   * Calls started afterwards are queued and timed the same way.
+   */
+  drain(): void {
+    this.draining = true;
+    if (this.head === null) this.cancel();
+  }
+
+  private cancel(): void {
     if (this.timer !== undefined) cancelTimer(this.clock(), this.timer);
     this.timer = undefined;
     this.armedFor = Number.POSITIVE_INFINITY;
-    this.head = this.tail = null;
   }
 
   private arm(deadline: number, nowMs: number): void {

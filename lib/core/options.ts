@@ -35,7 +35,7 @@ export interface HealthCheckOptions {
   intervalMs: number;
 }
 
-/** Everything that shapes a breaker's behaviour; all optional. See README for the defaults. */
+/** Everything that shapes a breaker's behaviour; all optional. The defaults are listed in docs/options.md. */
 export interface CircuitBreakerSettings {
   /** Which calls the rates are computed over. Default `{ type: 'count', size: 100 }`. */
   slidingWindow?: SlidingWindowOptions;
@@ -304,6 +304,14 @@ export function ratioThresholdWarning(opts: ResolvedOptions, subject = `Circuit 
     `${subject}: ${suspicious.join(' and ')} looks like a ratio, but thresholds are in percent ` +
     `(${suspicious.length === 1 ? 'it trips' : 'they trip'} at under 1 %); write 50 for 50 %`
   );
+}
+
+/** Gives {@link ratioThresholdWarning}'s warning, if any, as a process warning; returns whether it did. */
+export function warnIfRatioThreshold(opts: ResolvedOptions): boolean {
+  const warning = ratioThresholdWarning(opts);
+  if (warning === undefined) return false;
+  process.emitWarning(warning, { code: 'CIRCUIT_BREAKER_THRESHOLD_RATIO' });
+  return true;
 }
 
 const STORE_METHODS = ['sync', 'transition', 'acquireTrial', 'completeTrial', 'subscribe', 'ping', 'release'] as const;

@@ -1,5 +1,6 @@
 import type { CanActivate, ModuleMetadata, Type } from '@nestjs/common';
 import type { Clock } from '../core/clock.js';
+import { CircuitBreakerConfigError } from '../core/errors.js';
 import { monotonicClock } from '../core/clock.js';
 
 /** Options of {@link CircuitBreakerDashboardModule.register}. */
@@ -78,8 +79,7 @@ const HEADER_TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const UNUSABLE_HEADERS = ['cookie', 'host', 'content-type', 'content-length', 'origin', 'referer'];
 
 function fail(option: string, value: unknown, allowed: string): never {
-  const shown = typeof value === 'string' ? JSON.stringify(value) : typeof value === 'function' ? 'a function' : String(value);
-  throw new Error(`CircuitBreakerDashboardModule: option "${option}" must be ${allowed}, got ${shown}`);
+  throw CircuitBreakerConfigError.forComponent('CircuitBreakerDashboardModule', option, value, allowed);
 }
 
 function wholeMs(option: string, value: unknown, min: number, max: number): number {

@@ -14,7 +14,7 @@ import { CircuitBreakerConfigError } from '../core/errors.js';
 import { Listeners } from '../core/listeners.js';
 import type { CircuitBreakerSettings } from '../core/options.js';
 import { ratioThresholdWarning, resolveOptions } from '../core/options.js';
-import { CIRCUIT_STATES } from '../core/states/index.js';
+import { CIRCUIT_STATES, STATE_TABLE } from '../core/states/index.js';
 import { CircuitBreakerKeyError, OVERFLOW_KEY, checkFamilyName, keyProblem, resolveFamilyLimits, splitFamilySettings } from './family-options.js';
 import type { CircuitBreakerFamilyOptions, CircuitBreakerFamilySettings, ResolvedFamilyLimits } from './family-options.js';
 import { IdleSweeps } from './idle-sweeps.js';
@@ -51,7 +51,7 @@ export interface CircuitBreakerFamilySummary {
 
 
 
-const NOT_ADMITTING: ReadonlySet<CircuitState> = new Set(['open', 'half_open', 'forced_open']);
+const NOT_ADMITTING: ReadonlySet<CircuitState> = new Set(CIRCUIT_STATES.filter((state) => STATE_TABLE[state].admits !== 'all'));
 
 export class CircuitBreakerFamily {
   readonly name: string;

@@ -10,6 +10,7 @@ import type { Metric } from 'prom-client';
 import type { Subscription } from 'rxjs';
 import { CircuitBreakerRegistry } from '../circuit-breaker.registry.js';
 import type { CircuitBreaker, CircuitState, StateChangeEvent } from '../core/circuit-breaker.js';
+import { CircuitBreakerConfigError } from '../core/errors.js';
 import { CIRCUIT_STATES, STATE_TABLE } from '../core/states/index.js';
 import {
   CIRCUIT_BREAKER_METRIC_NAMES,
@@ -35,6 +36,8 @@ const RULE_TRANSITIONS: readonly { from: CircuitState; to: CircuitState }[] = [
   { from: 'half_open', to: 'closed' },
 ];
 const PREFIX_PATTERN = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
+
+const COMPONENT = 'CircuitBreakerPrometheusModule';
 
 export const MISSING_REGISTRY_MESSAGE =
   'CircuitBreakerPrometheusModule needs the CircuitBreakerRegistry of CircuitBreakerModule, which this application does not provide. ' +
@@ -86,16 +89,14 @@ export class CircuitBreakerMetrics implements OnModuleInit, OnModuleDestroy {
     this.breakers = breakers;
     const { registry, prefix, openDurationBuckets, topKeys } = options ?? {};
     if (topKeys !== undefined && (typeof topKeys !== 'number' || !Number.isInteger(topKeys) || topKeys < 0)) {
-      throw new Error(`CircuitBreakerPrometheusModule: option "topKeys" must be an integer >= 0, got ${JSON.stringify(topKeys)}`);
+      throw CircuitBreakerConfigError.forComponent(COMPONENT, 'topKeys', topKeys, 'an integer >= 0');
     }
     this.familySeries = new FamilySeries({ topKeys: topKeys ?? DEFAULT_TOP_KEYS, onDrop: (family, key) => this.dropFamilySeries(family, key) });
     if (registry !== undefined && (registry === null || typeof (registry as { registerMetric?: unknown }).registerMetric !== 'function')) {
-      throw new Error('CircuitBreakerPrometheusModule: option "registry" must be a prom-client Registry');
+      throw CircuitBreakerConfigError.forComponent(COMPONENT, 'registry', registry, 'a prom-client Registry');
     }
     if (prefix !== undefined && (typeof prefix !== 'string' || (prefix !== '' && !PREFIX_PATTERN.test(prefix)))) {
-      throw new Error(
-        `CircuitBreakerPrometheusModule: option "prefix" must be letters, digits, "_" or ":" not starting with a digit, got ${JSON.stringify(prefix)}`,
-      );
+      throw CircuitBreakerConfigError.forComponent(COMPONENT, 'prefix', prefix, 'letters, digits, "_" or ":" not starting with a digit');
     }
     if (
       openDurationBuckets !== undefined &&
@@ -103,7 +104,7 @@ export class CircuitBreakerMetrics implements OnModuleInit, OnModuleDestroy {
         openDurationBuckets.length === 0 ||
         !openDurationBuckets.every((b, i) => typeof b === 'number' && Number.isFinite(b) && b > 0 && (i === 0 || b > openDurationBuckets[i - 1]!)))
     ) {
-      throw new Error('CircuitBreakerPrometheusModule: option "openDurationBuckets" must be a non-empty array of increasing positive numbers (seconds)');
+      throw CircuitBreakerConfigError.forComponent(COMPONENT, 'openDurationBuckets', openDurationBuckets, 'a non-empty array of increasing positive numbers (seconds)');
     }
     this.registry = registry ?? globalRegister;
     this.prefix = prefix ?? '';

@@ -6,6 +6,7 @@ import {
   CircuitBreaker,
   CircuitBreakerModule,
   CircuitBreakerRegistry,
+  CircuitBreakerTimeoutError,
   InjectCircuitBreaker,
   ManualClock,
   UseCircuitBreaker,
@@ -191,7 +192,7 @@ describe('app.close() disposes the breakers', () => {
     expect(checks).toBe(1);
   });
 
-  it('a pending per-call deadline is cleared on close', async () => {
+  it('a pending per-call deadline outlives close until it fires: the call times out (nothing hangs), then no timer is left', async () => {
     const clock = new ManualClock();
     @Injectable()
     class Hanging {
@@ -206,9 +207,12 @@ describe('app.close() disposes the breakers', () => {
         providers: [Hanging],
       }),
     );
-    void app.get(Hanging).hang().catch(() => undefined);
+    const outcome = app.get(Hanging).hang().then(() => 'resolved', (error: unknown) => error);
     expect(clock.pendingTimers).toBe(1);
     await apps.close(app);
+    expect(clock.pendingTimers).toBe(1);
+    clock.advance(5_000);
+    expect(await outcome).toBeInstanceOf(CircuitBreakerTimeoutError);
     expect(clock.pendingTimers).toBe(0);
   });
 });

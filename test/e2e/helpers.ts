@@ -66,6 +66,12 @@ export class Apps {
     await app.close();
   }
 
+  /** An app the test closed itself: afterEach will not close it again. */
+  forget(app: INestApplication): void {
+    const index = this.apps.indexOf(app);
+    if (index !== -1) this.apps.splice(index, 1);
+  }
+
   async closeAll(): Promise<void> {
     const apps = this.apps.splice(0);
     for (const app of apps.reverse()) {

@@ -394,7 +394,7 @@ describe('NestJS: fallbacks, classifiers and app.close()', () => {
     expect(reports).toHaveLength(1);
   });
 
-  it('app.close() with timed calls still running (Promise methods) leaves no timer; their late results crash nothing', async () => {
+  it('app.close() with timed calls still running (Promise methods) leaves no timer once they settle; their late results crash nothing', async () => {
     const clock = new ManualClock();
     const app = await start(clock, false, { timed: { timeoutMs: 1_000 } });
     const client = app.get(Client);
@@ -406,16 +406,17 @@ describe('NestJS: fallbacks, classifiers and app.close()', () => {
     expect(clock.pendingTimers).toBeGreaterThan(0);
     apps.splice(apps.indexOf(app), 1);
     await app.close();
-    expect(clock.pendingTimers).toBe(0);
+    expect(clock.pendingTimers).toBe(1); // the calls' shared deadline: they keep it, nothing waits forever
     client.pending.forEach((d, i) => (i % 2 === 0 ? d.resolve(`late ${i}`) : d.reject(new DependencyError(`late ${i}`))));
     const outcomes = await Promise.all(calls);
+    expect(clock.pendingTimers).toBe(0);
     expect(outcomes.filter((o) => typeof o === 'string')).toHaveLength(10);
     expect(outcomes.filter((o) => o instanceof DependencyError)).toHaveLength(10);
     clock.advance(10_000);
     expect(clock.pendingTimers).toBe(0);
   });
 
-  it('app.close() with timed Observable calls still subscribed leaves no timer', async () => {
+  it('app.close() with timed Observable calls still subscribed: each keeps its deadline until it ends, then no timer is left', async () => {
     const clock = new ManualClock();
     const app = await start(clock, false, { timed: { timeoutMs: 1_000 } });
     const client = app.get(Client);
@@ -424,8 +425,11 @@ describe('NestJS: fallbacks, classifiers and app.close()', () => {
     expect(client.subscriptions).toBe(5);
     apps.splice(apps.indexOf(app), 1);
     await app.close();
-    const leftAfterClose = clock.pendingTimers;
-    for (const s of subscriptions) s.unsubscribe();
-    expect(leftAfterClose).toBe(0);
+    expect(clock.pendingTimers).toBe(5);
+    subscriptions[0]!.unsubscribe();
+    expect(clock.pendingTimers).toBe(4);
+    clock.advance(1_000); // the others time out
+    expect(subscriptions.every((s) => s.closed)).toBe(true);
+    expect(clock.pendingTimers).toBe(0);
   });
 });

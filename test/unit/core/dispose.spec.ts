@@ -1,19 +1,33 @@
 import { describe, expect, it, jest } from '@jest/globals';
-import { CircuitBreaker, CircuitOpenError, ManualClock } from '../../../lib/index.js';
+import { CircuitBreaker, CircuitBreakerTimeoutError, CircuitOpenError, ManualClock } from '../../../lib/index.js';
 import { failSync, pendingCall, setup } from './helpers.js';
 
 describe('dispose()', () => {
-  it('closed with pending timed calls: clears the deadline timer; the calls settle with their own outcome', async () => {
+  it('closed with pending timed calls: the calls keep their deadline and time out; then no timer is left', async () => {
     const { breaker, clock } = setup({ timeoutMs: 100 });
     const calls = [pendingCall(breaker), pendingCall(breaker), pendingCall(breaker)];
     expect(clock.pendingTimers).toBe(1);
     breaker.dispose();
-    expect(clock.pendingTimers).toBe(0);
-    clock.advance(10_000);
-    calls.forEach((c, i) => c.deferred.resolve(`late ${i}`));
+    expect(clock.pendingTimers).toBe(1);
+    clock.advance(100);
     await Promise.all(calls.map((c) => c.call.done));
-    expect(calls.map((c) => c.call.value)).toEqual(['late 0', 'late 1', 'late 2']);
-    expect(breaker.totals()).toMatchObject({ timeoutCalls: 0, successfulCalls: 3 });
+    expect(calls.map((c) => c.call.reason)).toEqual([expect.any(CircuitBreakerTimeoutError), expect.any(CircuitBreakerTimeoutError), expect.any(CircuitBreakerTimeoutError)]);
+    expect(breaker.totals()).toMatchObject({ timeoutCalls: 3, successfulCalls: 0 });
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it('closed with pending timed calls that settle in time: the deadline timer goes with the last of them', async () => {
+    const { breaker, clock } = setup({ timeoutMs: 100 });
+    const calls = [pendingCall(breaker), pendingCall(breaker)];
+    breaker.dispose();
+    calls[0]!.deferred.resolve('first');
+    await calls[0]!.call.done;
+    expect(clock.pendingTimers).toBe(1);
+    calls[1]!.deferred.resolve('second');
+    await calls[1]!.call.done;
+    expect(clock.pendingTimers).toBe(0);
+    expect(calls.map((c) => c.call.value)).toEqual(['first', 'second']);
+    expect(breaker.totals()).toMatchObject({ timeoutCalls: 0, successfulCalls: 2 });
   });
 
   it('open with a healthCheck: clears the poll timer', () => {
@@ -39,23 +53,30 @@ describe('dispose()', () => {
     expect(clock.pendingTimers).toBe(0);
   });
 
-  it('half_open with a timed probe in flight: clears both the probe and the deadline timer', () => {
+  it('half_open with a timed probe in flight: clears the probe timer; the probe keeps its deadline', async () => {
     const { breaker, clock } = setup({ consecutiveFailureThreshold: 1, openDurationMs: 1000, timeoutMs: 5000 });
     failSync(breaker);
     clock.advance(1000);
-    pendingCall(breaker);
+    const probe = pendingCall(breaker);
     expect(clock.pendingTimers).toBe(2);
     breaker.dispose();
+    expect(clock.pendingTimers).toBe(1);
+    clock.advance(5000);
+    await probe.call.done;
+    expect(probe.call.reason).toBeInstanceOf(CircuitBreakerTimeoutError);
+    expect(breaker.state).toBe('open');
     expect(clock.pendingTimers).toBe(0);
   });
 
-  it('arms no timer afterwards, but the breaker keeps working', async () => {
+  it('afterwards, a timed call is still timed, and nothing stays armed; the breaker keeps working', async () => {
     const { breaker, clock } = setup({ consecutiveFailureThreshold: 1, openDurationMs: 1000, timeoutMs: 100 });
     breaker.dispose();
-    const call = pendingCall(breaker);
+    const hung = pendingCall(breaker);
+    expect(clock.pendingTimers).toBe(1);
+    clock.advance(100);
+    await hung.call.done;
+    expect(hung.call.reason).toBeInstanceOf(CircuitBreakerTimeoutError);
     expect(clock.pendingTimers).toBe(0);
-    call.deferred.reject(new Error('x'));
-    await call.call.done;
     expect(breaker.state).toBe('open');
     await expect(breaker.execute(async () => 1)).rejects.toBeInstanceOf(CircuitOpenError);
     clock.advance(1000);
@@ -75,11 +96,13 @@ describe('dispose()', () => {
     expect(check).not.toHaveBeenCalled();
   });
 
-  it('is idempotent', () => {
+  it('is idempotent', async () => {
     const { breaker, clock } = setup({ timeoutMs: 100 });
-    pendingCall(breaker);
+    const call = pendingCall(breaker);
     breaker.dispose();
     breaker.dispose();
+    call.deferred.resolve('done');
+    await call.call.done;
     expect(clock.pendingTimers).toBe(0);
   });
 });

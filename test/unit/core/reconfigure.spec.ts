@@ -9,6 +9,10 @@ describe('reconfigure()', () => {
     ['a bad window', { slidingWindow: { type: 'count', size: 0 } }, 'slidingWindow.size', 0],
     ['an unknown key', { retries: 3 } as unknown as CircuitBreakerSettings, 'retries', 3],
     ['minimumCalls above the current window size', { minimumCalls: 11 }, 'minimumCalls', 11],
+    // The name is the breaker's identity (registry key, store key, metric label): it never changes.
+    ['a new name', { name: 'refunds' } as unknown as CircuitBreakerSettings, 'name', 'refunds'],
+    ['its own name', { name: 'payments', minimumCalls: 4 } as unknown as CircuitBreakerSettings, 'name', 'payments'],
+    ['no object at all', null as unknown as CircuitBreakerSettings, 'options', null],
   ])('%s throws CircuitBreakerConfigError and changes nothing', (_label, settings, option, value) => {
     const { breaker } = setup({ slidingWindow: { type: 'count', size: 10 }, minimumCalls: 5 });
     failSync(breaker, 3);

@@ -248,4 +248,43 @@ describe('AbortSignal', () => {
     clock.advance(5000);
     expect(received!.aborted).toBe(false);
   });
+
+  // Timed calls reuse their bookkeeping once settled (deadlines.ts): nothing of one call may leak into the next.
+  it('calls one after another, settled in time, timed out, and settled late, each get their own outcome and deadline', async () => {
+    const { breaker, clock } = harness();
+    const first = pendingCall(breaker);
+    first.deferred.resolve('first');
+    await first.call.done;
+    const late = pendingCall(breaker); // may reuse the first call's bookkeeping
+    clock.advance(1000);
+    await late.call.done;
+    expect(late.call.reason).toBeInstanceOf(CircuitBreakerTimeoutError);
+    const third = pendingCall(breaker);
+    late.deferred.resolve('too late'); // the timed-out call's promise settles now: ignored
+    await flush();
+    expect(third.call.status).toBe('pending');
+    clock.advance(999);
+    await flush();
+    expect(third.call.status).toBe('pending');
+    third.deferred.reject(new Error('third'));
+    await third.call.done;
+    expect((third.call.reason as Error).message).toBe('third');
+    expect(first.call.value).toBe('first');
+    expect(breaker.totals()).toMatchObject({ successfulCalls: 1, timeoutCalls: 1, failedCalls: 1 });
+  });
+
+  it('a thenable that calls back twice cannot settle a later call', async () => {
+    const { breaker, clock } = harness();
+    let again: (() => void) | undefined;
+    const twice = { then: (ok: (v: string) => void) => { ok('once'); again = () => ok('twice'); } };
+    await expect(breaker.execute(() => twice as unknown as PromiseLike<string>)).resolves.toBe('once');
+    const next = pendingCall(breaker);
+    again!();
+    await flush();
+    expect(next.call.status).toBe('pending');
+    clock.advance(1000);
+    await next.call.done;
+    expect(next.call.reason).toBeInstanceOf(CircuitBreakerTimeoutError);
+    expect(breaker.totals()).toMatchObject({ successfulCalls: 1, timeoutCalls: 1 });
+  });
 });

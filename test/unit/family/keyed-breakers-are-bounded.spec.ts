@@ -162,8 +162,10 @@ describe('idle closed breakers are retired', () => {
     const pending = shards.execute('b', () => new Promise(() => undefined));
     expect(clock.pendingTimers).toBeGreaterThan(1); // the sweep and b's deadline
     shards.dispose();
+    expect(clock.pendingTimers).toBe(1); // b's call keeps its deadline: it times out, it does not hang
+    clock.advance(1_000);
+    await expect(pending).rejects.toThrow(/timed out/);
     expect(clock.pendingTimers).toBe(0);
-    void pending;
   });
 });
 
