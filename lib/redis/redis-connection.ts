@@ -92,6 +92,8 @@ export class RedisConnection {
   /** The client's ioredis keyPrefix, known once the command client exists. */
   private clientPrefix = '';
   private readonly shardChannels = new Set<string>();
+  /** Sharded mode: the subscriber's per-node connections are up (SSUBSCRIBE goes straight out). */
+  private shardReady = false;
   private onMessage: ((channel: string, message: string) => void) | null = null;
 
   constructor(
@@ -260,9 +262,14 @@ export class RedisConnection {
       .then((mode) => {
         if (mode !== 'sharded') return;
         const subscriber = this.subscriber ?? this.openSubscriber(mode);
-        return subscriber?.ssubscribe(channel);
+        // Before the subscriber is ready, openSubscriber subscribes to every channel followed by then.
+        if (subscriber !== null && this.shardReady) this.shardSubscribe(subscriber, [channel]);
       })
       .catch(() => this.shardChannels.delete(channel)); // followed again at the next sync
+  }
+
+  private shardSubscribe(subscriber: RedisClientLike, channels: readonly string[]): void {
+    for (const channel of channels) subscriber.ssubscribe(channel).catch(() => this.shardChannels.delete(channel));
   }
 
   private openSubscriber(mode: PubSubMode): RedisClientLike | null {
@@ -282,7 +289,15 @@ export class RedisConnection {
     subscriber.on(mode === 'sharded' ? 'smessage' : 'message', (channel: string, message: string) => listener(channel, message));
     this.subscriber = subscriber;
     if (mode === 'classic') subscriber.subscribe(this.classicChannel).catch(() => {});
-    else for (const channel of this.shardChannels) subscriber.ssubscribe(channel).catch(() => this.shardChannels.delete(channel));
+    else {
+      // ioredis connects the per-node sharded subscribers after the cluster is ready; an SSUBSCRIBE
+      // sent before they are ready may land on a connection whose messages are not delivered.
+      subscriber.once('subscribersReady', () => {
+        if (this.subscriber !== subscriber) return;
+        this.shardReady = true;
+        this.shardSubscribe(subscriber, [...this.shardChannels]);
+      });
+    }
     return subscriber;
   }
 
