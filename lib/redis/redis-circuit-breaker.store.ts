@@ -82,6 +82,12 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
     if (missing !== undefined) {
       throw CircuitBreakerConfigError.forComponent('RedisCircuitBreakerStore.fromClient', 'client', client, `an ioredis client (${missing === 'an object' ? 'got no object' : `it has no ${missing}() method`})`);
     }
+    const clientPrefix = client.options.keyPrefix;
+    if (client.isCluster && typeof clientPrefix === 'string' && /^[^{]*\{\}/.test(clientPrefix)) {
+      // The first {...} of a key is its hash tag: an empty one hashes each key on its own, and a
+      // breaker's keys would land in different slots.
+      throw CircuitBreakerConfigError.forComponent('RedisCircuitBreakerStore.fromClient', 'keyPrefix (of the Cluster client)', clientPrefix, 'a prefix without an empty hash tag "{}" (the store tags each breaker\'s keys with {name})');
+    }
     // A cluster's duplicate takes (startupNodes, options): duplicateClient passes them its way.
     const connect = (): RedisClientLike => duplicateClient(client, { ...COMMAND_OPTIONS });
     return new RedisCircuitBreakerStore(connect, options);
