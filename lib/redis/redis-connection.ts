@@ -260,10 +260,10 @@ export class RedisConnection {
     this.shardChannels.add(channel);
     void this.pubSubMode()
       .then((mode) => {
-        if (mode !== 'sharded') return;
+        // Also opens a classic subscriber that listen() could not open (no mode yet: Redis was down).
         const subscriber = this.subscriber ?? this.openSubscriber(mode);
         // Before the subscriber is ready, openSubscriber subscribes to every channel followed by then.
-        if (subscriber !== null && this.shardReady) this.shardSubscribe(subscriber, [channel]);
+        if (mode === 'sharded' && subscriber !== null && this.shardReady) this.shardSubscribe(subscriber, [channel]);
       })
       .catch(() => this.shardChannels.delete(channel)); // followed again at the next sync
   }

@@ -90,6 +90,12 @@ async function replicaOf(master: number): Promise<number> {
   return nodes.find((node) => node.masterId === masterId)!.port;
 }
 
+/** Traffic until both instances listen on the breaker's shard channel at the master on `port`. */
+async function listeningOn(f: Fleet, port: number): Promise<void> {
+  const channel = `${f.prefix}{payments}:transitions`;
+  await trafficUntil(f, async () => Number(((await cluster.node(port).call('PUBSUB', 'SHARDNUMSUB', channel)) as [string, number])[1]) === 2, `both instances subscribed at the master on ${port}`);
+}
+
 async function breakerMaster(f: Fleet): Promise<{ slot: number; port: number }> {
   const slot = await cluster.slotOf(`${f.prefix}{payments}:state`);
   return { slot, port: await cluster.masterOf(slot) };
@@ -104,6 +110,7 @@ test('a manual failover of the breaker\'s master mid-traffic: no caller-visible 
   await cluster.node(replica).call('CLUSTER', 'FAILOVER');
   await trafficUntil(f, async () => (await cluster.masterOf(slot, replica)) === replica, 'the replica to take over the slot');
   await cluster.waitHealthy();
+  await listeningOn(f, replica);
   await sharingResumes(f);
 }, 60_000);
 
@@ -130,6 +137,8 @@ test('the breaker\'s slot migrates to another master mid-traffic: no caller-visi
     return true;
   }, 10_000, 'every node to agree on the slot\'s new master');
   expect((await breakerMaster(f)).port).toBe(target.port);
+  // The breaker's shard channel moved with its slot: both instances listen on the new master.
+  await listeningOn(f, target.port);
   await sharingResumes(f);
 }, 60_000);
 
@@ -141,6 +150,7 @@ test('a killed master: its replica takes over, no caller-visible error, sharing 
   await cluster.kill(oldMaster);
   await trafficUntil(f, async () => (await cluster.masterOf(slot, replica)) === replica, 'the replica to be elected');
   await until(async () => /cluster_state:ok/.test((await cluster.node(replica).call('CLUSTER', 'INFO')) as string), 10_000, 'cluster_state:ok');
+  await listeningOn(f, replica);
   await sharingResumes(f);
 }, 60_000);
 
