@@ -28,7 +28,10 @@ import type { PubSubMode, RedisClientLike, Script, ScriptCall } from './redis-co
 import { ACQUIRE_TRIAL_SCRIPT, COMPLETE_TRIAL_SCRIPT, SYNC_SCRIPT, TRANSITION_SCRIPT } from './redis-scripts.js';
 
 export interface RedisStoreOptions extends StoreOptions {
-  /** Prepended to every key and to the pub/sub channel. Default `'circuit-breaker:'`. */
+  /**
+   * Prepended to every key and to the pub/sub channel (after the client's own ioredis `keyPrefix`,
+   * if it has one). Default `'circuit-breaker:'`.
+   */
   keyPrefix?: string;
   /**
    * @internal How transitions are announced; by default sharded pub/sub on a Redis >= 7 cluster,
@@ -71,7 +74,8 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
   private garbageWarned = false;
 
   /**
-   * A store on the connection settings of a client you already have. The store opens its own two
+   * A store on the connection settings of a client you already have: a standalone or Sentinel
+   * `Redis`, or a Redis `Cluster` (docs/fleet.md, "Redis Cluster"). The store opens its own two
    * duplicates of it (commands without an offline queue, and pub/sub) and closes only those: a
    * command the store gave up on must never be replayed after a reconnect, which a client with an
    * offline queue would do. Your client's lifetime stays yours.

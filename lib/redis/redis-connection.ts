@@ -19,7 +19,7 @@
  */
 import type { Cluster, ClusterOptions, Redis, RedisOptions } from 'ioredis';
 
-/** A client the store can duplicate: a standalone (or Sentinel) client or a cluster. */
+/** @internal A client the store can duplicate: a standalone (or Sentinel) client or a cluster. */
 export type RedisClientLike = Redis | Cluster;
 
 /** @internal A Lua script and its SHA1 (EVALSHA). */
@@ -49,8 +49,8 @@ export class StoreReleasedError extends Error {
 /** The first Redis version with sharded pub/sub. */
 const SHARDED_PUBSUB_SINCE_MAJOR = 7;
 
-/** Options the store's own command connection needs: no offline queue, no replay after a reconnect. */
-const COMMAND_OPTIONS = { enableOfflineQueue: false, maxRetriesPerRequest: 0, autoResendUnfulfilledCommands: false, lazyConnect: false } as const;
+/** @internal Options of the store's own command connection: no offline queue, no replay after a reconnect. */
+export const COMMAND_OPTIONS = { enableOfflineQueue: false, maxRetriesPerRequest: 0, autoResendUnfulfilledCommands: false, lazyConnect: false } as const;
 
 /**
  * A duplicate of `client` with `options` (a node's options on a cluster), the way each topology takes them.
@@ -77,7 +77,7 @@ function clientKeyPrefix(client: RedisClientLike): string {
   return typeof prefix === 'string' ? prefix : '';
 }
 
-/** The same script announcing on a breaker's own channel (sharded pub/sub). */
+/** @internal The same script announcing on a breaker's own channel (sharded pub/sub): PUBLISH becomes SPUBLISH. */
 export function shardedVariant(script: Script, make: (source: string) => Script): Script {
   const source = script.source.replace(/redis\.call\('PUBLISH', /g, "redis.call('SPUBLISH', ");
   return source === script.source ? script : make(source);
@@ -105,10 +105,6 @@ export class RedisConnection {
     /** Pub/sub mode decided by the caller (tests); by default sharded on a Redis >= 7 cluster. */
     private readonly forcedMode?: PubSubMode,
   ) {}
-
-  get isReleased(): boolean {
-    return this.released;
-  }
 
   /** Channel of the single shared transitions channel (classic), with the client's keyPrefix. */
   get classicChannel(): string {
@@ -316,5 +312,3 @@ export class RedisConnection {
 function isNoScript(error: Error): boolean {
   return String(error.message).startsWith('NOSCRIPT');
 }
-
-export { COMMAND_OPTIONS };
