@@ -154,6 +154,7 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
     const connection = this.connection;
     for (const request of requests) connection.follow(this.base(request.name));
     const replies = await this.run(
+      connection,
       requests.map((request) => {
         const { window, delta, nowMs } = request;
         const ttlMs = Math.ceil(window.bucketMs * (window.buckets + 1)) + SLICE_TTL_MARGIN_MS;
@@ -164,7 +165,7 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
         };
       }),
     );
-    return replies.map((reply) => {
+    const answers = replies.map((reply) => {
       const strings = reply as string[];
       const parsed = this.parseState(strings);
       return {
@@ -175,15 +176,22 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
         slowCalls: Number(strings[8]),
       };
     });
+    // Sharded pub/sub: a version no message brought means the subscription needs a kick.
+    answers.forEach((answer, i) => connection.synced(this.base(requests[i]!.name), answer.state?.version));
+    return answers;
   }
 
   async transition(request: TransitionRequest): Promise<SharedState | undefined> {
     const { name, expectedVersion, next, clearWindow } = request;
-    const [reply] = await this.run([
+    // One connection for the whole operation: a release while the channel is looked up must not
+    // send the script on the next session's (new) connection.
+    const connection = this.connection;
+    const channel = await this.channelFor(connection, name);
+    const [reply] = await this.run(connection, [
       {
         script: TRANSITION,
         keys: [this.stateKey(name), this.permitsKey(name)],
-        args: [await this.channelFor(name), encodeURIComponent(name), expectedVersion, next.state, time(next.openedAt), time(next.openUntil), next.openStreak, clearWindow ? '1' : '0'],
+        args: [channel, encodeURIComponent(name), expectedVersion, next.state, time(next.openedAt), time(next.openUntil), next.openStreak, clearWindow ? '1' : '0'],
       },
     ]);
     return this.parseState(reply as string[]);
@@ -191,7 +199,7 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
 
   async acquireTrial(request: TrialRequest): Promise<TrialReply> {
     const { name } = request;
-    const [reply] = await this.run([
+    const [reply] = await this.run(this.connection, [
       {
         script: ACQUIRE_TRIAL,
         keys: [this.stateKey(name), this.permitsKey(name)],
@@ -203,11 +211,13 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
   }
 
   async completeTrial(name: string, version: number, token: string, maxCalls: number): Promise<SharedState | undefined> {
-    const [reply] = await this.run([
+    const connection = this.connection;
+    const channel = await this.channelFor(connection, name);
+    const [reply] = await this.run(connection, [
       {
         script: COMPLETE_TRIAL,
         keys: [this.stateKey(name), this.permitsKey(name)],
-        args: [await this.channelFor(name), encodeURIComponent(name), version, token, maxCalls],
+        args: [channel, encodeURIComponent(name), version, token, maxCalls],
       },
     ]);
     return this.parseState(reply as string[]);
@@ -243,19 +253,19 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
   }
 
   /** The channel a breaker's transitions are announced on (one for all in classic mode). */
-  private async channelFor(name: string): Promise<string> {
-    return this.connection.channelFor(this.base(name));
+  private async channelFor(connection: RedisConnection, name: string): Promise<string> {
+    return connection.channelFor(this.base(name));
   }
 
   private readonly dispatch = (channel: string, message: string): void => {
     const parsed = this.parseMessage(channel, message);
     if (parsed === undefined) return;
+    this.connection.heard(this.base(parsed.name), parsed.state.version);
     for (const listener of this.listeners) listener(parsed.name, parsed.state);
   };
 
   /** Runs scripts in one round trip where the topology allows (redis-connection.ts). */
-  private async run(calls: ScriptCall[]): Promise<unknown[]> {
-    const connection = this.connection;
+  private async run(connection: RedisConnection, calls: ScriptCall[]): Promise<unknown[]> {
     const sharded = (await connection.pubSubMode()) === 'sharded';
     return connection.run(calls, sharded ? (call) => SHARDED.get(call.script) ?? call.script : undefined);
   }

@@ -94,6 +94,8 @@ export class RedisConnection {
   private readonly shardChannels = new Set<string>();
   /** Sharded mode: the subscriber's per-node connections are up (SSUBSCRIBE goes straight out). */
   private shardReady = false;
+  /** Sharded mode: the newest version each followed breaker's messages (or syncs) showed. */
+  private readonly heardVersions = new Map<string, number>();
   private onMessage: ((channel: string, message: string) => void) | null = null;
 
   constructor(
@@ -262,6 +264,25 @@ export class RedisConnection {
         if (mode === 'sharded' && subscriber !== null && this.shardReady) this.shardSubscribe(subscriber, [channel]);
       })
       .catch(() => this.shardChannels.delete(channel)); // followed again at the next sync
+  }
+
+  /** A transition message of the breaker with key base `base` arrived (sharded mode bookkeeping). */
+  heard(base: string, version: number): void {
+    if (this.shardReady && version > (this.heardVersions.get(base) ?? 0)) this.heardVersions.set(base, version);
+  }
+
+  /**
+   * A sync read version `version` of the breaker with key base `base`. Newer than every message
+   * heard: a message was missed, maybe because the shard moved (failover, resharding) and the
+   * subscription stayed on the old node. SSUBSCRIBE again: a node that no longer serves the slot
+   * answers MOVED, and ioredis moves its subscriptions to the new one.
+   */
+  synced(base: string, version: number | undefined): void {
+    if (version === undefined || !this.shardReady || this.subscriber === null) return;
+    const heard = this.heardVersions.get(base);
+    this.heardVersions.set(base, Math.max(heard ?? 0, version));
+    const channel = this.shardChannel(base);
+    if (heard !== undefined && version > heard && this.shardChannels.has(channel)) this.shardSubscribe(this.subscriber, [channel]);
   }
 
   private shardSubscribe(subscriber: RedisClientLike, channels: readonly string[]): void {
