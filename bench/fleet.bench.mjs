@@ -1,5 +1,7 @@
 // A fleet of instances through a dependency outage: per-instance breakers (no store) against breakers
-// sharing their state through Redis (RedisCircuitBreakerStore), on the same timeline.
+// sharing their state through Redis (RedisCircuitBreakerStore), on a standalone Redis and on a Redis
+// Cluster (3 masters + 3 replicas), on the same timeline. Then, on each topology, the Redis commands
+// 10,000 successful calls of a closed shared breaker send (INFO commandstats of every node).
 //
 //   npm run bench:fleet      (= npm run build && node bench/fleet.bench.mjs)
 //
@@ -12,15 +14,18 @@
 //
 // Environment knobs: FLEET_INSTANCES (4), FLEET_RATE (calls/s per instance, 200), FLEET_LATENCY_MS (3),
 // FLEET_UP_MS (2000), FLEET_DOWN_MS (5000), FLEET_TAIL_MS (2000), FLEET_ROUNDS (2; each round runs
-// both variants, the order alternating), REDIS_URL (redis://127.0.0.1:6379).
+// both variants, the order alternating), FLEET_TOPOLOGY (both | standalone | cluster; default both),
+// REDIS_URL (a standalone server to use instead of one of the bench's own).
 //
-// Needs a Redis server at REDIS_URL: unlike the tests, this bench starts none.
+// Starts its own redis-server (and a cluster with redis-cli --cluster create): needs `redis-server`
+// and `redis-cli` on PATH.
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { fork } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { machineInfo, median, runAsDriverOrChild, sleep } from './harness.mjs';
+import { startCluster, startStandalone } from './redis-cluster.mjs';
 
 const INSTANCES = Number(process.env.FLEET_INSTANCES ?? 4);
 const RATE = Number(process.env.FLEET_RATE ?? 200);
@@ -29,7 +34,10 @@ const UP_MS = Number(process.env.FLEET_UP_MS ?? 2000);
 const DOWN_MS = Number(process.env.FLEET_DOWN_MS ?? 5000);
 const TAIL_MS = Number(process.env.FLEET_TAIL_MS ?? 2000);
 const ROUNDS = Number(process.env.FLEET_ROUNDS ?? 2);
-const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const REDIS_URL = process.env.REDIS_URL;
+const TOPOLOGIES = (process.env.FLEET_TOPOLOGY ?? 'both') === 'both' ? ['standalone', 'cluster'] : [process.env.FLEET_TOPOLOGY];
+/** Successful calls of the closed-path count. */
+const CLOSED_PATH_CALLS = 10_000;
 /** Give up waiting for "all closed" this long after the dependency recovers. */
 const MAX_RECOVERY_MS = 15_000;
 
@@ -49,16 +57,15 @@ const now = () => performance.timeOrigin + performance.now();
 // ------------------------------------------------------------------------------------ instance (child)
 
 async function instance() {
-  const [mode, indexArg, keyPrefix] = process.argv.slice(3);
+  const [mode, indexArg, keyPrefix, target] = process.argv.slice(3);
   const index = Number(indexArg);
   const { CircuitBreaker } = await import('../dist/esm/index.js');
   let store;
   const storeOps = { sync: 0, transition: 0, acquireTrial: 0, completeTrial: 0 };
-  if (mode === 'shared') {
-    const { RedisCircuitBreakerStore } = await import('../dist/esm/redis/index.js');
-    store = RedisCircuitBreakerStore.fromUrl(REDIS_URL, { keyPrefix });
-    // Count what the store is asked to do (the Redis server is shared with other clients, so its
-    // INFO counters would not be ours alone). Each operation is one pipelined EVALSHA.
+  if (mode !== 'local') {
+    store = await openStore(mode, target, keyPrefix);
+    // Count what the store is asked to do (the servers also serve the other instances). Each
+    // operation is an EVALSHA (a sync of several breakers is one pipeline on a standalone server).
     for (const method of ['sync', 'transition', 'acquireTrial', 'completeTrial']) {
       const original = store[method].bind(store);
       store[method] = (...args) => {
@@ -179,10 +186,19 @@ async function instance() {
 
 const SCRIPT = fileURLToPath(import.meta.url);
 
+/** A store on the variant's topology: `target` is a URL (standalone) or startup nodes as JSON (cluster). */
+async function openStore(mode, target, keyPrefix) {
+  const { RedisCircuitBreakerStore } = await import('../dist/esm/redis/index.js');
+  if (mode === 'shared-standalone') return RedisCircuitBreakerStore.fromUrl(target, { keyPrefix });
+  const { Cluster } = await import('ioredis');
+  return RedisCircuitBreakerStore.fromClient(new Cluster(JSON.parse(target), { lazyConnect: true }), { keyPrefix });
+}
+
 class Fleet {
-  constructor(mode, keyPrefix) {
+  constructor(mode, keyPrefix, target) {
     this.mode = mode;
     this.keyPrefix = keyPrefix;
+    this.target = target;
     this.events = [];
     this.stats = new Array(INSTANCES);
     this.state = new Array(INSTANCES).fill('closed');
@@ -195,7 +211,7 @@ class Fleet {
     for (let i = 0; i < INSTANCES; i++) {
       const logPath = join(tmpdir(), `bench-fleet-${this.mode}-${i}-${process.pid}.log`);
       const log = openSync(logPath, 'w');
-      const child = fork(SCRIPT, ['--instance', this.mode, String(i), this.keyPrefix], { stdio: ['ignore', log, log, 'ipc'] });
+      const child = fork(SCRIPT, ['--instance', this.mode, String(i), this.keyPrefix, this.target], { stdio: ['ignore', log, log, 'ipc'] });
       closeSync(log);
       this.logPaths.push(logPath);
       this.children.push(child);
@@ -242,9 +258,10 @@ class Fleet {
   }
 }
 
-async function runOnce(mode, round, admin) {
+async function runOnce(mode, round, servers) {
   const keyPrefix = `bench-fleet-${process.pid}-${round}-${mode}-${Date.now()}:`;
-  const fleet = new Fleet(mode, keyPrefix);
+  const target = mode === 'shared-cluster' ? JSON.stringify(servers.cluster.startupNodes) : servers.url;
+  const fleet = new Fleet(mode, keyPrefix, target);
   await fleet.start();
   const t0 = now() + 300;
   const downAt = t0 + UP_MS;
@@ -262,7 +279,8 @@ async function runOnce(mode, round, admin) {
   await sleep(TAIL_MS);
   const endAt = now();
   await fleet.stop();
-  if (mode === 'shared') {
+  if (mode === 'shared-standalone' && servers.admin !== undefined) {
+    const admin = servers.admin;
     let cursor = '0';
     do {
       const [next, keys] = await admin.scan(cursor, 'MATCH', `${keyPrefix}*`, 'COUNT', 1000);
@@ -365,7 +383,8 @@ function analyse({ mode, round, t0, downAt, upAt, endAt, fleet, allClosedSeen })
 
 const ms = (x) => (Number.isFinite(x) ? `${Math.round(x)} ms` : 'n/a');
 const slash = (xs) => xs.join(' / ');
-const label = (mode) => (mode === 'shared' ? 'shared (Redis store)' : 'per-instance (no store)');
+const LABELS = { local: 'per-instance (no store)', 'shared-standalone': 'shared (standalone Redis)', 'shared-cluster': 'shared (Redis Cluster)' };
+const label = (mode) => LABELS[mode];
 
 function table(headers, rows) {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
@@ -373,7 +392,7 @@ function table(headers, rows) {
   return [line(headers), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n');
 }
 
-function report(results, machine, started) {
+function report(results, closedPaths, machine, started) {
   console.log(`\n${machine.date}; ${machine.nproc} vCPUs (${machine.cpu}), ${machine.memGB} GB, Node ${machine.node}, commit ${machine.commit}`);
   console.log(
     `${INSTANCES} instances (child processes), ${RATE} calls/s each, dependency latency ${LATENCY_MS} ms; ` +
@@ -407,7 +426,7 @@ function report(results, machine, started) {
         ms(Math.max(...r.propagation)),
         r.allClosedSeen ? ms(Math.max(...r.recovery)) : 'not all closed',
         r.rejected,
-        r.mode === 'shared' ? slash(Object.values(r.storeOps)) : '-',
+        r.mode !== 'local' ? slash(Object.values(r.storeOps)) : '-',
       ]),
     ),
   );
@@ -446,52 +465,107 @@ function report(results, machine, started) {
   console.log('\nRecovery rounds (first half_open entry of each round, ms after the dependency went down; it came back at +' + DOWN_MS + '):');
   for (const r of results) console.log(`  ${label(r.mode)}, round ${r.round}: ${r.roundStarts.map((x) => `+${x}`).join(', ')}`);
 
-  const shared = results.filter((r) => r.mode === 'shared');
   const local = results.filter((r) => r.mode === 'local');
   const mean = (rs, f) => rs.reduce((a, r) => a + f(r), 0) / rs.length;
-  const adoptions = shared.flatMap((r) => r.adoptions);
-  if (adoptions.length > 0) {
+  for (const mode of ['shared-standalone', 'shared-cluster']) {
+    const shared = results.filter((r) => r.mode === mode);
+    if (shared.length === 0) continue;
+    const adoptions = shared.flatMap((r) => r.adoptions);
+    if (adoptions.length > 0) {
+      console.log(
+        `\n${label(mode)}: ${adoptions.length} transitions adopted from a peer through pub/sub; adoption latency (peer's transition -> this instance's) median ${median(adoptions).toFixed(1)} ms, max ${Math.max(...adoptions).toFixed(1)} ms.`,
+      );
+    }
+    const fallbacks = shared.reduce((a, r) => a + r.fallbacks, 0);
+    console.log(`Store fallbacks: ${fallbacks}. Instance log lines (warnings, errors): ${shared.map((r) => `r${r.round}: ${r.logLines}`).join(', ')}.`);
+    const m = {
+      down: [mean(local, (r) => r.reachedDown), mean(shared, (r) => r.reachedDown)],
+      trials: [mean(local, (r) => r.trialCalls / Math.max(1, r.rounds.length)), mean(shared, (r) => r.trialCalls / Math.max(1, r.rounds.length))],
+      prop: [mean(local, (r) => Math.max(...r.propagation)), mean(shared, (r) => Math.max(...r.propagation))],
+      rec: [mean(local, (r) => Math.max(...r.recovery)), mean(shared, (r) => Math.max(...r.recovery))],
+    };
     console.log(
-      `\nShared: ${adoptions.length} transitions adopted from a peer through pub/sub; adoption latency (peer's transition -> this instance's) median ${median(adoptions).toFixed(1)} ms, max ${Math.max(...adoptions).toFixed(1)} ms.`,
+      `Summary (mean over ${ROUNDS} round(s)), ${label(mode)} vs per-instance: calls reaching the dependency while down ${m.down[1].toFixed(1)} vs ${m.down[0].toFixed(1)} ` +
+        `(x${(m.down[1] / m.down[0]).toFixed(2)}); trial calls per recovery round ${m.trials[1].toFixed(2)} vs ${m.trials[0].toFixed(2)}; ` +
+        `first trip -> all open ${m.prop[1].toFixed(1)} vs ${m.prop[0].toFixed(1)} ms; dependency up -> all closed ${m.rec[1].toFixed(0)} vs ${m.rec[0].toFixed(0)} ms.`,
     );
   }
-  const fallbacks = shared.reduce((a, r) => a + r.fallbacks, 0);
-  console.log(`Store fallbacks in the shared runs: ${fallbacks}. Instance log lines (warnings, errors): ${results.map((r) => `${r.mode} r${r.round}: ${r.logLines}`).join(', ')}.`);
-
-  const m = {
-    down: [mean(local, (r) => r.reachedDown), mean(shared, (r) => r.reachedDown)],
-    trials: [mean(local, (r) => r.trialCalls / Math.max(1, r.rounds.length)), mean(shared, (r) => r.trialCalls / Math.max(1, r.rounds.length))],
-    prop: [mean(local, (r) => Math.max(...r.propagation)), mean(shared, (r) => Math.max(...r.propagation))],
-    rec: [mean(local, (r) => Math.max(...r.recovery)), mean(shared, (r) => Math.max(...r.recovery))],
-  };
-  console.log(
-    `\nSummary (mean over ${ROUNDS} round(s)), shared vs per-instance: calls reaching the dependency while down ${m.down[1].toFixed(1)} vs ${m.down[0].toFixed(1)} ` +
-      `(x${(m.down[1] / m.down[0]).toFixed(2)}); trial calls per recovery round ${m.trials[1].toFixed(2)} vs ${m.trials[0].toFixed(2)}; ` +
-      `first trip -> all open ${m.prop[1].toFixed(1)} vs ${m.prop[0].toFixed(1)} ms; dependency up -> all closed ${m.rec[1].toFixed(0)} vs ${m.rec[0].toFixed(0)} ms.`,
-  );
+  console.log('\nRedis commands sent by ' + CLOSED_PATH_CALLS.toLocaleString('en-US') + ' successful calls of a closed shared breaker (INFO commandstats, every node), and by the next sync tick:');
+  for (const c of closedPaths) console.log(`  ${c.topology}: ${c.duringCalls} during the calls; ${c.nextTick} at the next sync tick`);
   console.log(`Total time ${((Date.now() - started) / 1000).toFixed(1)} s, node ${process.version}`);
+}
+
+/**
+ * On the topology's own servers: a closed shared breaker, quiet; CLOSED_PATH_CALLS successful calls;
+ * the data commands the nodes served meanwhile (INFO commandstats), then those of one sync tick.
+ */
+async function closedPath(topology, servers) {
+  const { CircuitBreaker, ManualClock } = await import('../dist/esm/index.js');
+  const clock = new ManualClock(Date.now());
+  const node = topology === 'cluster' ? servers.cluster : servers.standalone;
+  const mode = topology === 'cluster' ? 'shared-cluster' : 'shared-standalone';
+  const { RedisCircuitBreakerStore } = await import('../dist/esm/redis/index.js');
+  const keyPrefix = `bench-closed-${process.pid}:`;
+  let store;
+  if (mode === 'shared-standalone') store = RedisCircuitBreakerStore.fromUrl(node.url, { keyPrefix, clock, commandTimeoutMs: 2_000 });
+  else {
+    const { Cluster } = await import('ioredis');
+    store = RedisCircuitBreakerStore.fromClient(new Cluster(node.startupNodes, { lazyConnect: true }), { keyPrefix, clock, commandTimeoutMs: 2_000 });
+  }
+  const breaker = new CircuitBreaker({ name: 'quiet', clock, store });
+  const deadline = Date.now() + 10_000;
+  while (breaker.snapshot().store !== 'shared' && Date.now() < deadline) await sleep(10);
+  clock.advance(store.syncIntervalMs);
+  let before = await node.dataCommands();
+  for (;;) {
+    await sleep(100);
+    const current = await node.dataCommands();
+    if (current === before || Date.now() > deadline) break;
+    before = current;
+  }
+  for (let i = 0; i < CLOSED_PATH_CALLS / 2; i++) breaker.executeSync(() => i);
+  for (let i = 0; i < CLOSED_PATH_CALLS / 2; i++) await breaker.execute(async () => i);
+  await sleep(100);
+  const after = await node.dataCommands();
+  clock.advance(store.syncIntervalMs);
+  await sleep(200);
+  const ticked = await node.dataCommands();
+  breaker.dispose();
+  return { topology: label(mode), duringCalls: after - before, nextTick: ticked - after };
 }
 
 async function driver() {
   const started = Date.now();
   const machine = machineInfo();
-  const { Redis } = await import('ioredis');
-  const admin = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  await admin.connect().catch((error) => {
-    admin.disconnect();
-    throw new Error(`bench:fleet needs a Redis server at REDIS_URL (${REDIS_URL}); it starts none: ${error.message}`);
-  });
+  const servers = {};
+  const closedPaths = [];
   const results = [];
   try {
-    for (let round = 1; round <= ROUNDS; round++) {
-      const order = round % 2 === 1 ? ['local', 'shared'] : ['shared', 'local'];
-      for (const mode of order) results.push(await runOnce(mode, round, admin));
+    if (TOPOLOGIES.includes('standalone')) {
+      if (REDIS_URL !== undefined) {
+        const { Redis } = await import('ioredis');
+        servers.admin = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
+        await servers.admin.connect();
+        servers.url = REDIS_URL;
+      }
+      servers.standalone = await startStandalone();
+      servers.url ??= servers.standalone.url;
     }
+    if (TOPOLOGIES.includes('cluster')) servers.cluster = await startCluster();
+    const shared = TOPOLOGIES.map((t) => `shared-${t}`);
+    for (let round = 1; round <= ROUNDS; round++) {
+      const order = round % 2 === 1 ? ['local', ...shared] : [...shared, 'local'];
+      for (const mode of order) results.push(await runOnce(mode, round, servers));
+    }
+    for (const topology of TOPOLOGIES) closedPaths.push(await closedPath(topology, servers));
   } finally {
-    admin.disconnect();
+    servers.admin?.disconnect();
+    await servers.standalone?.stop();
+    await servers.cluster?.stop();
   }
-  results.sort((a, b) => (a.mode === b.mode ? a.round - b.round : a.mode === 'local' ? -1 : 1));
-  report(results, machine, started);
+  const order = ['local', 'shared-standalone', 'shared-cluster'];
+  results.sort((a, b) => (a.mode === b.mode ? a.round - b.round : order.indexOf(a.mode) - order.indexOf(b.mode)));
+  report(results, closedPaths, machine, started);
 }
 
 runAsDriverOrChild('--instance', instance, driver);

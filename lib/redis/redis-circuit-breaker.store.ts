@@ -7,7 +7,7 @@
  * these methods from a ticker or after a transition, with a timeout, and never waits on them.
  */
 import { createHash } from 'node:crypto';
-import type { ChainableCommander, Redis, RedisOptions } from 'ioredis';
+import type { Cluster, Redis, RedisOptions } from 'ioredis';
 import { Redis as RedisClient } from 'ioredis';
 import type { Clock } from '../core/clock.js';
 import { CircuitBreakerConfigError } from '../core/errors.js';
@@ -23,20 +23,25 @@ import type {
   TrialRequest,
 } from '../store/index.js';
 import { isSharedState, resolveStoreOptions } from '../store/index.js';
+import { COMMAND_OPTIONS, RedisConnection, duplicateClient, shardedVariant } from './redis-connection.js';
+import type { PubSubMode, RedisClientLike, Script, ScriptCall } from './redis-connection.js';
 import { ACQUIRE_TRIAL_SCRIPT, COMPLETE_TRIAL_SCRIPT, SYNC_SCRIPT, TRANSITION_SCRIPT } from './redis-scripts.js';
 
 export interface RedisStoreOptions extends StoreOptions {
-  /** Prepended to every key and to the pub/sub channel. Default `'circuit-breaker:'`. */
+  /**
+   * Prepended to every key and to the pub/sub channel (after the client's own ioredis `keyPrefix`,
+   * if it has one). Default `'circuit-breaker:'`.
+   */
   keyPrefix?: string;
+  /**
+   * @internal How transitions are announced; by default sharded pub/sub on a Redis >= 7 cluster,
+   * one classic channel otherwise. Tests force the classic mode on a cluster.
+   */
+  pubSub?: PubSubMode;
 }
 
 /** Extra time a window slice is kept past the longest window that reads it, in ms. */
 const SLICE_TTL_MARGIN_MS = 5_000;
-
-interface Script {
-  readonly source: string;
-  readonly sha: string;
-}
 
 function script(source: string): Script {
   return { source, sha: createHash('sha1').update(source).digest('hex') };
@@ -46,6 +51,8 @@ const SYNC = script(SYNC_SCRIPT);
 const TRANSITION = script(TRANSITION_SCRIPT);
 const ACQUIRE_TRIAL = script(ACQUIRE_TRIAL_SCRIPT);
 const COMPLETE_TRIAL = script(COMPLETE_TRIAL_SCRIPT);
+/** The scripts as they run in sharded pub/sub mode (they announce with SPUBLISH). */
+const SHARDED = new Map<Script, Script>([SYNC, TRANSITION, ACQUIRE_TRIAL, COMPLETE_TRIAL].map((s) => [s, shardedVariant(s, script)]));
 
 /**
  * A {@link CircuitBreakerStore} on Redis (ioredis). Pass it as the `store` option of a breaker, or in
@@ -61,26 +68,32 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
   readonly clock: Clock;
   logger: StoreLogger;
   readonly keyPrefix: string;
-  private readonly channel: string;
-  private commands: Redis | null;
-  private subscriber: Redis | null = null;
+  /** The connections of the current session (a new one after each release). */
+  private connection: RedisConnection;
   private listeners: ((name: string, state: SharedState) => void)[] = [];
   private garbageWarned = false;
 
   /**
-   * A store on the connection settings of a client you already have. The store opens its own two
+   * A store on the connection settings of a client you already have: a standalone or Sentinel
+   * `Redis`, or a Redis `Cluster` (docs/fleet.md, "Redis Cluster"). The store opens its own two
    * duplicates of it (commands without an offline queue, and pub/sub) and closes only those: a
    * command the store gave up on must never be replayed after a reconnect, which a client with an
    * offline queue would do. Your client's lifetime stays yours.
    */
-  static fromClient(client: Redis, options: RedisStoreOptions = {}): RedisCircuitBreakerStore {
+  static fromClient(client: Redis | Cluster, options: RedisStoreOptions = {}): RedisCircuitBreakerStore {
     const methods = ['duplicate', 'evalsha', 'eval', 'pipeline', 'ping'] as const;
     const missing = client === null || typeof client !== 'object' ? 'an object' : methods.find((m) => typeof client[m] !== 'function');
     if (missing !== undefined) {
       throw CircuitBreakerConfigError.forComponent('RedisCircuitBreakerStore.fromClient', 'client', client, `an ioredis client (${missing === 'an object' ? 'got no object' : `it has no ${missing}() method`})`);
     }
-    const connect = (): Redis =>
-      client.duplicate({ enableOfflineQueue: false, maxRetriesPerRequest: 0, autoResendUnfulfilledCommands: false, lazyConnect: false });
+    const clientPrefix = client.options.keyPrefix;
+    if (client.isCluster && typeof clientPrefix === 'string' && /^[^{]*\{\}/.test(clientPrefix)) {
+      // The first {...} of a key is its hash tag: an empty one hashes each key on its own, and a
+      // breaker's keys would land in different slots.
+      throw CircuitBreakerConfigError.forComponent('RedisCircuitBreakerStore.fromClient', 'keyPrefix (of the Cluster client)', clientPrefix, 'a prefix without an empty hash tag "{}" (the store tags each breaker\'s keys with {name})');
+    }
+    // A cluster's duplicate takes (startupNodes, options): duplicateClient passes them its way.
+    const connect = (): RedisClientLike => duplicateClient(client, { ...COMMAND_OPTIONS });
     return new RedisCircuitBreakerStore(connect, options);
   }
 
@@ -109,8 +122,8 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
   }
 
   private constructor(
-    private readonly connect: () => Redis,
-    options: RedisStoreOptions,
+    private readonly connect: () => RedisClientLike,
+    private readonly options: RedisStoreOptions,
   ) {
     const resolved = resolveStoreOptions('RedisCircuitBreakerStore', options);
     this.syncIntervalMs = resolved.syncIntervalMs;
@@ -122,8 +135,14 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
       throw CircuitBreakerConfigError.forComponent('RedisCircuitBreakerStore', 'keyPrefix', keyPrefix, 'a non-empty string without spaces or braces');
     }
     this.keyPrefix = keyPrefix;
-    this.channel = `${keyPrefix}transitions`;
-    this.commands = null;
+    if (options.pubSub !== undefined && options.pubSub !== 'classic' && options.pubSub !== 'sharded') {
+      throw CircuitBreakerConfigError.forComponent('RedisCircuitBreakerStore', 'pubSub', options.pubSub, "'classic' or 'sharded'");
+    }
+    this.connection = this.newConnection();
+  }
+
+  private newConnection(): RedisConnection {
+    return new RedisConnection(this.connect, this.keyPrefix, this.commandTimeoutMs, this.options.pubSub);
   }
 
   /** Key of a breaker's state hash (names are URI-encoded: any name is a safe key and message field). */
@@ -132,7 +151,10 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
   }
 
   async sync(requests: readonly SyncRequest[]): Promise<readonly SyncReply[]> {
+    const connection = this.connection;
+    for (const request of requests) connection.follow(this.base(request.name));
     const replies = await this.run(
+      connection,
       requests.map((request) => {
         const { window, delta, nowMs } = request;
         const ttlMs = Math.ceil(window.bucketMs * (window.buckets + 1)) + SLICE_TTL_MARGIN_MS;
@@ -143,7 +165,7 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
         };
       }),
     );
-    return replies.map((reply) => {
+    const answers = replies.map((reply) => {
       const strings = reply as string[];
       const parsed = this.parseState(strings);
       return {
@@ -154,15 +176,22 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
         slowCalls: Number(strings[8]),
       };
     });
+    // Sharded pub/sub: a version no message brought means the subscription needs a kick.
+    answers.forEach((answer, i) => connection.synced(this.base(requests[i]!.name), answer.state?.version));
+    return answers;
   }
 
   async transition(request: TransitionRequest): Promise<SharedState | undefined> {
     const { name, expectedVersion, next, clearWindow } = request;
-    const [reply] = await this.run([
+    // One connection for the whole operation: a release while the channel is looked up must not
+    // send the script on the next session's (new) connection.
+    const connection = this.connection;
+    const channel = await this.channelFor(connection, name);
+    const [reply] = await this.run(connection, [
       {
         script: TRANSITION,
         keys: [this.stateKey(name), this.permitsKey(name)],
-        args: [this.channel, encodeURIComponent(name), expectedVersion, next.state, time(next.openedAt), time(next.openUntil), next.openStreak, clearWindow ? '1' : '0'],
+        args: [channel, encodeURIComponent(name), expectedVersion, next.state, time(next.openedAt), time(next.openUntil), next.openStreak, clearWindow ? '1' : '0'],
       },
     ]);
     return this.parseState(reply as string[]);
@@ -170,7 +199,7 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
 
   async acquireTrial(request: TrialRequest): Promise<TrialReply> {
     const { name } = request;
-    const [reply] = await this.run([
+    const [reply] = await this.run(this.connection, [
       {
         script: ACQUIRE_TRIAL,
         keys: [this.stateKey(name), this.permitsKey(name)],
@@ -182,11 +211,13 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
   }
 
   async completeTrial(name: string, version: number, token: string, maxCalls: number): Promise<SharedState | undefined> {
-    const [reply] = await this.run([
+    const connection = this.connection;
+    const channel = await this.channelFor(connection, name);
+    const [reply] = await this.run(connection, [
       {
         script: COMPLETE_TRIAL,
         keys: [this.stateKey(name), this.permitsKey(name)],
-        args: [this.channel, encodeURIComponent(name), version, token, maxCalls],
+        args: [channel, encodeURIComponent(name), version, token, maxCalls],
       },
     ]);
     return this.parseState(reply as string[]);
@@ -194,23 +225,23 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
 
   subscribe(listener: (name: string, state: SharedState) => void): () => void {
     this.listeners = [...this.listeners, listener];
-    if (this.subscriber === null) this.openSubscriber();
+    this.connection.listen(this.dispatch);
     return () => {
       this.listeners = this.listeners.filter((l) => l !== listener);
     };
   }
 
   async ping(): Promise<void> {
-    await (await this.ready()).ping();
+    await this.connection.ping();
   }
 
   /** Closes the connections the store opened (never a client given to {@link fromClient}). */
   async release(): Promise<void> {
-    const subscriber = this.subscriber;
-    this.subscriber = null;
-    subscriber?.disconnect();
-    this.commands?.disconnect();
-    this.commands = null;
+    // Commands still in flight keep the released connection (they fail; nothing reconnects); a
+    // breaker created later starts a new session on fresh connections.
+    const released = this.connection;
+    this.connection = this.newConnection();
+    released.release();
   }
 
   private base(name: string): string {
@@ -221,76 +252,22 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
     return `${this.base(name)}:permits`;
   }
 
-  private client(): Redis {
-    if (this.commands === null) {
-      this.commands = this.connect();
-      this.commands.on('error', () => {}); // outages are reported by the breakers' link, once
-    }
-    return this.commands;
+  /** The channel a breaker's transitions are announced on (one for all in classic mode). */
+  private async channelFor(connection: RedisConnection, name: string): Promise<string> {
+    return connection.channelFor(this.base(name));
   }
 
-  /**
-   * The command client, once its first connection is up: a store's own client has no offline
-   * queue, so a command sent while it is still connecting would fail and look like an outage.
-   * Only the first connection is awaited (bounded by commandTimeoutMs); a reconnecting client fails
-   * fast, which is the point.
-   */
-  private async ready(): Promise<Redis> {
-    const client = this.client();
-    if (client.status !== 'connecting' && client.status !== 'connect') return client;
-    await new Promise<void>((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer);
-        client.off('ready', done);
-        resolve();
-      };
-      const timer = setTimeout(done, this.commandTimeoutMs);
-      timer.unref();
-      client.once('ready', done);
-    });
-    return client;
-  }
+  private readonly dispatch = (channel: string, message: string): void => {
+    const parsed = this.parseMessage(channel, message);
+    if (parsed === undefined) return;
+    this.connection.heard(this.base(parsed.name), parsed.state.version);
+    for (const listener of this.listeners) listener(parsed.name, parsed.state);
+  };
 
-  private openSubscriber(): void {
-    // Queued SUBSCRIBE must survive a first connection that fails (maxRetriesPerRequest: null):
-    // ioredis re-subscribes after a reconnect only to channels it saw confirmed.
-    const subscriber = this.client().duplicate({ enableOfflineQueue: true, commandTimeout: undefined, maxRetriesPerRequest: null });
-    subscriber.on('error', () => {});
-    subscriber.on('message', (channel: string, message: string) => {
-      if (channel !== this.channel) return;
-      const parsed = this.parseMessage(message);
-      if (parsed === undefined) return;
-      for (const listener of this.listeners) listener(parsed.name, parsed.state);
-    });
-    // Re-subscribes by itself after a reconnect (ioredis autoResubscribe).
-    subscriber.subscribe(this.channel).catch(() => {});
-    this.subscriber = subscriber;
-  }
-
-  /** Runs scripts in one pipeline (one round trip); loads them once if the server lost them. */
-  private async run(calls: { script: Script; keys: string[]; args: (string | number)[] }[]): Promise<unknown[]> {
-    const attempt = async (): Promise<{ results: unknown[]; missing: boolean }> => {
-      const pipeline: ChainableCommander = (await this.ready()).pipeline();
-      for (const call of calls) pipeline.evalsha(call.script.sha, call.keys.length, ...call.keys, ...call.args.map(String));
-      const answers = (await pipeline.exec()) ?? [];
-      let missing = false;
-      const results = answers.map(([error, result]) => {
-        if (error !== null) {
-          if (String(error.message).startsWith('NOSCRIPT')) missing = true;
-          else throw error;
-        }
-        return result;
-      });
-      return { results, missing };
-    };
-    let outcome = await attempt();
-    if (outcome.missing) {
-      const client = this.client();
-      for (const source of new Set(calls.map((call) => call.script.source))) await client.script('LOAD', source);
-      outcome = await attempt();
-      if (outcome.missing) throw new Error('Redis lost the circuit breaker scripts twice in a row');
-    }
-    return outcome.results;
+  /** Runs scripts in one round trip where the topology allows (redis-connection.ts). */
+  private async run(connection: RedisConnection, calls: ScriptCall[]): Promise<unknown[]> {
+    const sharded = (await connection.pubSubMode()) === 'sharded';
+    return connection.run(calls, sharded ? (call) => SHARDED.get(call.script) ?? call.script : undefined);
   }
 
   private parseState(strings: readonly string[] | null | undefined): SharedState | undefined {
@@ -305,7 +282,7 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
     return isSharedState(parsed) ? parsed : undefined;
   }
 
-  private parseMessage(message: string): { name: string; state: SharedState } | undefined {
+  private parseMessage(channel: string, message: string): { name: string; state: SharedState } | undefined {
     const fields = typeof message === 'string' ? message.split('\n') : [];
     let name: string | undefined;
     try {
@@ -317,7 +294,7 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
     if (name === undefined || state === undefined) {
       if (!this.garbageWarned) {
         this.garbageWarned = true;
-        this.logger.warn(`circuit breaker store: ignoring an unreadable message on channel "${this.channel}": ${JSON.stringify(String(message).slice(0, 80))}`);
+        this.logger.warn(`circuit breaker store: ignoring an unreadable message on channel "${channel}": ${JSON.stringify(String(message).slice(0, 80))}`);
       }
       return undefined;
     }

@@ -95,9 +95,9 @@ export function track<S extends CircuitBreakerStore>(store: S): S {
 }
 
 /** Waits until no tracked store has an operation in flight and their answers have been applied. */
-export async function settle(stores: readonly CircuitBreakerStore[]): Promise<void> {
+export async function settle(stores: readonly CircuitBreakerStore[], timeoutMs = 3_000): Promise<void> {
   for (let round = 0; round < 3; round++) {
-    await eventually(() => stores.every((store) => (pendingOps.get(store)?.pending ?? 0) === 0), 3_000, 'store operations to answer');
+    await eventually(() => stores.every((store) => (pendingOps.get(store)?.pending ?? 0) === 0), timeoutMs, 'store operations to answer');
     await turn();
   }
 }
