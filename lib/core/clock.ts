@@ -4,7 +4,8 @@
  *
  * `setTimeout` / `clearTimeout` are optional: a clock that provides them also drives the breaker's
  * timers (per-call deadlines, half-open probe timeouts, health-check polls), which is what makes
- * {@link ManualClock} fully deterministic in tests. Without them the global timers are used, unref'd.
+ * {@link ManualClock} fully deterministic in tests. Without them the global timers are used, unref'd
+ * (a deadline timer is ref'd only while a call waits on it: see {@link holdProcess}).
  */
 export interface Clock {
   /** Milliseconds; only differences matter. */
@@ -29,6 +30,19 @@ export function scheduleTimer(clock: Clock, callback: () => void, delayMs: numbe
   const handle = setTimeout(callback, delayMs);
   handle.unref();
   return handle;
+}
+
+/**
+ * Whether a global timer from {@link scheduleTimer} keeps the process alive. A deadline does while a
+ * call waits on it (the caller's promise is real work: `await breaker.execute(hung)` at the top of a
+ * script must reject with its timeout, not let the process exit under it), and stops as soon as no
+ * call does. Timers of a clock's own (ManualClock) are left alone.
+ */
+export function holdProcess(clock: Clock, handle: unknown, hold: boolean): void {
+  if (hasTimers(clock) || handle === undefined) return;
+  const timer = handle as ReturnType<typeof setTimeout>;
+  if (hold) timer.ref();
+  else timer.unref();
 }
 
 export function cancelTimer(clock: Clock, handle: unknown): void {

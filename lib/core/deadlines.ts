@@ -4,11 +4,11 @@
  * for the head is enough. A call that settles in time unlinks itself in O(1) (the list is doubly
  * linked), so the queue holds only calls in flight; the timer stays armed for the deadline it was set
  * for and, when it fires, re-arms for the head of that moment: at most once per expiry, never once
- * per call.
+ * per call. The timer keeps the process alive exactly while a call is queued (see holdProcess).
  */
 import type { AsyncResource } from 'node:async_hooks';
 import type { Clock } from './clock.js';
-import { cancelTimer, scheduleTimer } from './clock.js';
+import { cancelTimer, holdProcess, scheduleTimer } from './clock.js';
 
 /** One call that returned a promise while a timeout applies. */
 export class PendingCall {
@@ -103,6 +103,7 @@ export class DeadlineQueue {
     const tail = this.tail;
     if (tail === null) {
       this.head = this.tail = call;
+      holdProcess(this.clock(), this.timer, true); // armed for an earlier call that settled in time
     } else if (call.deadline >= tail.deadline) {
       tail.next = call; // the usual case: one shared timeoutMs keeps deadlines in order
       call.prev = tail;
@@ -149,7 +150,9 @@ export class DeadlineQueue {
     if (next === null) this.tail = prev;
     else next.prev = prev;
     call.prev = call.next = null;
-    if (this.draining && this.head === null) this.cancel();
+    if (this.head !== null) return;
+    if (this.draining) this.cancel();
+    else holdProcess(this.clock(), this.timer, false); // fires later for nothing; must not keep the process up
   }
 
   /**
@@ -172,7 +175,9 @@ export class DeadlineQueue {
   private arm(deadline: number, nowMs: number): void {
     this.armedFor = deadline;
     const delayMs = deadline - nowMs;
-    this.timer = scheduleTimer(this.clock(), this.fire, delayMs > 0 ? delayMs : 0);
+    const clock = this.clock();
+    this.timer = scheduleTimer(clock, this.fire, delayMs > 0 ? delayMs : 0);
+    holdProcess(clock, this.timer, true); // armed only for a queued call
   }
 
   private onTimer(): void {

@@ -83,7 +83,7 @@ export interface CircuitBreakerSettings {
    * only on an opening caused by a failure. Default: none.
    */
   retryAfterMs?: (failure: unknown) => number | undefined;
-  /** Time source (and optionally timers). Default: monotonic clock, global unref'd timers. */
+  /** Time source (and optionally timers). Default: monotonic clock, global timers that never keep the process alive except a deadline while a timed call waits on it. */
   clock?: Clock;
   /**
    * Shares this breaker's state with the breakers of the same name that use the same store (other
