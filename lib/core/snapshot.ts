@@ -29,9 +29,11 @@ export interface CircuitBreakerSnapshot {
   readonly wouldTrip?: boolean;
   /**
    * Breakers with a `store` only: `shared` while the store answers, `local_fallback` while it does
-   * not (the breaker then acts on its own state alone).
+   * not (the breaker then acts on its own state alone), `unreadable` while the store answers but
+   * holds data for this breaker that cannot be read (peers' transitions cannot reach it; the next
+   * transition overwrites the data).
    */
-  readonly store?: 'shared' | 'local_fallback';
+  readonly store?: 'shared' | 'local_fallback' | 'unreadable';
 }
 
 /** Cumulative counters since creation (never reset: they back Prometheus counters). */
@@ -98,5 +100,5 @@ export function snapshotOf(breaker: SnapshotSource): CircuitBreakerSnapshot {
     ...breaker.current.describe(breaker, breaker.now()),
   };
   const link = breaker.link;
-  return link === null ? snapshot : { ...snapshot, store: link.active ? 'shared' : 'local_fallback' };
+  return link === null ? snapshot : { ...snapshot, store: !link.active ? 'local_fallback' : link.unreadable ? 'unreadable' : 'shared' };
 }

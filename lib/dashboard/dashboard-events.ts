@@ -47,7 +47,7 @@ export interface DashboardBreakerView {
   halfOpenCallsInFlight?: number;
   wouldTrip?: boolean;
   /** Breakers with a store: `shared`, or `local_fallback` while the store is unreachable. */
-  store?: 'shared' | 'local_fallback';
+  store?: 'shared' | 'local_fallback' | 'unreadable';
   /** Breakers with a store: outages so far. */
   storeFallbacks?: number;
   /** Times the circuit opened by its own rules. */
@@ -96,7 +96,7 @@ export interface DashboardInstanceView {
   id: string;
   /** The instance that serves this page. */
   self: boolean;
-  breakers: Record<string, { state: CircuitState; failureRate: number; slowCallRate: number; store?: 'shared' | 'local_fallback' }>;
+  breakers: Record<string, { state: CircuitState; failureRate: number; slowCallRate: number; store?: 'shared' | 'local_fallback' | 'unreadable' }>;
 }
 
 export interface DashboardSnapshotEvent {

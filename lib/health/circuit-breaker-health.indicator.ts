@@ -70,9 +70,10 @@ export interface CircuitBreakerHealthDetails {
   retryAfterMs?: number;
   /**
    * Breakers with a store: `shared` while the store answers, `local_fallback` while it does not
-   * (the breaker still protects, on its own state). A store outage does not change `status`.
+   * (the breaker still protects, on its own state), `unreadable` while the store holds data for
+   * this breaker that cannot be read (overwritten by the next transition). Neither changes `status`.
    */
-  store?: 'shared' | 'local_fallback';
+  store?: 'shared' | 'local_fallback' | 'unreadable';
   /** Breakers with a store: times the store failed since the breaker was created. */
   storeFallbacks?: number;
 }

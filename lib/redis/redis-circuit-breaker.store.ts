@@ -149,6 +149,7 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
       return {
         state: parsed,
         corrupt: strings[5] === '1' || (parsed === undefined && strings[0] !== ''),
+        stateUnreadable: strings[9] === '1' || (parsed === undefined && strings[0] !== ''),
         calls: Number(strings[6]),
         failures: Number(strings[7]),
         slowCalls: Number(strings[8]),

@@ -20,34 +20,46 @@ const VALID_STATES = [...SHARED_STATES].map((state) => `${state} = true`).join('
 const READ_STATE = `
 local function failed(r) return type(r) == 'table' and r.err ~= nil end
 local VALID = { ${VALID_STATES} }
+-- What a JavaScript reader accepts too: a safe integer (|x| < 2^53), a finite number. Lua reads
+-- 'inf', '1e400' and '9007199254740993' as numbers; a field JavaScript cannot read would make the
+-- state look valid here and unreadable there, and every later compare-and-set would be refused.
+local MAX_SAFE = 9007199254740991
+local function count(x) return x and x == x and x >= 0 and x <= MAX_SAFE and x == math.floor(x) end
+local function finite(x) return x and x == x and x > -math.huge and x < math.huge end
 local function read_state(key)
   local r = redis.pcall('HMGET', key, 'v', 's', 'oa', 'ou', 'k', 'e', 't')
   if failed(r) then return nil, true end
   if not r[1] and not r[2] then return nil, false end
-  local v, ou, k, e, t = tonumber(r[1]), tonumber(r[4]), tonumber(r[5]), tonumber(r[6]), tonumber(r[7])
-  if not v or v < 1 or v ~= math.floor(v) or not ou or not k or not e or not t or not VALID[r[2]] then return nil, true end
-  if r[3] ~= '' and not tonumber(r[3]) then return nil, true end
-  return { v = v, s = r[2], oa = r[3], ou = r[4], k = r[5], e = e, t = t }, false
+  local v, oa, ou, k, e, t = tonumber(r[1]), tonumber(r[3]), tonumber(r[4]), tonumber(r[5]), tonumber(r[6]), tonumber(r[7])
+  if not count(v) or v < 1 or not finite(ou) or not count(k) or not count(e) or not count(t) or not VALID[r[2]] then return nil, true end
+  if r[3] ~= '' and not finite(oa) then return nil, true end
+  if r[3] == '' then oa = nil end
+  return { v = v, s = r[2], oa = oa, ou = ou, k = k, e = e, t = t }, false
 end
+-- Numbers are answered as strings JavaScript reads back exactly (integers in full, times with 17 digits).
+local function int(x) return string.format('%d', x) end
+local function num(x) return string.format('%.17g', x) end
 local function pack(st)
   if not st then return { '', '', '', '', '' } end
-  return { tostring(st.v), st.s, st.oa, st.ou, st.k }
+  return { int(st.v), st.s, st.oa and num(st.oa) or '', num(st.ou), int(st.k) }
 end
 local function write_state(key, permits, channel, name, v, s, oa, ou, k, e, corrupt)
   if corrupt then redis.call('DEL', key) end
-  redis.call('HSET', key, 'v', v, 's', s, 'oa', oa, 'ou', ou, 'k', k, 'e', e, 't', 0)
+  redis.call('HSET', key, 'v', int(v), 's', s, 'oa', oa, 'ou', ou, 'k', k, 'e', e, 't', 0)
   redis.pcall('DEL', permits)
-  redis.call('PUBLISH', channel, name .. '\\n' .. v .. '\\n' .. s .. '\\n' .. oa .. '\\n' .. ou .. '\\n' .. k)
-  return { tostring(v), s, oa, ou, k }
+  redis.call('PUBLISH', channel, name .. '\\n' .. int(v) .. '\\n' .. s .. '\\n' .. oa .. '\\n' .. ou .. '\\n' .. k)
+  return { int(v), s, oa, ou, k }
 end
 `;
 
 /**
  * KEYS: state, window slice prefix. ARGV: bucketMs, buckets, countLimit, nowMs, calls, failures,
- * slowCalls, sliceTtlMs. Reply: state (5 strings), corrupt flag, calls, failures, slowCalls.
+ * slowCalls, sliceTtlMs. Reply: state (5 strings), corrupt flag (state or window), calls, failures,
+ * slowCalls, state-unreadable flag.
  */
 export const SYNC_SCRIPT = `${READ_STATE}
 local st, corrupt = read_state(KEYS[1])
+local state_corrupt = corrupt
 local epoch = st and st.e or 0
 local bucket_ms, buckets, limit, now = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 local slice = math.floor(now / bucket_ms)
@@ -82,7 +94,8 @@ for i = 0, buckets - 1 do
 end
 local reply = pack(st)
 reply[6] = corrupt and '1' or '0'
-reply[7], reply[8], reply[9] = tostring(c), tostring(f), tostring(s)
+reply[7], reply[8], reply[9] = int(c), int(f), int(s)
+reply[10] = state_corrupt and '1' or '0'
 return reply
 `;
 
@@ -115,7 +128,7 @@ local function answer(granted, retry_at)
   return reply
 end
 if not st or st.v ~= tonumber(ARGV[1]) or st.s ~= 'open' then return answer('0', ARGV[4]) end
-if ARGV[6] ~= '1' and now < tonumber(st.ou) then return answer('0', st.ou) end
+if ARGV[6] ~= '1' and now < st.ou then return answer('0', num(st.ou)) end
 if failed(redis.pcall('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[4])) then redis.call('DEL', KEYS[2]) end
 if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[3]) then
   local first = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')

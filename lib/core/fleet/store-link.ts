@@ -50,6 +50,12 @@ export class StoreLink {
    * newer state can arrive before an older read.
    */
   changes = 0;
+  /**
+   * The store answers, but what it holds for this breaker cannot be read (corrupt data): peers'
+   * transitions cannot reach this instance until the next transition overwrites it. Health and
+   * metrics say so instead of `shared`.
+   */
+  unreadable = false;
   // calls completed since the last sync (the only thing a call touches)
   private calls = 0;
   private failures = 0;
@@ -101,6 +107,9 @@ export class StoreLink {
   onSync(reply: SyncReply, mark: number): void {
     if (!this.active || reply === null || typeof reply !== 'object') return;
     if (reply.corrupt) this.warnCorrupt();
+    const stateUnreadable = reply.stateUnreadable ?? (reply.corrupt && reply.state === undefined);
+    if (stateUnreadable) this.unreadable = true;
+    else if (reply.state !== undefined || !reply.corrupt) this.unreadable = false;
     if (mark !== this.changes) {
       // Stale (see `changes`): neither its state nor its window. Still the first read if it was one.
       this.firstRead(reply.state);
@@ -116,6 +125,7 @@ export class StoreLink {
   /** A peer's or the store's state: adopted when newer than what this instance knows. */
   adopt(state: SharedState | undefined): void {
     if (!this.active || state === undefined || !validState(state) || state.version <= this.version) return;
+    this.unreadable = false; // a newer readable state replaced whatever the store held
     // A newer version freed every permit in the store: the ones this instance holds are void.
     this.permits.drop();
     // A local transition not yet written goes on top of whatever the store holds.
@@ -265,6 +275,7 @@ export class StoreLink {
           this.clearPending ||= clearWindow;
           return;
         }
+        this.unreadable = false;
         if (this.phase === 'writing_dirty') {
           // Another local transition happened meanwhile: write it on top of this answer.
           this.version = state.version;
@@ -273,6 +284,7 @@ export class StoreLink {
           return;
         }
         this.phase = 'clean';
+        this.unreadable = false; // written over whatever the store held
         this.adopt(state);
       });
   }

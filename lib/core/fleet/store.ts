@@ -59,6 +59,11 @@ export interface SyncReply extends WindowCounts {
   readonly state: SharedState | undefined;
   /** The stored state or window could not be read (it is ignored, and overwritten by the next transition). */
   readonly corrupt: boolean;
+  /**
+   * The stored state itself could not be read (not only a window slice): until a transition
+   * overwrites it, peers' transitions cannot reach this instance. Omitted: `corrupt && !state`.
+   */
+  readonly stateUnreadable?: boolean;
 }
 
 export interface TransitionRequest {
