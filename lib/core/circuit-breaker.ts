@@ -19,7 +19,7 @@ import { FailureClassifier } from './failure-classifier.js';
 import { adoptSharedState, sharedViewOf } from './fleet/shared-view.js';
 import type { StoreLink } from './fleet/store-link.js';
 import { joinStore } from './fleet/store-session.js';
-import type { SharedState, WindowCounts } from './fleet/store.js';
+import type { LocalSharedState, OpeningFacts, SharedState, WindowCounts } from './fleet/store.js';
 import { HealthPoller } from './health-poller.js';
 import { Listeners } from './listeners.js';
 import type { CircuitBreakerOptions, CircuitBreakerSettings, ResolvedOptions } from './options.js';
@@ -76,6 +76,10 @@ export class CircuitBreaker {
   /** @internal */ wouldTrip = false;
   /** @internal */ wouldTrips = 0;
   /** @internal */ adopted: SharedState | null = null;
+  /** What opened the circuit (this instance's window, the fleet's, or a peer's facts when adopted). @internal */
+  openFacts: OpeningFacts | null = null;
+  /** The fleet's window a fleet-window trip is judging (for openFacts). @internal */
+  private fleetCounts: WindowCounts | null = null;
   /** @internal */ rejectRetryAfterMs: number | undefined = undefined;
   /** @internal */ disposed = false;
   /** @internal */ link: StoreLink | null = null;
@@ -296,12 +300,28 @@ export class CircuitBreaker {
   transition(to: CircuitState, reason: TransitionReason, nowMs: number, cause?: unknown): void {
     const from = this.current;
     const next = STATE_TABLE[to].behaviour;
+    // An adopted opening carries the facts of the instance that opened it (shared-view.ts sets them).
+    if (reason !== 'shared_state' && (to === 'open' || to === 'forced_open')) this.openFacts = this.factsOf(reason);
     from.leave(this);
     this.current = next;
     this.bumpGeneration();
     next.enter(this, from, reason, nowMs, cause);
     this.settle();
     this.announce(from.name, to, reason, nowMs);
+  }
+
+  /** The window this instance judged when it opened the circuit (the fleet's for a fleet-window trip). */
+  private factsOf(reason: TransitionReason): OpeningFacts {
+    const fleet = this.fleetCounts;
+    const calls = fleet !== null ? fleet.calls : this.window.calls;
+    const failures = fleet !== null ? fleet.failures : this.window.failures;
+    const slowCalls = fleet !== null ? fleet.slowCalls : this.window.slowCalls;
+    return {
+      reason,
+      calls,
+      failureRate: calls === 0 ? 0 : Math.min(100, (failures * 100) / calls),
+      slowCallRate: calls === 0 ? 0 : Math.min(100, (slowCalls * 100) / calls),
+    };
   }
 
   /** Tells the store link (unless the fleet told us) and the listeners. */
@@ -384,11 +404,17 @@ export class CircuitBreaker {
   judgeFleet(counts: WindowCounts): void {
     if (this.current !== closedState) return;
     const reason = tripReason(this.rules, counts, 0, this.opts, true);
-    if (reason !== null) this.transition('open', reason, this.now());
+    if (reason === null) return;
+    this.fleetCounts = counts;
+    try {
+      this.transition('open', reason, this.now());
+    } finally {
+      this.fleetCounts = null;
+    }
   }
 
   /** The local state as the fleet stores it. @internal */
-  sharedView(): Omit<SharedState, 'version'> {
+  sharedView(): LocalSharedState {
     return sharedViewOf(this);
   }
 

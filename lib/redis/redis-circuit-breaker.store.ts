@@ -146,24 +146,39 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
     return replies.map((reply) => {
       const strings = reply as string[];
       const parsed = this.parseState(strings);
+      const unreadable = parsed === undefined && strings[0] !== '';
       return {
         state: parsed,
-        corrupt: strings[5] === '1' || (parsed === undefined && strings[0] !== ''),
-        stateUnreadable: strings[9] === '1' || (parsed === undefined && strings[0] !== ''),
-        calls: Number(strings[6]),
-        failures: Number(strings[7]),
-        slowCalls: Number(strings[8]),
+        corrupt: strings[10] === '1' || unreadable,
+        stateUnreadable: strings[14] === '1' || unreadable,
+        calls: Number(strings[11]),
+        failures: Number(strings[12]),
+        slowCalls: Number(strings[13]),
       };
     });
   }
 
   async transition(request: TransitionRequest): Promise<SharedState | undefined> {
     const { name, expectedVersion, next, clearWindow } = request;
+    const trip = next.trip;
+    const facts = trip === undefined ? ['', '', '', ''] : [trip.reason.slice(0, 40), trip.calls, trip.failureRate, trip.slowCallRate];
     const [reply] = await this.run([
       {
         script: TRANSITION,
         keys: [this.stateKey(name), this.permitsKey(name)],
-        args: [this.channel, encodeURIComponent(name), expectedVersion, next.state, time(next.openedAt), time(next.openUntil), next.openStreak, clearWindow ? '1' : '0'],
+        args: [
+          this.channel,
+          encodeURIComponent(name),
+          expectedVersion,
+          next.state,
+          time(next.openedAt),
+          time(next.openUntil),
+          next.openStreak,
+          clearWindow ? '1' : '0',
+          time(request.nowMs),
+          this.deadline(),
+          ...facts,
+        ],
       },
     ]);
     return this.parseState(reply as string[]);
@@ -175,7 +190,7 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
       {
         script: ACQUIRE_TRIAL,
         keys: [this.stateKey(name), this.permitsKey(name)],
-        args: [request.version, request.token, request.maxCalls, request.nowMs, request.expiresAtMs, request.ignoreOpenUntil ? '1' : '0'],
+        args: [request.version, request.token, request.maxCalls, request.nowMs, request.expiresAtMs, request.ignoreOpenUntil ? '1' : '0', time(request.openUntilMs)],
       },
     ]);
     const strings = reply as string[];
@@ -187,7 +202,7 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
       {
         script: COMPLETE_TRIAL,
         keys: [this.stateKey(name), this.permitsKey(name)],
-        args: [this.channel, encodeURIComponent(name), version, token, maxCalls],
+        args: [this.channel, encodeURIComponent(name), version, token, maxCalls, this.deadline()],
       },
     ]);
     return this.parseState(reply as string[]);
@@ -294,23 +309,49 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
     return outcome.results;
   }
 
+  /**
+   * The server's clock as this process last saw it (server ms minus performance.now()): the base of
+   * the deadlines written with transitions. Measured on every answer; it trails the server by at
+   * most the answer's transit time, so a deadline errs early only by a round trip.
+   */
+  private serverOffsetMs: number | undefined = undefined;
+
+  /** The latest server time a write may apply at (0: not known yet, no fence). */
+  private deadline(): number {
+    const offset = this.serverOffsetMs;
+    return offset === undefined ? 0 : Math.floor(performance.now() + offset + this.commandTimeoutMs);
+  }
+
+  /** Fields: v, s, oa, ou, k, server now, reason, calls, failureRate, slowCallRate (see redis-scripts.ts `pack`). */
   private parseState(strings: readonly string[] | null | undefined): SharedState | undefined {
-    if (!Array.isArray(strings) || strings[0] === '' || strings[0] === undefined) return undefined;
-    const parsed = {
+    if (!Array.isArray(strings)) return undefined;
+    const readAtMs = strings[5] === undefined || strings[5] === '' ? undefined : Number(strings[5]);
+    if (readAtMs !== undefined && Number.isFinite(readAtMs)) this.serverOffsetMs = readAtMs - performance.now();
+    if (strings[0] === '' || strings[0] === undefined) return undefined;
+    const base = {
       version: Number(strings[0]),
       state: strings[1],
       openedAt: strings[2] === '' ? Number.NaN : Number(strings[2]),
       openUntil: Number(strings[3]),
       openStreak: Number(strings[4]),
     };
-    return isSharedState(parsed) ? parsed : undefined;
+    const timed = readAtMs === undefined ? base : { ...base, readAtMs };
+    const trip =
+      typeof strings[6] === 'string' && strings[6] !== ''
+        ? { reason: strings[6], calls: Number(strings[7]), failureRate: Number(strings[8]), slowCallRate: Number(strings[9]) }
+        : undefined;
+    const parsed = trip === undefined ? timed : { ...timed, trip };
+    if (isSharedState(parsed)) return parsed;
+    // Unreadable facts do not make the state unreadable (they only describe the opening).
+    return trip !== undefined && isSharedState(timed) ? timed : undefined;
   }
 
   private parseMessage(message: string): { name: string; state: SharedState } | undefined {
     const fields = typeof message === 'string' ? message.split('\n') : [];
     let name: string | undefined;
     try {
-      name = fields.length === 6 ? decodeURIComponent(fields[0]!) : undefined;
+      // 11 fields (name and a packed state); 6 from instances of earlier versions (no clock, no facts)
+      name = fields.length === 11 || fields.length === 6 ? decodeURIComponent(fields[0]!) : undefined;
     } catch {
       name = undefined;
     }

@@ -4,7 +4,13 @@
  *
  * Keys of one breaker share a hash tag (`prefix{name}:...`). A state hash holds
  *   v = version, s = state, oa = openedAt ('' when not open), ou = openUntil, k = open streak,
- *   e = window epoch (bumped when the fleet's window starts afresh), t = trial successes.
+ *   e = window epoch (bumped when the fleet's window starts afresh), t = trial successes,
+ *   r / n / fr / sr = what opened it (reason, calls, failure and slow-call rates; '' when closed).
+ * Stored times are on the server's clock (`TIME`): a writer sends its own times and its now, the
+ * script stores them as durations from the server's now, and every answer (and message) carries the
+ * server's now, so each reader places them on its own clock. Host clock skew drops out.
+ * A write carries a deadline on the server's clock: one that reaches Redis after it (a command
+ * queued during a stall, which the instance has given up on) is refused.
  * Window slices are hashes `prefix{name}:w:<epoch>:<bucketMs>:<slice>` with c / f / s counters;
  * they expire.
  * Unreadable data (wrong type, non-numbers, unknown state) is reported as corrupt and treated as
@@ -26,35 +32,56 @@ local VALID = { ${VALID_STATES} }
 local MAX_SAFE = 9007199254740991
 local function count(x) return x and x == x and x >= 0 and x <= MAX_SAFE and x == math.floor(x) end
 local function finite(x) return x and x == x and x > -math.huge and x < math.huge end
+-- Whole milliseconds: a time moved by a whole number stays exact.
+local function server_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local NOW = server_ms()
 local function read_state(key)
-  local r = redis.pcall('HMGET', key, 'v', 's', 'oa', 'ou', 'k', 'e', 't')
+  local r = redis.pcall('HMGET', key, 'v', 's', 'oa', 'ou', 'k', 'e', 't', 'r', 'n', 'fr', 'sr')
   if failed(r) then return nil, true end
   if not r[1] and not r[2] then return nil, false end
   local v, oa, ou, k, e, t = tonumber(r[1]), tonumber(r[3]), tonumber(r[4]), tonumber(r[5]), tonumber(r[6]), tonumber(r[7])
   if not count(v) or v < 1 or not finite(ou) or not count(k) or not count(e) or not count(t) or not VALID[r[2]] then return nil, true end
   if r[3] ~= '' and not finite(oa) then return nil, true end
   if r[3] == '' then oa = nil end
-  return { v = v, s = r[2], oa = oa, ou = ou, k = k, e = e, t = t }, false
+  local st = { v = v, s = r[2], oa = oa, ou = ou, k = k, e = e, t = t }
+  -- what opened it is informative only: unreadable facts are dropped, the state is kept
+  local n, fr, sr = tonumber(r[9]), tonumber(r[10]), tonumber(r[11])
+  if type(r[8]) == 'string' and r[8] ~= '' and string.len(r[8]) <= 40 and count(n) and finite(fr) and finite(sr) then
+    st.r, st.n, st.fr, st.sr = r[8], n, fr, sr
+  end
+  return st, false
 end
 -- Numbers are answered as strings JavaScript reads back exactly (integers in full, times with 17 digits).
 local function int(x) return string.format('%d', x) end
 local function num(x) return string.format('%.17g', x) end
+-- v, s, oa, ou, k, server now, r, n, fr, sr
 local function pack(st)
-  if not st then return { '', '', '', '', '' } end
-  return { int(st.v), st.s, st.oa and num(st.oa) or '', num(st.ou), int(st.k) }
+  if not st then return { '', '', '', '', '', int(NOW), '', '', '', '' } end
+  local facts = st.r and { st.r, int(st.n), num(st.fr), num(st.sr) } or { '', '', '', '' }
+  return { int(st.v), st.s, st.oa and num(st.oa) or '', num(st.ou), int(st.k), int(NOW), facts[1], facts[2], facts[3], facts[4] }
 end
-local function write_state(key, permits, channel, name, v, s, oa, ou, k, e, corrupt)
+local function write_state(key, permits, channel, name, st, corrupt)
   if corrupt then redis.call('DEL', key) end
-  redis.call('HSET', key, 'v', int(v), 's', s, 'oa', oa, 'ou', ou, 'k', k, 'e', e, 't', 0)
+  redis.call('HSET', key, 'v', int(st.v), 's', st.s, 'oa', st.oa and num(st.oa) or '', 'ou', num(st.ou), 'k', int(st.k), 'e', int(st.e), 't', 0,
+    'r', st.r or '', 'n', st.r and int(st.n) or '', 'fr', st.r and num(st.fr) or '', 'sr', st.r and num(st.sr) or '')
   redis.pcall('DEL', permits)
-  redis.call('PUBLISH', channel, name .. '\\n' .. int(v) .. '\\n' .. s .. '\\n' .. oa .. '\\n' .. ou .. '\\n' .. k)
-  return { int(v), s, oa, ou, k }
+  local reply = pack(st)
+  redis.call('PUBLISH', channel, name .. '\\n' .. table.concat(reply, '\\n'))
+  return reply
+end
+-- a write whose deadline (server clock) passed was given up by its instance: it must not apply
+local function too_late(deadline)
+  local d = tonumber(deadline)
+  return d and d > 0 and NOW > d
 end
 `;
 
 /**
  * KEYS: state, window slice prefix. ARGV: bucketMs, buckets, countLimit, nowMs, calls, failures,
- * slowCalls, sliceTtlMs. Reply: state (5 strings), corrupt flag (state or window), calls, failures,
+ * slowCalls, sliceTtlMs. Reply: state (10 strings, see pack), corrupt flag (state or window), calls, failures,
  * slowCalls, state-unreadable flag.
  */
 export const SYNC_SCRIPT = `${READ_STATE}
@@ -93,29 +120,41 @@ for i = 0, buckets - 1 do
   if limit > 0 and c >= limit then break end
 end
 local reply = pack(st)
-reply[6] = corrupt and '1' or '0'
-reply[7], reply[8], reply[9] = int(c), int(f), int(s)
-reply[10] = state_corrupt and '1' or '0'
+reply[11] = corrupt and '1' or '0'
+reply[12], reply[13], reply[14] = int(c), int(f), int(s)
+reply[15] = state_corrupt and '1' or '0'
 return reply
 `;
 
 /**
  * KEYS: state, permits. ARGV: channel, encoded name, expectedVersion, state, openedAt, openUntil,
- * openStreak, clearWindow ('1'/'0'). Reply: the state in force afterwards.
+ * openStreak, clearWindow ('1'/'0'), writer's nowMs, deadline (server ms, 0: none), reason, calls,
+ * failureRate, slowCallRate ('' when no facts). Reply: the state in force afterwards.
  */
 export const TRANSITION_SCRIPT = `${READ_STATE}
 local st, corrupt = read_state(KEYS[1])
+if too_late(ARGV[10]) then return pack(st) end
 local expected = tonumber(ARGV[3])
 if st and st.v ~= expected then return pack(st) end
 local base = st and st.v or 0
 if expected > base then base = expected end
 local epoch = st and st.e or 0
 if ARGV[8] == '1' then epoch = epoch + 1 end
-return write_state(KEYS[1], KEYS[2], ARGV[1], ARGV[2], base + 1, ARGV[4], ARGV[5], ARGV[6], ARGV[7], epoch, corrupt)
+-- the writer's times as durations from the server's now
+local shift = NOW - tonumber(ARGV[9])
+local oa, ou = tonumber(ARGV[5]), tonumber(ARGV[6])
+local next = { v = base + 1, s = ARGV[4], k = tonumber(ARGV[7]), e = epoch }
+next.oa = finite(oa) and oa + shift or nil
+next.ou = (ARGV[4] == 'open' and finite(ou)) and ou + shift or (finite(ou) and ou or 0)
+if ARGV[11] ~= '' then
+  next.r, next.n, next.fr, next.sr = ARGV[11], tonumber(ARGV[12]), tonumber(ARGV[13]), tonumber(ARGV[14])
+end
+return write_state(KEYS[1], KEYS[2], ARGV[1], ARGV[2], next, corrupt)
 `;
 
 /**
- * KEYS: state, permits. ARGV: version, token, maxCalls, nowMs, expiresAtMs, ignoreOpenUntil.
+ * KEYS: state, permits. ARGV: version, token, maxCalls, nowMs, expiresAtMs, ignoreOpenUntil,
+ * openUntilMs (the requester's clock, like nowMs and expiresAtMs).
  * Reply: granted ('1'/'0'), retryAtMs, then the state.
  */
 export const ACQUIRE_TRIAL_SCRIPT = `${READ_STATE}
@@ -128,7 +167,7 @@ local function answer(granted, retry_at)
   return reply
 end
 if not st or st.v ~= tonumber(ARGV[1]) or st.s ~= 'open' then return answer('0', ARGV[4]) end
-if ARGV[6] ~= '1' and now < st.ou then return answer('0', num(st.ou)) end
+if ARGV[6] ~= '1' and now < tonumber(ARGV[7]) then return answer('0', ARGV[7]) end
 if failed(redis.pcall('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[4])) then redis.call('DEL', KEYS[2]) end
 if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[3]) then
   local first = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
@@ -142,15 +181,16 @@ return answer('1', ARGV[4])
 `;
 
 /**
- * KEYS: state, permits. ARGV: channel, encoded name, version, token, maxCalls.
- * Reply: the state in force afterwards (closed when this was the last success needed).
+ * KEYS: state, permits. ARGV: channel, encoded name, version, token, maxCalls, deadline (server
+ * ms, 0: none). Reply: the state in force afterwards (closed when this was the last success needed).
  */
 export const COMPLETE_TRIAL_SCRIPT = `${READ_STATE}
 local st = read_state(KEYS[1])
+if too_late(ARGV[6]) then return pack(st) end
 if not st or st.v ~= tonumber(ARGV[3]) then return pack(st) end
 local removed = redis.pcall('ZREM', KEYS[2], ARGV[4])
 if removed ~= 1 then return pack(st) end
 local t = redis.call('HINCRBY', KEYS[1], 't', 1)
 if t < tonumber(ARGV[5]) then return pack(st) end
-return write_state(KEYS[1], KEYS[2], ARGV[1], ARGV[2], st.v + 1, 'closed', '', '0', '0', st.e + 1, false)
+return write_state(KEYS[1], KEYS[2], ARGV[1], ARGV[2], { v = st.v + 1, s = 'closed', ou = 0, k = 0, e = st.e + 1 }, false)
 `;

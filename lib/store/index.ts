@@ -10,6 +10,8 @@ export { STORE_DEFAULTS, isSharedState, resolveStoreOptions } from '../core/flee
 export type {
   CircuitBreakerStore,
   FleetWindowSpec,
+  LocalSharedState,
+  OpeningFacts,
   SharedCircuitState,
   SharedState,
   StoreLogger,

@@ -16,7 +16,7 @@
  * | `left`          | the breaker was disposed                                                     |
  */
 import type { ResolvedOptions } from '../options.js';
-import type { CircuitBreakerStore, FleetWindowSpec, SharedState, SyncReply, WindowCounts } from './store.js';
+import type { CircuitBreakerStore, FleetWindowSpec, LocalSharedState, SharedState, SyncReply, WindowCounts } from './store.js';
 import { fleetWindow } from '../windows/index.js';
 import { isSharedState as validState } from './store.js';
 import type { StoreSession } from './store-session.js';
@@ -33,7 +33,24 @@ export interface LinkedBreaker {
   /** Trips a closed breaker if a rate rule holds on the fleet's window. */
   judgeFleet(counts: WindowCounts): void;
   /** The local state as the fleet stores it. */
-  sharedView(): Omit<SharedState, 'version'>;
+  sharedView(): LocalSharedState;
+  /** The breaker's clock (stored times are placed on it). */
+  now(): number;
+}
+
+/**
+ * A stored state with its times moved onto the reader's clock: a store with a clock of its own
+ * (`readAtMs`) answers times on that clock, and what matters is how far they are from its now.
+ */
+function onLocalClock(state: SharedState, nowMs: number): SharedState {
+  const readAt = state.readAtMs;
+  if (readAt === undefined) return state;
+  const shift = nowMs - readAt;
+  return {
+    ...state,
+    openedAt: state.openedAt + shift,
+    openUntil: state.state === 'open' ? state.openUntil + shift : state.openUntil,
+  };
 }
 
 /** One breaker's connection to its store. */
@@ -42,6 +59,8 @@ export class StoreLink {
   phase: LinkPhase = 'unread';
   /** The version of the shared state this instance last adopted or wrote. */
   version = 0;
+  /** That version's openedAt as the store holds it (its clock): identifies the opening. */
+  private storedOpenedAt = Number.NaN;
   /** Times the breaker fell back to local state because the store failed. */
   fallbacks = 0;
   /**
@@ -131,8 +150,9 @@ export class StoreLink {
     // A local transition not yet written goes on top of whatever the store holds.
     if (this.moved) return;
     this.version = state.version;
+    this.storedOpenedAt = state.openedAt;
     this.changes++;
-    this.breaker.adoptShared(state);
+    this.breaker.adoptShared(onLocalClock(state, this.breaker.now()));
   }
 
   /** The breaker moved on its own: tell the fleet (trips, re-opens, closes, manual control). */
@@ -228,7 +248,7 @@ export class StoreLink {
     if (this.phase === 'dirty') {
       this.flush();
     } else if (valid) {
-      if (state.state !== mine.state || (state.state === 'open' && state.openedAt !== mine.openedAt)) {
+      if (state.state !== mine.state || (state.state === 'open' && !sameTime(state.openedAt, this.storedOpenedAt))) {
         // Same version, other content: the store's history restarted (its data was lost) and a
         // peer's write reused this version. What it holds is the fleet's present state.
         this.version = state.version - 1;
@@ -264,7 +284,7 @@ export class StoreLink {
     this.phase = 'writing';
     const clearWindow = this.clearPending;
     this.clearPending = false;
-    const request = { name: this.name, expectedVersion: this.version, next: this.breaker.sharedView(), clearWindow };
+    const request = { name: this.name, expectedVersion: this.version, next: this.breaker.sharedView(), nowMs: this.breaker.now(), clearWindow };
     void this.session
       .run(() => this.store.transition(request))
       .then((state) => {
@@ -307,6 +327,7 @@ export class StoreLink {
           maxCalls: opts.halfOpenMaxCalls,
           nowMs,
           expiresAtMs: usableUntilMs + opts.halfOpenProbeTimeoutMs,
+          openUntilMs: this.breaker.sharedView().openUntil,
           ignoreOpenUntil: opts.healthCheck !== undefined,
         }),
       )
@@ -331,6 +352,11 @@ export class StoreLink {
       `circuit breaker "${this.name}": the store holds unreadable data for this breaker; it is ignored and overwritten by the next transition`,
     );
   }
+}
+
+/** Both NaN (no opening), or the same time. */
+function sameTime(a: number, b: number): boolean {
+  return a === b || (a !== a && b !== b);
 }
 
 function isCount(value: unknown): value is number {

@@ -25,7 +25,24 @@ export type { WindowCounts };
  */
 export type { SharedCircuitState };
 
-/** One breaker's state as the store holds it. Times are epoch milliseconds. */
+/**
+ * What opened a circuit, as the instance that opened it saw it: the reason, and the window it
+ * judged (the fleet's window for a fleet-window trip). Peers that adopt the opening report these
+ * facts, not their own (empty) window.
+ */
+export interface OpeningFacts {
+  readonly reason: string;
+  readonly calls: number;
+  /** Percent. */
+  readonly failureRate: number;
+  /** Percent. */
+  readonly slowCallRate: number;
+}
+
+/**
+ * One breaker's state as the store holds it. Times are milliseconds on the store's clock when the
+ * store gives `readAtMs` (Redis: the server's `TIME`), else on the writer's clock.
+ */
 export interface SharedState {
   /** Bumped by every accepted transition; 0 means nothing is stored yet. */
   readonly version: number;
@@ -36,7 +53,18 @@ export interface SharedState {
   readonly openUntil: number;
   /** Openings since the last close (the backoff's k). */
   readonly openStreak: number;
+  /**
+   * The store's clock when this state was read or published. With it, a reader places the stored
+   * times on its own clock (`own now + (openUntil - readAtMs)`), so host clock skew does not shift
+   * the end of an opening. Stores without a clock of their own omit it.
+   */
+  readonly readAtMs?: number;
+  /** open / forced_open: what opened it, as the instance that opened it saw it. */
+  readonly trip?: OpeningFacts;
 }
+
+/** The local state to write: times on the writer's clock (the store moves them onto its own). */
+export type LocalSharedState = Omit<SharedState, 'version' | 'readAtMs'>;
 
 /** How the fleet's window is kept: time slices of `bucketMs`, the newest `buckets` of them summed. */
 export interface FleetWindowSpec {
@@ -70,7 +98,13 @@ export interface TransitionRequest {
   readonly name: string;
   /** Applied only if the stored version is still this one (or the stored state is missing or corrupt). */
   readonly expectedVersion: number;
-  readonly next: Omit<SharedState, 'version'>;
+  /**
+   * Times on the writer's clock, read at `nowMs`. A store with a clock of its own stores
+   * `t + (its now - nowMs)` (a duration from its now, so the writer's clock offset does not matter).
+   */
+  readonly next: LocalSharedState;
+  /** The writer's clock when the request was made. */
+  readonly nowMs: number;
   /** Start the fleet's window afresh (a close after trials, a reset). */
   readonly clearWindow: boolean;
 }
@@ -85,13 +119,19 @@ export interface TrialRequest {
   readonly nowMs: number;
   /** The permit frees itself at this time if never completed (a crashed instance cannot hold it). */
   readonly expiresAtMs: number;
+  /**
+   * The end of the opening on the requester's clock (the stored openUntil moved onto it): a permit
+   * is refused before it. Compared with `nowMs`, never with the store's clock, so clock skew
+   * between the requester and the store does not matter.
+   */
+  readonly openUntilMs: number;
   /** Health-check recovery: the open duration is not a condition. */
   readonly ignoreOpenUntil: boolean;
 }
 
 export interface TrialReply {
   readonly granted: boolean;
-  /** Not granted: when a permit may be free again (epoch ms). */
+  /** Not granted: when a permit may be free again (on the requester's clock). */
   readonly retryAtMs: number;
   readonly state: SharedState | undefined;
 }
@@ -146,8 +186,17 @@ export function isSharedState(value: unknown): value is SharedState {
     typeof state.openUntil === 'number' &&
     Number.isFinite(state.openUntil) &&
     Number.isSafeInteger(state.openStreak) &&
-    (state.openStreak as number) >= 0
+    (state.openStreak as number) >= 0 &&
+    (state.readAtMs === undefined || (typeof state.readAtMs === 'number' && Number.isFinite(state.readAtMs))) &&
+    (state.trip === undefined || isOpeningFacts(state.trip))
   );
+}
+
+function isOpeningFacts(value: unknown): value is OpeningFacts {
+  if (value === null || typeof value !== 'object') return false;
+  const facts = value as Record<string, unknown>;
+  const percent = (x: unknown): boolean => typeof x === 'number' && x >= 0 && x <= 100;
+  return typeof facts.reason === 'string' && Number.isSafeInteger(facts.calls) && (facts.calls as number) >= 0 && percent(facts.failureRate) && percent(facts.slowCallRate);
 }
 
 /** Options every store takes. */
