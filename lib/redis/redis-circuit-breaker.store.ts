@@ -149,11 +149,11 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
       const unreadable = parsed === undefined && strings[0] !== '';
       return {
         state: parsed,
-        corrupt: strings[10] === '1' || unreadable,
-        stateUnreadable: strings[14] === '1' || unreadable,
-        calls: Number(strings[11]),
-        failures: Number(strings[12]),
-        slowCalls: Number(strings[13]),
+        corrupt: strings[11] === '1' || unreadable,
+        stateUnreadable: strings[15] === '1' || unreadable,
+        calls: Number(strings[12]),
+        failures: Number(strings[13]),
+        slowCalls: Number(strings[14]),
       };
     });
   }
@@ -322,11 +322,15 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
     return offset === undefined ? 0 : Math.floor(performance.now() + offset + this.commandTimeoutMs);
   }
 
-  /** Fields: v, s, oa, ou, k, server now, reason, calls, failureRate, slowCallRate (see redis-scripts.ts `pack`). */
+  /**
+   * Fields: v, s, oa, ou, k, server now, reason, calls, failureRate, slowCallRate, server time of
+   * the write (see redis-scripts.ts `pack`).
+   */
   private parseState(strings: readonly string[] | null | undefined): SharedState | undefined {
     if (!Array.isArray(strings)) return undefined;
-    const readAtMs = strings[5] === undefined || strings[5] === '' ? undefined : Number(strings[5]);
-    if (readAtMs !== undefined && Number.isFinite(readAtMs)) this.serverOffsetMs = readAtMs - performance.now();
+    const serverNow = strings[5] === undefined || strings[5] === '' ? undefined : Number(strings[5]);
+    if (serverNow !== undefined && Number.isFinite(serverNow)) this.serverOffsetMs = serverNow - performance.now();
+    const readAtMs = readTime(serverNow, strings[10] === undefined || strings[10] === '' ? undefined : Number(strings[10]), this.commandTimeoutMs);
     if (strings[0] === '' || strings[0] === undefined) return undefined;
     const base = {
       version: Number(strings[0]),
@@ -350,8 +354,8 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
     const fields = typeof message === 'string' ? message.split('\n') : [];
     let name: string | undefined;
     try {
-      // 11 fields (name and a packed state); 6 from instances of earlier versions (no clock, no facts)
-      name = fields.length === 11 || fields.length === 6 ? decodeURIComponent(fields[0]!) : undefined;
+      // 12 fields (name and a packed state); 6 from instances of earlier versions (no clock, no facts)
+      name = fields.length === 12 || fields.length === 6 ? decodeURIComponent(fields[0]!) : undefined;
     } catch {
       name = undefined;
     }
@@ -365,6 +369,17 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
     }
     return { name, state };
   }
+}
+
+/**
+ * The server time a reader places the stored times against: the server's now, or the time of the
+ * write when that was less than a command timeout ago. A state's age that small is below what a
+ * round trip blurs anyway, and a state read soon after it was written (a message, the answer to a
+ * write, a sync just after it) then lands on exactly the times its writer has.
+ */
+function readTime(serverNow: number | undefined, writtenAt: number | undefined, graceMs: number): number | undefined {
+  if (serverNow === undefined) return undefined;
+  return writtenAt !== undefined && serverNow - writtenAt >= 0 && serverNow - writtenAt <= graceMs ? writtenAt : serverNow;
 }
 
 /** A time for the state hash: '' for NaN (not open). */

@@ -5,7 +5,8 @@
  * Keys of one breaker share a hash tag (`prefix{name}:...`). A state hash holds
  *   v = version, s = state, oa = openedAt ('' when not open), ou = openUntil, k = open streak,
  *   e = window epoch (bumped when the fleet's window starts afresh), t = trial successes,
- *   r / n / fr / sr = what opened it (reason, calls, failure and slow-call rates; '' when closed).
+ *   r / n / fr / sr = what opened it (reason, calls, failure and slow-call rates; '' when closed),
+ *   w = the server's time of the write.
  * Stored times are on the server's clock (`TIME`): a writer sends its own times and its now, the
  * script stores them as durations from the server's now, and every answer (and message) carries the
  * server's now, so each reader places them on its own clock. Host clock skew drops out.
@@ -39,7 +40,7 @@ local function server_ms()
 end
 local NOW = server_ms()
 local function read_state(key)
-  local r = redis.pcall('HMGET', key, 'v', 's', 'oa', 'ou', 'k', 'e', 't', 'r', 'n', 'fr', 'sr')
+  local r = redis.pcall('HMGET', key, 'v', 's', 'oa', 'ou', 'k', 'e', 't', 'r', 'n', 'fr', 'sr', 'w')
   if failed(r) then return nil, true end
   if not r[1] and not r[2] then return nil, false end
   local v, oa, ou, k, e, t = tonumber(r[1]), tonumber(r[3]), tonumber(r[4]), tonumber(r[5]), tonumber(r[6]), tonumber(r[7])
@@ -47,6 +48,8 @@ local function read_state(key)
   if r[3] ~= '' and not finite(oa) then return nil, true end
   if r[3] == '' then oa = nil end
   local st = { v = v, s = r[2], oa = oa, ou = ou, k = k, e = e, t = t }
+  local w = tonumber(r[12])
+  if count(w) then st.w = w end
   -- what opened it is informative only: unreadable facts are dropped, the state is kept
   local n, fr, sr = tonumber(r[9]), tonumber(r[10]), tonumber(r[11])
   if type(r[8]) == 'string' and r[8] ~= '' and string.len(r[8]) <= 40 and count(n) and finite(fr) and finite(sr) then
@@ -57,15 +60,16 @@ end
 -- Numbers are answered as strings JavaScript reads back exactly (integers in full, times with 17 digits).
 local function int(x) return string.format('%d', x) end
 local function num(x) return string.format('%.17g', x) end
--- v, s, oa, ou, k, server now, r, n, fr, sr
+-- v, s, oa, ou, k, server now, r, n, fr, sr, server time of the write
 local function pack(st)
-  if not st then return { '', '', '', '', '', int(NOW), '', '', '', '' } end
+  if not st then return { '', '', '', '', '', int(NOW), '', '', '', '', '' } end
   local facts = st.r and { st.r, int(st.n), num(st.fr), num(st.sr) } or { '', '', '', '' }
-  return { int(st.v), st.s, st.oa and num(st.oa) or '', num(st.ou), int(st.k), int(NOW), facts[1], facts[2], facts[3], facts[4] }
+  return { int(st.v), st.s, st.oa and num(st.oa) or '', num(st.ou), int(st.k), int(NOW), facts[1], facts[2], facts[3], facts[4], st.w and int(st.w) or '' }
 end
 local function write_state(key, permits, channel, name, st, corrupt)
   if corrupt then redis.call('DEL', key) end
-  redis.call('HSET', key, 'v', int(st.v), 's', st.s, 'oa', st.oa and num(st.oa) or '', 'ou', num(st.ou), 'k', int(st.k), 'e', int(st.e), 't', 0,
+  st.w = NOW
+  redis.call('HSET', key, 'w', int(NOW), 'v', int(st.v), 's', st.s, 'oa', st.oa and num(st.oa) or '', 'ou', num(st.ou), 'k', int(st.k), 'e', int(st.e), 't', 0,
     'r', st.r or '', 'n', st.r and int(st.n) or '', 'fr', st.r and num(st.fr) or '', 'sr', st.r and num(st.sr) or '')
   redis.pcall('DEL', permits)
   local reply = pack(st)
@@ -81,7 +85,7 @@ end
 
 /**
  * KEYS: state, window slice prefix. ARGV: bucketMs, buckets, countLimit, nowMs, calls, failures,
- * slowCalls, sliceTtlMs. Reply: state (10 strings, see pack), corrupt flag (state or window), calls, failures,
+ * slowCalls, sliceTtlMs. Reply: state (11 strings, see pack), corrupt flag (state or window), calls, failures,
  * slowCalls, state-unreadable flag.
  */
 export const SYNC_SCRIPT = `${READ_STATE}
@@ -120,9 +124,9 @@ for i = 0, buckets - 1 do
   if limit > 0 and c >= limit then break end
 end
 local reply = pack(st)
-reply[11] = corrupt and '1' or '0'
-reply[12], reply[13], reply[14] = int(c), int(f), int(s)
-reply[15] = state_corrupt and '1' or '0'
+reply[12] = corrupt and '1' or '0'
+reply[13], reply[14], reply[15] = int(c), int(f), int(s)
+reply[16] = state_corrupt and '1' or '0'
 return reply
 `;
 

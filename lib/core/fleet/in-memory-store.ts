@@ -62,7 +62,7 @@ export class InMemoryCircuitBreakerStore implements CircuitBreakerStore {
     return Math.floor(this.clock.now());
   }
 
-  /** A stored state as an answer: stamped with the store's now. */
+  /** A stored state as an answer, stamped with the store's now (readers place its times on their clocks). */
   private answer(state: SharedState | undefined): SharedState | undefined {
     return state === undefined ? undefined : { ...state, readAtMs: this.storeNow() };
   }
