@@ -479,7 +479,20 @@ function logTransition(logger: LoggerService, breaker: CircuitBreaker, event: St
   if (event.to === 'open' || event.to === 'forced_open') {
     const s = breaker.snapshot();
     const retry = s.retryAfterMs === undefined ? '' : `; next trial in ${s.retryAfterMs} ms`;
-    logger.warn(`${prefix}: failure rate ${round(s.failureRate)}%, slow-call rate ${round(s.slowCallRate)}% over ${s.calls} calls${retry}`);
+    // The window that opened it: this instance's, the fleet's (a fleet-window trip), or, for an
+    // opening adopted from a peer, the peer's facts (this instance's own window says nothing).
+    const facts = breaker.openFacts;
+    if (event.reason === 'shared_state') {
+      const why =
+        facts === null
+          ? 'opened by another instance'
+          : `opened by another instance (${facts.reason}): failure rate ${round(facts.failureRate)}%, slow-call rate ${round(facts.slowCallRate)}% over ${facts.calls} calls`;
+      logger.warn(`${prefix}: ${why}${retry}`);
+      return;
+    }
+    const rates = facts ?? { failureRate: s.failureRate, slowCallRate: s.slowCallRate, calls: s.calls };
+    const fleet = facts !== null && facts.calls !== s.calls ? " in the fleet's window" : '';
+    logger.warn(`${prefix}: failure rate ${round(rates.failureRate)}%, slow-call rate ${round(rates.slowCallRate)}% over ${rates.calls} calls${fleet}${retry}`);
   } else {
     logger.log(prefix);
   }
