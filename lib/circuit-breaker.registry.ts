@@ -7,6 +7,8 @@ import { CircuitBreakerConfigError } from './core/errors.js';
 import type { CircuitBreakerSettings } from './core/options.js';
 import { SETTING_KEYS, resolveOptions } from './core/options.js';
 import { defaultStoreLogger } from './core/fleet/store.js';
+import type { FleetOptions } from './core/fleet/store.js';
+import { fleetSettingsFrom } from './core/fleet/fleet-options.js';
 import { checkFamilySettingKeys, checkSettingKeys, conflictError, keyNameOrigin, sameSettings } from './breaker-declarations.js';
 import type { Declaration } from './breaker-declarations.js';
 import { closestName } from './breaker-names.js';
@@ -343,8 +345,24 @@ export class CircuitBreakerRegistry implements OnModuleDestroy {
    * Applies new options to a running breaker, validated first (an invalid value throws and changes
    * nothing). Throws if no breaker has that name.
    */
-  reconfigure(name: string, settings: CircuitBreakerSettings): CircuitBreaker {
+  reconfigure(name: string, settings: CircuitBreakerSettings): CircuitBreaker;
+  /**
+   * Fleet-wide: merges `settings` into the breaker's fleet options record (`null` removes an
+   * option from it), validates the result against this instance's options, writes it to the
+   * breaker's store under the next version and applies it here; every other instance using the
+   * breaker adopts it with its next sync (and logs the version and `source`), and instances started
+   * later begin with it. Precedence: code defaults < module options < fleet record. Only options
+   * JSON can express (no functions, clock, store or healthCheck) can be fleet-wide. Rejects with a
+   * {@link CircuitBreakerConfigError} (nothing written) for a bad option, a breaker without a store
+   * that keeps fleet options, or when the store does not answer.
+   */
+  reconfigure(name: string, settings: Readonly<Record<string, unknown>>, scope: FleetScope): Promise<FleetOptions>;
+  reconfigure(name: string, settings: CircuitBreakerSettings, scope?: FleetScope): CircuitBreaker | Promise<FleetOptions> {
     const breaker = this.breakers.get(name);
+    if (scope !== undefined && scope !== null && scope.fleet === true) {
+      if (breaker === undefined) return Promise.reject(new Error(`Circuit breaker "${name}" does not exist`));
+      return writeFleetOptions(breaker, settings, scope.source ?? 'CircuitBreakerRegistry.reconfigure');
+    }
     if (breaker === undefined) throw new Error(`Circuit breaker "${name}" does not exist`);
     if (settings !== null && typeof settings === 'object') {
       checkSettingKeys(name, settings, 'CircuitBreakerRegistry.reconfigure', `fixed when the breaker is created ("${name}"; a breaker cannot be renamed)`);
@@ -446,6 +464,8 @@ export class CircuitBreakerRegistry implements OnModuleDestroy {
   private prepare(breaker: CircuitBreaker): void {
     const logger = this.logger;
     if (logger !== undefined) breaker.onInternalError = (error, where) => logger.error(`${where} threw: ${describe(error)}`);
+    // This app's breaker reports its fleet events (options adopted) to this app's logger, whichever app set the store's.
+    if (logger !== undefined) breaker.fleetLog = { warn: (message) => logger.warn(message), log: (message) => logger.log(message) };
     // A store still on its default sink reports its outages through the app's logger instead.
     const store = breaker.options.store;
     if (logger !== undefined && store !== undefined && store.logger === defaultStoreLogger) {
@@ -472,6 +492,30 @@ function replaceSettings(breaker: CircuitBreaker, settings: CircuitBreakerSettin
   const next: Record<string, unknown> = { ...settings };
   for (const key of SETTING_KEYS) if (!(key in next) && key !== 'store' && key !== 'clock') next[key] = undefined;
   breaker.reconfigure(next as CircuitBreakerSettings);
+}
+
+/** `registry.reconfigure(name, settings, { fleet: true })`: the options go to every instance. */
+export interface FleetScope {
+  readonly fleet: true;
+  /** Named in the log line of every instance that adopts the record. Default `CircuitBreakerRegistry.reconfigure`. */
+  readonly source?: string;
+}
+
+async function writeFleetOptions(breaker: CircuitBreaker, settings: unknown, source: string): Promise<FleetOptions> {
+  const name = breaker.name;
+  const given = fleetSettingsFrom(name, settings);
+  const store = breaker.options.store;
+  if (store === undefined || breaker.link === null || typeof store.writeOptions !== 'function') {
+    throw new CircuitBreakerConfigError(name, 'store', store, 'a store that keeps fleet options (RedisCircuitBreakerStore, InMemoryCircuitBreakerStore) for fleet-wide options');
+  }
+  const merged: Record<string, unknown> = { ...(breaker.fleetOptions?.settings ?? {}), ...given };
+  for (const [key, value] of Object.entries(settings as Record<string, unknown>)) if (value === null || value === undefined) delete merged[key];
+  breaker.withFleetSettings(merged); // validated before it is written: a bad record never reaches peers
+  const record = await breaker.link.writeOptions(merged, source);
+  if (record === undefined) {
+    throw new Error(`Circuit breaker "${name}": the store did not answer, so the fleet options were not written (this instance's options are unchanged)`);
+  }
+  return record;
 }
 
 function logTransition(logger: LoggerService, breaker: CircuitBreaker, event: StateChangeEvent): void {

@@ -19,7 +19,7 @@ import { FailureClassifier } from './failure-classifier.js';
 import { adoptSharedState, sharedViewOf } from './fleet/shared-view.js';
 import type { StoreLink } from './fleet/store-link.js';
 import { joinStore } from './fleet/store-session.js';
-import type { LocalSharedState, OpeningFacts, SharedState, WindowCounts } from './fleet/store.js';
+import type { FleetOptions, LocalSharedState, OpeningFacts, SharedState, StoreLogger, WindowCounts } from './fleet/store.js';
 import { HealthPoller } from './health-poller.js';
 import { Listeners } from './listeners.js';
 import type { CircuitBreakerOptions, CircuitBreakerSettings, ResolvedOptions } from './options.js';
@@ -76,6 +76,10 @@ export class CircuitBreaker {
   /** @internal */ wouldTrip = false;
   /** @internal */ wouldTrips = 0;
   /** @internal */ adopted: SharedState | null = null;
+  /** Where this breaker's fleet messages go (the Nest layer sets the app's logger); null: its store's logger. @internal */
+  fleetLog: StoreLogger | null = null;
+  /** The fleet's options record in force over the breaker's own options (see fleet/fleet-options.ts). @internal */
+  fleetOptions: FleetOptions | null = null;
   /** What opened the circuit (this instance's window, the fleet's, or a peer's facts when adopted). @internal */
   openFacts: OpeningFacts | null = null;
   /** The fleet's window a fleet-window trip is judging (for openFacts). @internal */
@@ -429,12 +433,33 @@ export class CircuitBreaker {
     for (const key of Object.keys(settings) as (keyof CircuitBreakerSettings)[]) {
       if (settings[key] === undefined) delete merged[key];
     }
-    const next = resolveOptions(merged);
-    const previous = this.opts;
-    if (next.store !== previous.store) {
+    // The fleet's record (when there is one) stays on top of the breaker's own options.
+    const next = resolveOptions(this.fleetOptions === null ? merged : { ...merged, ...this.fleetOptions.settings });
+    if (next.store !== this.opts.store) {
       throw new CircuitBreakerConfigError(this.name, 'store', settings.store, 'the store the breaker was created with (a store cannot change at runtime)');
     }
     this.given = merged;
+    this.apply(next);
+  }
+
+  /**
+   * The breaker's options with `record` on top (code defaults < own options < fleet record),
+   * validated: throws {@link CircuitBreakerConfigError} and changes nothing if they are invalid.
+   * @internal
+   */
+  withFleetSettings(settings: Readonly<Record<string, unknown>>): ResolvedOptions {
+    return resolveOptions({ ...this.given, ...settings, name: this.name } as CircuitBreakerOptions);
+  }
+
+  /** Applies the fleet's options record over the breaker's own (validated first; throws if invalid). @internal */
+  adoptFleetOptions(record: FleetOptions): void {
+    const next = this.withFleetSettings(record.settings);
+    this.fleetOptions = record;
+    this.apply(next);
+  }
+
+  private apply(next: ResolvedOptions): void {
+    const previous = this.opts;
     this.opts = next;
     this.rules = tripRulesFor(next);
     if (previous.isFailure !== next.isFailure) this.classifier.forget();

@@ -34,6 +34,8 @@ export interface CircuitBreakerSnapshot {
    * transition overwrites the data).
    */
   readonly store?: 'shared' | 'local_fallback' | 'unreadable';
+  /** Breakers with a store whose fleet options record is in force: its version (see docs/fleet.md). */
+  readonly fleetOptionsVersion?: number;
 }
 
 /** Cumulative counters since creation (never reset: they back Prometheus counters). */
@@ -78,6 +80,7 @@ export class CallTotals {
 
 /** What snapshotOf reads of its breaker (CircuitBreaker; engine-internal members). */
 export interface SnapshotSource extends StateHost {
+  readonly fleetOptions: { readonly version: number } | null;
   readonly current: StateBehaviour;
   readonly window: SlidingWindow;
   readonly totalsSoFar: CallTotals;
@@ -100,5 +103,8 @@ export function snapshotOf(breaker: SnapshotSource): CircuitBreakerSnapshot {
     ...breaker.current.describe(breaker, breaker.now()),
   };
   const link = breaker.link;
-  return link === null ? snapshot : { ...snapshot, store: !link.active ? 'local_fallback' : link.unreadable ? 'unreadable' : 'shared' };
+  if (link === null) return snapshot;
+  const store = !link.active ? 'local_fallback' : link.unreadable ? 'unreadable' : 'shared';
+  const fleet = breaker.fleetOptions;
+  return fleet === null ? { ...snapshot, store } : { ...snapshot, store, fleetOptionsVersion: fleet.version };
 }

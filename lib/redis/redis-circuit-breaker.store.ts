@@ -13,6 +13,8 @@ import type { Clock } from '../core/clock.js';
 import { CircuitBreakerConfigError } from '../core/errors.js';
 import type {
   CircuitBreakerStore,
+  FleetOptions,
+  FleetOptionsWrite,
   SharedState,
   StoreLogger,
   StoreOptions,
@@ -23,7 +25,8 @@ import type {
   TrialRequest,
 } from '../store/index.js';
 import { isSharedState, resolveStoreOptions } from '../store/index.js';
-import { ACQUIRE_TRIAL_SCRIPT, COMPLETE_TRIAL_SCRIPT, SYNC_SCRIPT, TRANSITION_SCRIPT } from './redis-scripts.js';
+import { isFleetOptions } from '../core/fleet/fleet-options.js';
+import { ACQUIRE_TRIAL_SCRIPT, COMPLETE_TRIAL_SCRIPT, SYNC_SCRIPT, TRANSITION_SCRIPT, WRITE_OPTIONS_SCRIPT } from './redis-scripts.js';
 
 export interface RedisStoreOptions extends StoreOptions {
   /** Prepended to every key and to the pub/sub channel. Default `'circuit-breaker:'`. */
@@ -46,6 +49,7 @@ const SYNC = script(SYNC_SCRIPT);
 const TRANSITION = script(TRANSITION_SCRIPT);
 const ACQUIRE_TRIAL = script(ACQUIRE_TRIAL_SCRIPT);
 const COMPLETE_TRIAL = script(COMPLETE_TRIAL_SCRIPT);
+const WRITE_OPTIONS = script(WRITE_OPTIONS_SCRIPT);
 
 /**
  * A {@link CircuitBreakerStore} on Redis (ioredis). Pass it as the `store` option of a breaker, or in
@@ -66,6 +70,8 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
   private subscriber: Redis | null = null;
   private listeners: ((name: string, state: SharedState) => void)[] = [];
   private garbageWarned = false;
+  /** Breakers whose unreadable fleet options record was reported (once each). */
+  private readonly optionsWarned = new Set<string>();
 
   /**
    * A store on the connection settings of a client you already have. The store opens its own two
@@ -138,12 +144,13 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
         const ttlMs = Math.ceil(window.bucketMs * (window.buckets + 1)) + SLICE_TTL_MARGIN_MS;
         return {
           script: SYNC,
-          keys: [this.stateKey(request.name), `${this.base(request.name)}:w:`],
-          args: [window.bucketMs, window.buckets, window.countLimit, nowMs, delta.calls, delta.failures, delta.slowCalls, ttlMs],
+          keys: [this.stateKey(request.name), `${this.base(request.name)}:w:`, this.optionsKey(request.name)],
+          args: [window.bucketMs, window.buckets, window.countLimit, nowMs, delta.calls, delta.failures, delta.slowCalls, ttlMs, request.optionsVersion ?? 0],
         };
       }),
     );
-    return replies.map((reply) => {
+    return replies.map((reply, i) => {
+      const request = requests[i]!;
       const strings = reply as string[];
       const parsed = this.parseState(strings);
       const unreadable = parsed === undefined && strings[0] !== '';
@@ -154,6 +161,7 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
         calls: Number(strings[12]),
         failures: Number(strings[13]),
         slowCalls: Number(strings[14]),
+        ...this.parseOptions(request.name, strings[16], strings[17], strings[18]),
       };
     });
   }
@@ -208,6 +216,28 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
     return this.parseState(reply as string[]);
   }
 
+  async writeOptions(write: FleetOptionsWrite): Promise<FleetOptions> {
+    const json = JSON.stringify(write.settings);
+    const [reply] = await this.run([{ script: WRITE_OPTIONS, keys: [this.optionsKey(write.name)], args: [json, write.source] }]);
+    return { version: Number(reply), settings: JSON.parse(json) as Record<string, unknown>, source: write.source };
+  }
+
+  /** A sync reply's options record, if any and readable (garbage is ignored: the next write replaces it). */
+  private parseOptions(name: string, version: string | undefined, json: string | undefined, source: string | undefined): { options?: FleetOptions } {
+    if (version === undefined || version === '' || json === undefined) return {};
+    try {
+      const settings = JSON.parse(json) as unknown;
+      const record = { version: Number(version), settings, source: source ?? '' };
+      if (isFleetOptions(record)) return { options: record };
+    } catch {
+      // unreadable: ignored below
+    }
+    if (this.optionsWarned.has(name)) return {};
+    this.optionsWarned.add(name);
+    this.logger.warn(`circuit breaker "${name}": the store holds an unreadable fleet options record; it is ignored until the next fleet-wide reconfigure replaces it`);
+    return {};
+  }
+
   subscribe(listener: (name: string, state: SharedState) => void): () => void {
     this.listeners = [...this.listeners, listener];
     if (this.subscriber === null) this.openSubscriber();
@@ -231,6 +261,10 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
 
   private base(name: string): string {
     return `${this.keyPrefix}{${encodeURIComponent(name)}}`;
+  }
+
+  private optionsKey(name: string): string {
+    return `${this.base(name)}:options`;
   }
 
   private permitsKey(name: string): string {

@@ -84,9 +84,9 @@ end
 `;
 
 /**
- * KEYS: state, window slice prefix. ARGV: bucketMs, buckets, countLimit, nowMs, calls, failures,
- * slowCalls, sliceTtlMs. Reply: state (11 strings, see pack), corrupt flag (state or window), calls, failures,
- * slowCalls, state-unreadable flag.
+ * KEYS: state, window slice prefix, fleet options. ARGV: bucketMs, buckets, countLimit, nowMs, calls,
+ * failures, slowCalls, sliceTtlMs, the options version the instance has. Reply: state (11 strings, see pack), corrupt flag (state or window), calls, failures,
+ * slowCalls, state-unreadable flag, then the options record (version, JSON, source) when newer.
  */
 export const SYNC_SCRIPT = `${READ_STATE}
 local st, corrupt = read_state(KEYS[1])
@@ -127,6 +127,14 @@ local reply = pack(st)
 reply[12] = corrupt and '1' or '0'
 reply[13], reply[14], reply[15] = int(c), int(f), int(s)
 reply[16] = state_corrupt and '1' or '0'
+-- the fleet options record, when newer than the one the instance has
+local o = redis.pcall('HMGET', KEYS[3], 'v', 'j', 'src')
+local ov = (not failed(o)) and tonumber(o[1]) or nil
+if count(ov) and ov > tonumber(ARGV[9]) and type(o[2]) == 'string' then
+  reply[17], reply[18], reply[19] = int(ov), o[2], type(o[3]) == 'string' and o[3] or ''
+else
+  reply[17], reply[18], reply[19] = '', '', ''
+end
 return reply
 `;
 
@@ -197,4 +205,14 @@ if removed ~= 1 then return pack(st) end
 local t = redis.call('HINCRBY', KEYS[1], 't', 1)
 if t < tonumber(ARGV[5]) then return pack(st) end
 return write_state(KEYS[1], KEYS[2], ARGV[1], ARGV[2], { v = st.v + 1, s = 'closed', ou = 0, k = 0, e = st.e + 1 }, false)
+`;
+
+/**
+ * KEYS: fleet options. ARGV: JSON settings, source. Stores the record under the next version.
+ * Reply: the version.
+ */
+export const WRITE_OPTIONS_SCRIPT = `
+local v = redis.call('HINCRBY', KEYS[1], 'v', 1)
+redis.call('HSET', KEYS[1], 'j', ARGV[1], 'src', ARGV[2])
+return string.format('%d', v)
 `;

@@ -9,6 +9,8 @@ export { InMemoryCircuitBreakerStore } from '../core/fleet/in-memory-store.js';
 export { STORE_DEFAULTS, isSharedState, resolveStoreOptions } from '../core/fleet/store.js';
 export type {
   CircuitBreakerStore,
+  FleetOptions,
+  FleetOptionsWrite,
   FleetWindowSpec,
   LocalSharedState,
   OpeningFacts,

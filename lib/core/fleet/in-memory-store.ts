@@ -5,6 +5,8 @@
 import type { Clock } from '../clock.js';
 import type {
   CircuitBreakerStore,
+  FleetOptions,
+  FleetOptionsWrite,
   FleetWindowSpec,
   SharedState,
   StoreLogger,
@@ -29,6 +31,8 @@ interface MemoryEntry {
   slices: Map<string, { calls: number; failures: number; slowCalls: number }>;
   permits: Map<string, number>;
   trialSuccesses: number;
+  /** The fleet options record (see fleet-options.ts). */
+  options: FleetOptions | undefined;
 }
 
 /**
@@ -107,7 +111,9 @@ export class InMemoryCircuitBreakerStore implements CircuitBreakerStore {
         const [epoch, at] = key.split(':').map(Number);
         if (epoch !== entry.windowEpoch || at! <= slice - window.buckets) entry.slices.delete(key);
       }
-      return { state: this.answer(entry.state), corrupt: false, stateUnreadable: false, calls, failures, slowCalls };
+      const options = entry.options;
+      const newer = options !== undefined && options.version > (request.optionsVersion ?? 0);
+      return { state: this.answer(entry.state), corrupt: false, stateUnreadable: false, calls, failures, slowCalls, ...(newer ? { options } : {}) };
     });
   }
 
@@ -157,6 +163,13 @@ export class InMemoryCircuitBreakerStore implements CircuitBreakerStore {
     return this.answer(closed);
   }
 
+  async writeOptions(write: FleetOptionsWrite): Promise<FleetOptions> {
+    const entry = this.entry(write.name);
+    const record: FleetOptions = { version: (entry.options?.version ?? 0) + 1, settings: { ...write.settings }, source: write.source };
+    entry.options = record;
+    return record;
+  }
+
   subscribe(listener: (name: string, state: SharedState) => void): () => void {
     this.listeners = [...this.listeners, listener];
     return () => {
@@ -171,7 +184,7 @@ export class InMemoryCircuitBreakerStore implements CircuitBreakerStore {
   private entry(name: string): MemoryEntry {
     let entry = this.entries.get(name);
     if (entry === undefined) {
-      entry = { state: undefined, windowEpoch: 0, slices: new Map(), permits: new Map(), trialSuccesses: 0 };
+      entry = { state: undefined, windowEpoch: 0, slices: new Map(), permits: new Map(), trialSuccesses: 0, options: undefined };
       this.entries.set(name, entry);
     }
     return entry;

@@ -16,11 +16,13 @@
  * | `left`          | the breaker was disposed                                                     |
  */
 import type { ResolvedOptions } from '../options.js';
-import type { CircuitBreakerStore, FleetWindowSpec, LocalSharedState, SharedState, SyncReply, WindowCounts } from './store.js';
+import type { CircuitBreakerStore, FleetWindowSpec, LocalSharedState, SharedState, StoreLogger, SyncReply, WindowCounts } from './store.js';
 import { fleetWindow } from '../windows/index.js';
 import { isSharedState as validState } from './store.js';
 import type { StoreSession } from './store-session.js';
 import { TrialPermits } from './trial-permits.js';
+import type { FleetOptions } from './fleet-options.js';
+import { isFleetOptions } from './fleet-options.js';
 
 export type LinkPhase = 'unread' | 'unread_moved' | 'clean' | 'dirty' | 'writing' | 'writing_dirty' | 'left';
 
@@ -36,6 +38,12 @@ export interface LinkedBreaker {
   sharedView(): LocalSharedState;
   /** The breaker's clock (stored times are placed on it). */
   now(): number;
+  /** The fleet options record in force (null: none). */
+  readonly fleetOptions: FleetOptions | null;
+  /** Where this breaker's fleet messages go (null: the store's logger). */
+  readonly fleetLog: StoreLogger | null;
+  /** Applies the fleet's options record over the breaker's own; throws if they make it invalid. */
+  adoptFleetOptions(record: FleetOptions): void;
 }
 
 /**
@@ -117,14 +125,47 @@ export class StoreLink {
     return this.calls > 0 || this.phase === 'unread' || this.phase === 'unread_moved';
   }
 
-  takeDelta(nowMs: number): { name: string; nowMs: number; delta: WindowCounts; window: FleetWindowSpec } {
+  takeDelta(nowMs: number): { name: string; nowMs: number; delta: WindowCounts; window: FleetWindowSpec; optionsVersion: number } {
     const delta = { calls: this.calls, failures: this.failures, slowCalls: this.slowCalls };
     this.calls = this.failures = this.slowCalls = 0;
-    return { name: this.name, nowMs, delta, window: fleetWindow(this.breaker.options.slidingWindow) };
+    return { name: this.name, nowMs, delta, window: fleetWindow(this.breaker.options.slidingWindow), optionsVersion: this.optionsVersion };
+  }
+
+  /** The version of the fleet options record this instance adopted or refused last (0: none). */
+  private optionsVersion = 0;
+
+  /**
+   * Writes the fleet's options record (already merged and validated by the caller) and applies it
+   * here; peers take it with their next sync. Undefined when the store did not answer.
+   */
+  async writeOptions(settings: Readonly<Record<string, unknown>>, source: string): Promise<FleetOptions | undefined> {
+    const store = this.store;
+    if (store.writeOptions === undefined) return undefined;
+    const record = await this.session.run(() => store.writeOptions!({ name: this.name, settings, source }));
+    if (record === undefined || !isFleetOptions(record)) return undefined;
+    this.adoptOptions(record);
+    return record;
+  }
+
+  /** A fleet options record newer than the one in force: applied, or refused with one warning. */
+  private adoptOptions(record: FleetOptions): void {
+    if (!isFleetOptions(record) || record.version <= this.optionsVersion) return;
+    this.optionsVersion = record.version;
+    const logger = this.breaker.fleetLog ?? this.store.logger;
+    try {
+      this.breaker.adoptFleetOptions(record);
+    } catch (error) {
+      logger.warn(
+        `circuit breaker "${this.name}": fleet options version ${record.version} (from ${record.source}) not adopted, this instance keeps its options: ${error instanceof Error ? error.message : String(error)}`,
+      );
+      return;
+    }
+    logger.log(`circuit breaker "${this.name}": fleet options version ${record.version} (from ${record.source}) adopted: ${JSON.stringify(record.settings)}`);
   }
 
   onSync(reply: SyncReply, mark: number): void {
     if (!this.active || reply === null || typeof reply !== 'object') return;
+    if (reply.options !== undefined) this.adoptOptions(reply.options);
     if (reply.corrupt) this.warnCorrupt();
     const stateUnreadable = reply.stateUnreadable ?? (reply.corrupt && reply.state === undefined);
     if (stateUnreadable) this.unreadable = true;

@@ -16,8 +16,10 @@ import { methodOf, own } from '../validator.js';
 import { SHARED_STATES } from '../states/index.js';
 import type { SharedCircuitState } from '../states/index.js';
 import type { WindowCounts } from '../windows/sliding-window.js';
+import type { FleetOptions, FleetOptionsWrite } from './fleet-options.js';
 
 export type { WindowCounts };
+export type { FleetOptions, FleetOptionsWrite };
 
 /**
  * The states a fleet shares (from the state table). half_open is an instance's own view of an
@@ -80,6 +82,11 @@ export interface SyncRequest {
   /** Calls this instance completed since its last sync, added to the slice of `nowMs`. */
   readonly delta: WindowCounts;
   readonly window: FleetWindowSpec;
+  /**
+   * The version of the fleet options record this instance has (0: none). A store that keeps fleet
+   * options answers the record in {@link SyncReply.options} when it holds a newer one.
+   */
+  readonly optionsVersion?: number;
 }
 
 export interface SyncReply extends WindowCounts {
@@ -92,6 +99,8 @@ export interface SyncReply extends WindowCounts {
    * overwrites it, peers' transitions cannot reach this instance. Omitted: `corrupt && !state`.
    */
   readonly stateUnreadable?: boolean;
+  /** The breaker's fleet options record, when newer than the request's `optionsVersion`. */
+  readonly options?: FleetOptions;
 }
 
 export interface TransitionRequest {
@@ -163,6 +172,12 @@ export interface CircuitBreakerStore {
   acquireTrial(request: TrialRequest): Promise<TrialReply>;
   /** A trial succeeded: frees its permit and counts it; the last needed success closes the circuit. */
   completeTrial(name: string, version: number, token: string, maxCalls: number): Promise<SharedState | undefined>;
+  /**
+   * Optional: stores the breaker's fleet options record under the next version and answers it
+   * (peers receive it with their next sync). Without it, `registry.reconfigure(..., { fleet: true })`
+   * is refused for breakers of this store.
+   */
+  writeOptions?(write: FleetOptionsWrite): Promise<FleetOptions>;
   /** Peers' accepted transitions, as they happen. Returns the unsubscribe function. */
   subscribe(listener: (name: string, state: SharedState) => void): () => void;
   /** Resolves when the store answers. */
