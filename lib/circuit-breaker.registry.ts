@@ -7,7 +7,8 @@ import { CircuitBreakerConfigError } from './core/errors.js';
 import type { CircuitBreakerSettings } from './core/options.js';
 import { SETTING_KEYS, resolveOptions } from './core/options.js';
 import { defaultStoreLogger } from './core/fleet/store.js';
-import type { FleetOptions } from './core/fleet/store.js';
+import type { CircuitBreakerStore, FleetOptions, LiveInstance } from './core/fleet/store.js';
+import { fleetOf } from './core/fleet/store-session.js';
 import { fleetSettingsFrom } from './core/fleet/fleet-options.js';
 import { checkFamilySettingKeys, checkSettingKeys, conflictError, keyNameOrigin, sameSettings } from './breaker-declarations.js';
 import type { Declaration } from './breaker-declarations.js';
@@ -372,6 +373,30 @@ export class CircuitBreakerRegistry implements OnModuleDestroy {
   }
 
   /**
+   * The fleet view: every live instance (from the heartbeats each instance writes to the store
+   * every few sync intervals) and its view of each breaker it uses (state, rates, calls, store
+   * status), for every store this application's breakers use. This instance is marked `self`. A
+   * store that keeps no heartbeats, or does not answer within its command timeout, contributes
+   * nothing (`unreachableStores` counts those that did not answer). Reads the store: not for a
+   * call's path.
+   */
+  async fleet(): Promise<FleetView> {
+    const stores = new Set<CircuitBreakerStore>();
+    for (const breaker of this.breakers.values()) if (breaker.options.store !== undefined) stores.add(breaker.options.store);
+    for (const family of this.familyMap.values()) for (const breaker of family.breakers()) if (breaker.options.store !== undefined) stores.add(breaker.options.store);
+    const instances: FleetInstance[] = [];
+    let unreachableStores = 0;
+    for (const store of stores) {
+      if (typeof store.instances !== 'function') continue;
+      const live = await fleetOf(store);
+      if (live === undefined) unreachableStores++;
+      else instances.push(...live);
+    }
+    instances.sort((a, b) => (a.self !== b.self ? (a.self ? -1 : 1) : a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return { instances, unreachableStores };
+  }
+
+  /**
    * In strict mode, every name used must be declared by the time the application bootstraps.
    * `usedBy` lists the decorators and injecting classes that use it.
    */
@@ -492,6 +517,19 @@ function replaceSettings(breaker: CircuitBreaker, settings: CircuitBreakerSettin
   const next: Record<string, unknown> = { ...settings };
   for (const key of SETTING_KEYS) if (!(key in next) && key !== 'store' && key !== 'clock') next[key] = undefined;
   breaker.reconfigure(next as CircuitBreakerSettings);
+}
+
+/** One live instance of the fleet view: its heartbeat, how old it is, whether it is this instance. */
+export interface FleetInstance extends LiveInstance {
+  readonly self: boolean;
+}
+
+/** `registry.fleet()`. */
+export interface FleetView {
+  /** This instance first, then the others by id. */
+  readonly instances: readonly FleetInstance[];
+  /** Stores that keep heartbeats but did not answer. */
+  readonly unreachableStores: number;
 }
 
 /** `registry.reconfigure(name, settings, { fleet: true })`: the options go to every instance. */

@@ -15,6 +15,8 @@ import type {
   CircuitBreakerStore,
   FleetOptions,
   FleetOptionsWrite,
+  InstanceHeartbeat,
+  LiveInstance,
   SharedState,
   StoreLogger,
   StoreOptions,
@@ -26,7 +28,15 @@ import type {
 } from '../store/index.js';
 import { isSharedState, resolveStoreOptions } from '../store/index.js';
 import { isFleetOptions } from '../core/fleet/fleet-options.js';
-import { ACQUIRE_TRIAL_SCRIPT, COMPLETE_TRIAL_SCRIPT, SYNC_SCRIPT, TRANSITION_SCRIPT, WRITE_OPTIONS_SCRIPT } from './redis-scripts.js';
+import {
+  ACQUIRE_TRIAL_SCRIPT,
+  COMPLETE_TRIAL_SCRIPT,
+  HEARTBEAT_SCRIPT,
+  INSTANCES_SCRIPT,
+  SYNC_SCRIPT,
+  TRANSITION_SCRIPT,
+  WRITE_OPTIONS_SCRIPT,
+} from './redis-scripts.js';
 
 export interface RedisStoreOptions extends StoreOptions {
   /** Prepended to every key and to the pub/sub channel. Default `'circuit-breaker:'`. */
@@ -50,6 +60,8 @@ const TRANSITION = script(TRANSITION_SCRIPT);
 const ACQUIRE_TRIAL = script(ACQUIRE_TRIAL_SCRIPT);
 const COMPLETE_TRIAL = script(COMPLETE_TRIAL_SCRIPT);
 const WRITE_OPTIONS = script(WRITE_OPTIONS_SCRIPT);
+const HEARTBEAT = script(HEARTBEAT_SCRIPT);
+const INSTANCES = script(INSTANCES_SCRIPT);
 
 /**
  * A {@link CircuitBreakerStore} on Redis (ioredis). Pass it as the `store` option of a breaker, or in
@@ -220,6 +232,30 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
     const json = JSON.stringify(write.settings);
     const [reply] = await this.run([{ script: WRITE_OPTIONS, keys: [this.optionsKey(write.name)], args: [json, write.source] }]);
     return { version: Number(reply), settings: JSON.parse(json) as Record<string, unknown>, source: write.source };
+  }
+
+  async heartbeat(beat: InstanceHeartbeat, ttlMs: number): Promise<void> {
+    await this.run([{ script: HEARTBEAT, keys: [this.instancesKey()], args: [beat.id, JSON.stringify(beat), Math.max(0, Math.ceil(ttlMs))] }]);
+  }
+
+  async instances(): Promise<readonly LiveInstance[]> {
+    const [reply] = await this.run([{ script: INSTANCES, keys: [this.instancesKey()], args: [] }]);
+    const fields = Array.isArray(reply) ? (reply as string[]) : [];
+    const live: LiveInstance[] = [];
+    for (let i = 0; i + 2 < fields.length; i += 3) {
+      try {
+        const beat = JSON.parse(fields[i + 2]!) as InstanceHeartbeat;
+        if (beat !== null && typeof beat === 'object' && beat.id === fields[i]) live.push({ ...beat, ageMs: Number(fields[i + 1]) });
+      } catch {
+        // an unreadable heartbeat is left out of the view (it expires)
+      }
+    }
+    return live;
+  }
+
+  /** The fleet view's hash: one key per store prefix (its own hash tag). */
+  private instancesKey(): string {
+    return `${this.keyPrefix}{instances}`;
   }
 
   /** A sync reply's options record, if any and readable (garbage is ignored: the next write replaces it). */

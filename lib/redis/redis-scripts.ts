@@ -216,3 +216,43 @@ local v = redis.call('HINCRBY', KEYS[1], 'v', 1)
 redis.call('HSET', KEYS[1], 'j', ARGV[1], 'src', ARGV[2])
 return string.format('%d', v)
 `;
+
+/**
+ * The fleet view. KEYS: the instances hash (field: instance id, value: `<server ms>\n<ttl ms>\n<JSON
+ * heartbeat>`). ARGV: id, JSON heartbeat, ttlMs (0 removes). Expired fields are pruned on the way;
+ * the hash itself expires when no heartbeat renews it. Ages are on the server's clock.
+ */
+export const HEARTBEAT_SCRIPT = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local ttl = tonumber(ARGV[3])
+if ttl <= 0 then
+  redis.call('HDEL', KEYS[1], ARGV[1])
+  return 0
+end
+redis.call('HSET', KEYS[1], ARGV[1], string.format('%d', now) .. '\\n' .. string.format('%d', ttl) .. '\\n' .. ARGV[2])
+local all = redis.call('HGETALL', KEYS[1])
+for i = 1, #all, 2 do
+  local at, life = string.match(all[i + 1], '^(%d+)\\n(%d+)\\n')
+  if not at or now - tonumber(at) >= tonumber(life) then redis.call('HDEL', KEYS[1], all[i]) end
+end
+redis.call('PEXPIRE', KEYS[1], ttl * 2)
+return 1
+`;
+
+/** KEYS: the instances hash. Reply: id, age (ms), JSON heartbeat, for every live heartbeat. */
+export const INSTANCES_SCRIPT = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local all = redis.call('HGETALL', KEYS[1])
+local out = {}
+for i = 1, #all, 2 do
+  local at, life, json = string.match(all[i + 1], '^(%d+)\\n(%d+)\\n(.*)$')
+  if at and now - tonumber(at) < tonumber(life) then
+    table.insert(out, all[i])
+    table.insert(out, string.format('%d', math.max(0, now - tonumber(at))))
+    table.insert(out, json)
+  end
+end
+return out
+`;

@@ -8,6 +8,8 @@ import type {
   FleetOptions,
   FleetOptionsWrite,
   FleetWindowSpec,
+  InstanceHeartbeat,
+  LiveInstance,
   SharedState,
   StoreLogger,
   StoreOptions,
@@ -48,6 +50,8 @@ export class InMemoryCircuitBreakerStore implements CircuitBreakerStore {
   logger: StoreLogger;
   private readonly entries = new Map<string, MemoryEntry>();
   private listeners: ((name: string, state: SharedState) => void)[] = [];
+  /** Heartbeats by instance id, with the store time they were written and their lifetime. */
+  private readonly beats = new Map<string, { beat: InstanceHeartbeat; atMs: number; ttlMs: number }>();
 
   constructor(options: StoreOptions = {}) {
     const resolved = resolveStoreOptions('InMemoryCircuitBreakerStore', options);
@@ -168,6 +172,21 @@ export class InMemoryCircuitBreakerStore implements CircuitBreakerStore {
     const record: FleetOptions = { version: (entry.options?.version ?? 0) + 1, settings: { ...write.settings }, source: write.source };
     entry.options = record;
     return record;
+  }
+
+  async heartbeat(beat: InstanceHeartbeat, ttlMs: number): Promise<void> {
+    if (ttlMs <= 0) this.beats.delete(beat.id);
+    else this.beats.set(beat.id, { beat: structuredClone(beat), atMs: this.storeNow(), ttlMs });
+  }
+
+  async instances(): Promise<readonly LiveInstance[]> {
+    const now = this.storeNow();
+    const live: LiveInstance[] = [];
+    for (const [id, { beat, atMs, ttlMs }] of this.beats) {
+      if (now - atMs >= ttlMs) this.beats.delete(id);
+      else live.push({ ...structuredClone(beat), ageMs: now - atMs });
+    }
+    return live;
   }
 
   subscribe(listener: (name: string, state: SharedState) => void): () => void {

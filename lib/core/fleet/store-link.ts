@@ -16,7 +16,7 @@
  * | `left`          | the breaker was disposed                                                     |
  */
 import type { ResolvedOptions } from '../options.js';
-import type { CircuitBreakerStore, FleetWindowSpec, LocalSharedState, SharedState, StoreLogger, SyncReply, WindowCounts } from './store.js';
+import type { CircuitBreakerStore, FleetBreakerView, FleetWindowSpec, LocalSharedState, SharedState, StoreLogger, SyncReply, WindowCounts } from './store.js';
 import { fleetWindow } from '../windows/index.js';
 import { isSharedState as validState } from './store.js';
 import type { StoreSession } from './store-session.js';
@@ -38,6 +38,8 @@ export interface LinkedBreaker {
   sharedView(): LocalSharedState;
   /** The breaker's clock (stored times are placed on it). */
   now(): number;
+  /** For the heartbeat: the state and rates as this instance sees them. */
+  snapshot(): { readonly state: string; readonly failureRate: number; readonly slowCallRate: number; readonly calls: number; readonly store?: string };
   /** The fleet options record in force (null: none). */
   readonly fleetOptions: FleetOptions | null;
   /** Where this breaker's fleet messages go (null: the store's logger). */
@@ -101,6 +103,12 @@ export class StoreLink {
 
   private get store(): CircuitBreakerStore {
     return this.session.store;
+  }
+
+  /** How this instance sees the breaker (its heartbeat's entry). */
+  view(): FleetBreakerView {
+    const s = this.breaker.snapshot();
+    return { state: s.state, failureRate: s.failureRate, slowCallRate: s.slowCallRate, calls: s.calls, ...(s.store === undefined ? {} : { store: s.store }) };
   }
 
   /** False while the store is down: the breaker then acts on local state alone. */

@@ -145,6 +145,32 @@ export interface TrialReply {
   readonly state: SharedState | undefined;
 }
 
+/** How one instance sees one breaker, in its heartbeat. Rates in percent. */
+export interface FleetBreakerView {
+  readonly state: string;
+  readonly failureRate: number;
+  readonly slowCallRate: number;
+  readonly calls: number;
+  /** `shared`, `local_fallback` or `unreadable` (see `snapshot().store`). */
+  readonly store?: string;
+}
+
+/** What an instance publishes about itself, every few sync intervals (see docs/fleet.md, the fleet view). */
+export interface InstanceHeartbeat {
+  /** `<hostname>:<pid>:<random>`: unique per process and store. */
+  readonly id: string;
+  readonly host: string;
+  readonly pid: number;
+  /** The breakers of this store the instance uses, by name. */
+  readonly breakers: Readonly<Record<string, FleetBreakerView>>;
+}
+
+/** A heartbeat that has not expired. */
+export interface LiveInstance extends InstanceHeartbeat {
+  /** How long ago (store's clock) the heartbeat was written, in ms. */
+  readonly ageMs: number;
+}
+
 /** Where a store reports its outages. The Nest module passes its Logger. */
 export interface StoreLogger {
   warn(message: string): void;
@@ -178,6 +204,13 @@ export interface CircuitBreakerStore {
    * is refused for breakers of this store.
    */
   writeOptions?(write: FleetOptionsWrite): Promise<FleetOptions>;
+  /**
+   * Optional (the fleet view): stores this instance's heartbeat for `ttlMs` (on the store's clock),
+   * replacing its previous one; `ttlMs` 0 removes it (the instance stopped).
+   */
+  heartbeat?(beat: InstanceHeartbeat, ttlMs: number): Promise<void>;
+  /** Optional (the fleet view): the heartbeats that have not expired, with their age on the store's clock. */
+  instances?(): Promise<readonly LiveInstance[]>;
   /** Peers' accepted transitions, as they happen. Returns the unsubscribe function. */
   subscribe(listener: (name: string, state: SharedState) => void): () => void;
   /** Resolves when the store answers. */
