@@ -82,6 +82,8 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
   private subscriber: Redis | null = null;
   private listeners: ((name: string, state: SharedState) => void)[] = [];
   private garbageWarned = false;
+  /** Bumped by release(): commands started before it never open a connection after it. */
+  private generation = 0;
   /** Breakers whose unreadable fleet options record was reported (once each). */
   private readonly optionsWarned = new Set<string>();
 
@@ -253,9 +255,9 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
     return live;
   }
 
-  /** The fleet view's hash: one key per store prefix (its own hash tag). */
+  /** The fleet view's hash: one key per store prefix (next to the channel, `<prefix>transitions`). */
   private instancesKey(): string {
-    return `${this.keyPrefix}{instances}`;
+    return `${this.keyPrefix}instances`;
   }
 
   /** A sync reply's options record, if any and readable (garbage is ignored: the next write replaces it). */
@@ -288,6 +290,7 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
 
   /** Closes the connections the store opened (never a client given to {@link fromClient}). */
   async release(): Promise<void> {
+    this.generation++;
     const subscriber = this.subscriber;
     this.subscriber = null;
     subscriber?.disconnect();
@@ -355,8 +358,16 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
 
   /** Runs scripts in one pipeline (one round trip); loads them once if the server lost them. */
   private async run(calls: { script: Script; keys: string[]; args: (string | number)[] }[]): Promise<unknown[]> {
+    // A command that outlives release() must not open a connection again (it would reconnect forever).
+    const generation = this.generation;
+    const live = (): void => {
+      if (generation !== this.generation) throw new Error('the circuit breaker store was released');
+    };
     const attempt = async (): Promise<{ results: unknown[]; missing: boolean }> => {
-      const pipeline: ChainableCommander = (await this.ready()).pipeline();
+      live();
+      const client = await this.ready();
+      live();
+      const pipeline: ChainableCommander = client.pipeline();
       for (const call of calls) pipeline.evalsha(call.script.sha, call.keys.length, ...call.keys, ...call.args.map(String));
       const answers = (await pipeline.exec()) ?? [];
       let missing = false;
@@ -371,6 +382,7 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
     };
     let outcome = await attempt();
     if (outcome.missing) {
+      live();
       const client = this.client();
       for (const source of new Set(calls.map((call) => call.script.source))) await client.script('LOAD', source);
       outcome = await attempt();
