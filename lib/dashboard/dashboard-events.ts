@@ -88,8 +88,8 @@ export interface DashboardSampleEvent {
 export type DashboardHistory = Record<(typeof SAMPLE_FIELDS)[number], (number | null)[]>;
 
 /**
- * How one instance of the service sees each breaker. Today the list holds this instance only; with
- * a store, the fleet view (live instances from the store's heartbeats) adds one entry per instance.
+ * How one instance of the service sees each breaker: this instance first; when the breakers use a
+ * store, every other live instance of the fleet view (the store's heartbeats, `registry.fleet()`).
  */
 export interface DashboardInstanceView {
   /** `<hostname>:<pid>` */

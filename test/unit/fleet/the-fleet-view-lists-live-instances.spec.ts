@@ -7,31 +7,7 @@
 import 'reflect-metadata';
 import { afterEach, expect, test } from '@jest/globals';
 import { CircuitBreakerRegistry, InMemoryCircuitBreakerStore, ManualClock } from '../../../lib/index.js';
-import type { CircuitBreakerStore } from '../../../lib/index.js';
-
-/**
- * A process has one session per store object, so apps of one process sharing a store are one
- * instance of the fleet. A separate store object per app (all forwarding to one in-memory store)
- * makes each app an instance of its own, as separate processes on Redis are.
- */
-function processOf(shared: InMemoryCircuitBreakerStore): CircuitBreakerStore {
-  return {
-    syncIntervalMs: shared.syncIntervalMs,
-    commandTimeoutMs: shared.commandTimeoutMs,
-    clock: shared.clock,
-    logger: shared.logger,
-    sync: (requests) => shared.sync(requests),
-    transition: (request) => shared.transition(request),
-    acquireTrial: (request) => shared.acquireTrial(request),
-    completeTrial: (...args) => shared.completeTrial(...args),
-    writeOptions: (write) => shared.writeOptions(write),
-    heartbeat: (beat, ttlMs) => shared.heartbeat(beat, ttlMs),
-    instances: () => shared.instances(),
-    subscribe: (listener) => shared.subscribe(listener),
-    ping: () => shared.ping(),
-    release: async () => {},
-  };
-}
+import { storeOfOwnProcess } from '../../support/store-per-process.js';
 
 const SYNC_MS = 100;
 const HEARTBEAT_MS = 5 * SYNC_MS;
@@ -49,7 +25,7 @@ function setup() {
   const clock = new ManualClock(1_700_000_000_000);
   const store = new InMemoryCircuitBreakerStore({ clock, syncIntervalMs: SYNC_MS, logger: { warn: () => {}, log: () => {} } });
   const app = () => {
-    const registry = new CircuitBreakerRegistry({ defaults: { clock, store: processOf(store) }, breakers: { payments: { minimumCalls: 2 }, inventory: {} }, logger: false });
+    const registry = new CircuitBreakerRegistry({ defaults: { clock, store: storeOfOwnProcess(store) }, breakers: { payments: { minimumCalls: 2 }, inventory: {} }, logger: false });
     registries.push(registry);
     registry.get('payments');
     registry.get('inventory');
