@@ -6,15 +6,11 @@
  */
 import 'reflect-metadata';
 import { afterEach, expect, test } from '@jest/globals';
-import type { LoggerService } from '@nestjs/common';
 import { CircuitBreakerRegistry, InMemoryCircuitBreakerStore, ManualClock } from '../../../lib/index.js';
+import { turns } from '../../support/waiting.js';
+import { capturingNestLogger } from '../../support/loggers.js';
 
 const SYNC_MS = 100;
-
-function capture(): LoggerService & { warns: string[] } {
-  const warns: string[] = [];
-  return { warns, warn: (message: unknown) => void warns.push(String(message)), log: () => {}, error: () => {} };
-}
 
 const registries: CircuitBreakerRegistry[] = [];
 afterEach(() => {
@@ -26,17 +22,13 @@ function fleet() {
   const clock = new ManualClock(1_700_000_000_000);
   const store = new InMemoryCircuitBreakerStore({ clock, syncIntervalMs: SYNC_MS });
   const settings = { clock, store, slidingWindow: { type: 'count', size: 10 }, minimumCalls: 4, failureRateThreshold: 50, openDurationMs: 5_000 } as const;
-  const loggers = [capture(), capture()];
+  const loggers = [capturingNestLogger(), capturingNestLogger()];
   const [a, b] = loggers.map((logger) => {
     const registry = new CircuitBreakerRegistry({ breakers: { payments: settings }, logger });
     registries.push(registry);
     return registry;
   }) as [CircuitBreakerRegistry, CircuitBreakerRegistry];
   return { clock, a, b, loggers };
-}
-
-async function turn(): Promise<void> {
-  for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
 }
 
 function failOn(registry: CircuitBreakerRegistry, count: number): void {
@@ -53,11 +45,11 @@ function failOn(registry: CircuitBreakerRegistry, count: number): void {
 
 test("the peer's warning names the reason and rates of the instance that opened the circuit", async () => {
   const { a, b, loggers } = fleet();
-  await turn(); // each link's first read
+  await turns(); // each link's first read
   a.get('payments').executeSync(() => 'ok');
   failOn(a, 3); // 3 failures of 4 calls: 75 %
   expect(a.get('payments').state).toBe('open');
-  await turn();
+  await turns();
   expect(b.get('payments').state).toBe('open');
 
   expect(loggers[0]!.warns).toEqual([expect.stringMatching(/closed -> open \(failure_rate\): failure rate 75%, slow-call rate 0% over 4 calls; next trial in 5000 ms/)]);
@@ -69,13 +61,13 @@ test("the peer's warning names the reason and rates of the instance that opened 
 
 test("a trip on the fleet's window names the fleet's window, on every instance", async () => {
   const { clock, a, b, loggers } = fleet();
-  await turn();
+  await turns();
   failOn(a, 2); // each instance alone is below minimumCalls = 4
   failOn(b, 2);
   clock.advance(SYNC_MS);
-  await turn();
+  await turns();
   clock.advance(SYNC_MS);
-  await turn();
+  await turns();
   expect(a.get('payments').state).toBe('open');
   expect(b.get('payments').state).toBe('open');
   const lines = [...loggers[0]!.warns, ...loggers[1]!.warns];

@@ -6,15 +6,12 @@
  */
 import { describe, expect, test } from '@jest/globals';
 import { CircuitBreaker, InMemoryCircuitBreakerStore, ManualClock } from '../../../lib/index.js';
+import { turns } from '../../support/waiting.js';
 
 const OPEN_MS = 10_000;
 const SKEW_MS = 5 * 60_000;
 const SYNC_MS = 100;
 const T0 = 1_700_000_000_000;
-
-async function turn(): Promise<void> {
-  for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
-}
 
 describe.each([
   ['5 minutes ahead', SKEW_MS],
@@ -29,10 +26,10 @@ describe.each([
     const a = new CircuitBreaker({ name: 'payments', clock: clockA, ...settings });
     const b = new CircuitBreaker({ name: 'payments', clock: clockB, ...settings });
     try {
-      await turn();
+      await turns();
       expect(() => a.executeSync(() => { throw new Error('down'); })).toThrow('down');
       expect(a.state).toBe('open');
-      await turn();
+      await turns();
       expect(b.state).toBe('open');
       expect(b.snapshot().retryAfterMs).toBe(OPEN_MS);
       expect(b.snapshot().openedAt).toBe(T0 + skewMs);

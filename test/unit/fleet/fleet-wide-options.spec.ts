@@ -7,32 +7,23 @@
  */
 import 'reflect-metadata';
 import { afterEach, expect, test } from '@jest/globals';
-import type { LoggerService } from '@nestjs/common';
 import { CircuitBreaker, CircuitBreakerConfigError, CircuitBreakerRegistry, InMemoryCircuitBreakerStore, ManualClock } from '../../../lib/index.js';
+import { turns } from '../../support/waiting.js';
+import { capturingNestLogger } from '../../support/loggers.js';
 
 const SYNC_MS = 100;
-
-function capture(): LoggerService & { logs: string[]; warns: string[] } {
-  const logs: string[] = [];
-  const warns: string[] = [];
-  return { logs, warns, log: (m: unknown) => void logs.push(String(m)), warn: (m: unknown) => void warns.push(String(m)), error: () => {} };
-}
 
 const cleanups: (() => void)[] = [];
 afterEach(() => {
   for (const cleanup of cleanups.splice(0)) cleanup();
 });
 
-async function turn(): Promise<void> {
-  for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
-}
-
 function setup() {
   const clock = new ManualClock(1_700_000_000_000);
   const store = new InMemoryCircuitBreakerStore({ clock, syncIntervalMs: SYNC_MS, logger: { warn: () => {}, log: () => {} } });
   const isFailure = (error: unknown) => error instanceof Error;
   const settings = { clock, store, isFailure, failureRateThreshold: 50, openDurationMs: 5_000 } as const;
-  const app = (logger = capture()) => {
+  const app = (logger = capturingNestLogger()) => {
     const registry = new CircuitBreakerRegistry({ breakers: { payments: settings }, logger });
     cleanups.push(() => registry.onModuleDestroy());
     registry.get('payments');
@@ -42,7 +33,7 @@ function setup() {
   const ticks = async (n = 5) => {
     for (let i = 0; i < n; i++) {
       clock.advance(SYNC_MS);
-      await turn();
+      await turns();
     }
   };
   return { clock, store, app, ticks, isFailure };
@@ -52,7 +43,7 @@ test('written by one instance, adopted by every other one with a log line naming
   const { app, ticks } = setup();
   const a = app();
   const b = app();
-  await turn();
+  await turns();
   const record = await a.registry.reconfigure('payments', { failureRateThreshold: 20, openDurationMs: 30_000 }, { fleet: true, source: 'ops runbook' });
   expect(record).toEqual({ version: 1, settings: { failureRateThreshold: 20, openDurationMs: 30_000 }, source: 'ops runbook' });
   expect(a.registry.get('payments').options.failureRateThreshold).toBe(20);
@@ -75,10 +66,10 @@ test('written by one instance, adopted by every other one with a log line naming
 test('an instance started later begins with the fleet record, over its module options', async () => {
   const { app, ticks } = setup();
   const a = app();
-  await turn();
+  await turns();
   await a.registry.reconfigure('payments', { failureRateThreshold: 20 }, { fleet: true });
   const late = app();
-  await turn(); // its first read of the store
+  await turns(); // its first read of the store
   expect(late.registry.get('payments').options.failureRateThreshold).toBe(20);
   // A local reconfigure changes the instance's own options; the fleet record stays on top.
   late.registry.reconfigure('payments', { failureRateThreshold: 70, minimumCalls: 7 });
@@ -97,7 +88,7 @@ test.each([
   const { app, ticks, store } = setup();
   const a = app();
   const b = app();
-  await turn();
+  await turns();
   const error = await a.registry.reconfigure('payments', settings as Record<string, unknown>, { fleet: true }).catch((e: unknown) => e);
   expect(error).toBeInstanceOf(CircuitBreakerConfigError);
   expect((error as CircuitBreakerConfigError).breakerName).toBe('payments');
@@ -122,7 +113,7 @@ test('a record a peer cannot apply (invalid with its own options) is refused the
   const strict = new CircuitBreaker({ name: 'payments', clock, store, timeoutMs: 1_000, halfOpenProbeTimeoutMs: 2_000 });
   cleanups.push(() => strict.dispose());
   store.logger = { warn: (m) => void logs.push(m), log: () => {} };
-  await turn();
+  await turns();
   await a.registry.reconfigure('payments', { halfOpenProbeTimeoutMs: 500 }, { fleet: true });
   await ticks();
   expect(strict.options.halfOpenProbeTimeoutMs).toBe(2_000);

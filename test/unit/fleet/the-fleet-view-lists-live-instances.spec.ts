@@ -8,6 +8,7 @@ import 'reflect-metadata';
 import { afterEach, expect, test } from '@jest/globals';
 import { CircuitBreakerRegistry, InMemoryCircuitBreakerStore, ManualClock } from '../../../lib/index.js';
 import { storeOfOwnProcess } from '../../support/store-per-process.js';
+import { turns } from '../../support/waiting.js';
 
 const SYNC_MS = 100;
 const HEARTBEAT_MS = 5 * SYNC_MS;
@@ -16,10 +17,6 @@ const registries: CircuitBreakerRegistry[] = [];
 afterEach(() => {
   for (const registry of registries.splice(0)) registry.onModuleDestroy();
 });
-
-async function turn(): Promise<void> {
-  for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
-}
 
 function setup() {
   const clock = new ManualClock(1_700_000_000_000);
@@ -34,7 +31,7 @@ function setup() {
   const pass = async (ms: number) => {
     for (let left = ms; left > 0; left -= SYNC_MS) {
       clock.advance(SYNC_MS);
-      await turn();
+      await turns();
     }
   };
   return { clock, store, app, pass };
@@ -79,7 +76,7 @@ test('an instance that stops leaves at once; one that crashed leaves when its he
 
   b.onModuleDestroy();
   registries.splice(registries.indexOf(b), 1);
-  await turn();
+  await turns();
   expect((await a.fleet()).instances.map((i) => i.id)).toContain('crashed:1:x');
   expect((await a.fleet()).instances).toHaveLength(2);
 
