@@ -179,7 +179,8 @@ local function answer(granted, retry_at)
   return reply
 end
 if not st or st.v ~= tonumber(ARGV[1]) or st.s ~= 'open' then return answer('0', ARGV[4]) end
-if ARGV[6] ~= '1' and now < tonumber(ARGV[7]) then return answer('0', ARGV[7]) end
+local open_until = tonumber(ARGV[7]) or 0
+if ARGV[6] ~= '1' and now < open_until then return answer('0', ARGV[7]) end
 if failed(redis.pcall('ZREMRANGEBYSCORE', KEYS[2], '-inf', ARGV[4])) then redis.call('DEL', KEYS[2]) end
 if redis.call('ZCARD', KEYS[2]) >= tonumber(ARGV[3]) then
   local first = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
