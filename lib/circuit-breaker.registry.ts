@@ -7,7 +7,7 @@ import { CircuitBreakerConfigError } from './core/errors.js';
 import type { CircuitBreakerSettings } from './core/options.js';
 import { SETTING_KEYS, resolveOptions } from './core/options.js';
 import { defaultStoreLogger } from './core/fleet/store.js';
-import type { CircuitBreakerStore, FleetOptions, LiveInstance } from './core/fleet/store.js';
+import type { CircuitBreakerStore, FleetOptions, FleetOptionsChange, LiveInstance } from './core/fleet/store.js';
 import { fleetOf } from './core/fleet/store-session.js';
 import { fleetSettingsFrom } from './core/fleet/fleet-options.js';
 import { checkFamilySettingKeys, checkSettingKeys, conflictError, keyNameOrigin, sameSettings } from './breaker-declarations.js';
@@ -65,6 +65,7 @@ export class CircuitBreakerRegistry implements OnModuleDestroy {
   private readonly changes = new Subject<StateChangeEvent>();
   private readonly callEvents = new Subject<CallEvent>();
   private readonly failures = new Subject<FailedCallEvent>();
+  private readonly optionsChanges = new Subject<FleetOptionsChange>();
   /** The onCall unsubscribe function of each breaker, while `calls$` has subscribers. */
   private callDetachers: Map<CircuitBreaker, () => void> | null = null;
   private callSubscribers = 0;
@@ -72,6 +73,12 @@ export class CircuitBreakerRegistry implements OnModuleDestroy {
 
   /** Every state change of every breaker of this application, keyed breakers included (names `family:key`). */
   readonly stateChanges$: Observable<StateChangeEvent> = this.changes.asObservable();
+
+  /**
+   * Every fleet options record that reached a breaker of this application (`config_changed`):
+   * adopted, or refused because this instance's own options make it invalid. Also logged.
+   */
+  readonly fleetOptions$: Observable<FleetOptionsChange> = this.optionsChanges.asObservable();
 
   /** Keyed breakers a family retired (idle, or evicted at `maxKeys`), after they were disposed. */
   readonly retired$: Observable<BreakerRetiredEvent> = this.retirements.asObservable();
@@ -437,6 +444,7 @@ export class CircuitBreakerRegistry implements OnModuleDestroy {
     this.callEvents.complete();
     this.retirements.complete();
     this.failures.complete();
+    this.optionsChanges.complete();
     this.detachCallListeners();
   }
 
@@ -489,6 +497,7 @@ export class CircuitBreakerRegistry implements OnModuleDestroy {
   private prepare(breaker: CircuitBreaker): void {
     const logger = this.logger;
     if (logger !== undefined) breaker.onInternalError = (error, where) => logger.error(`${where} threw: ${describe(error)}`);
+    breaker.onFleetOptions = (change) => this.optionsChanges.next(change);
     // This app's breaker reports its fleet events (options adopted) to this app's logger, whichever app set the store's.
     if (logger !== undefined) breaker.fleetLog = { warn: (message) => logger.warn(message), log: (message) => logger.log(message) };
     // A store still on its default sink reports its outages through the app's logger instead.

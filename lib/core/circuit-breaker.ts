@@ -19,7 +19,7 @@ import { FailureClassifier } from './failure-classifier.js';
 import { adoptSharedState, sharedViewOf } from './fleet/shared-view.js';
 import type { StoreLink } from './fleet/store-link.js';
 import { joinStore } from './fleet/store-session.js';
-import type { FleetOptions, LocalSharedState, OpeningFacts, SharedState, StoreLogger, WindowCounts } from './fleet/store.js';
+import type { FleetOptions, FleetOptionsChange, LocalSharedState, OpeningFacts, SharedState, StoreLogger, WindowCounts } from './fleet/store.js';
 import { HealthPoller } from './health-poller.js';
 import { Listeners } from './listeners.js';
 import type { CircuitBreakerOptions, CircuitBreakerSettings, ResolvedOptions } from './options.js';
@@ -76,6 +76,8 @@ export class CircuitBreaker {
   /** @internal */ wouldTrip = false;
   /** @internal */ wouldTrips = 0;
   /** @internal */ adopted: SharedState | null = null;
+  /** Told of every fleet options record that reaches the breaker (the registry's fleetOptions$). @internal */
+  onFleetOptions: ((change: FleetOptionsChange) => void) | null = null;
   /** Where this breaker's fleet messages go (the Nest layer sets the app's logger); null: its store's logger. @internal */
   fleetLog: StoreLogger | null = null;
   /** The fleet's options record in force over the breaker's own options (see fleet/fleet-options.ts). @internal */

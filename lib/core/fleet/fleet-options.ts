@@ -27,6 +27,17 @@ export interface FleetOptions {
   readonly source: string;
 }
 
+/** A fleet options record that reached an instance: adopted, or refused by its own options. */
+export interface FleetOptionsChange {
+  readonly name: string;
+  readonly version: number;
+  readonly source: string;
+  readonly settings: Readonly<Record<string, unknown>>;
+  /** False: the record would make this instance's options invalid; it keeps its own (see `reason`). */
+  readonly adopted: boolean;
+  readonly reason?: string;
+}
+
 /** What the store writes: the whole record (the writer merged it), under the next version. */
 export interface FleetOptionsWrite {
   readonly name: string;

@@ -21,7 +21,7 @@ import { fleetWindow } from '../windows/index.js';
 import { isSharedState as validState } from './store.js';
 import type { StoreSession } from './store-session.js';
 import { TrialPermits } from './trial-permits.js';
-import type { FleetOptions } from './fleet-options.js';
+import type { FleetOptions, FleetOptionsChange } from './fleet-options.js';
 import { isFleetOptions } from './fleet-options.js';
 
 export type LinkPhase = 'unread' | 'unread_moved' | 'clean' | 'dirty' | 'writing' | 'writing_dirty' | 'left';
@@ -44,6 +44,8 @@ export interface LinkedBreaker {
   readonly fleetOptions: FleetOptions | null;
   /** Where this breaker's fleet messages go (null: the store's logger). */
   readonly fleetLog: StoreLogger | null;
+  /** Told of every fleet options record that reaches the breaker (the Nest layer's fleetOptions$). */
+  readonly onFleetOptions: ((change: FleetOptionsChange) => void) | null;
   /** Applies the fleet's options record over the breaker's own; throws if they make it invalid. */
   adoptFleetOptions(record: FleetOptions): void;
 }
@@ -160,15 +162,17 @@ export class StoreLink {
     if (!isFleetOptions(record) || record.version <= this.optionsVersion) return;
     this.optionsVersion = record.version;
     const logger = this.breaker.fleetLog ?? this.store.logger;
+    const change = { name: this.name, version: record.version, source: record.source, settings: record.settings };
     try {
       this.breaker.adoptFleetOptions(record);
     } catch (error) {
-      logger.warn(
-        `circuit breaker "${this.name}": fleet options version ${record.version} (from ${record.source}) not adopted, this instance keeps its options: ${error instanceof Error ? error.message : String(error)}`,
-      );
+      const reason = error instanceof Error ? error.message : String(error);
+      logger.warn(`circuit breaker "${this.name}": fleet options version ${record.version} (from ${record.source}) not adopted, this instance keeps its options: ${reason}`);
+      this.breaker.onFleetOptions?.({ ...change, adopted: false, reason });
       return;
     }
     logger.log(`circuit breaker "${this.name}": fleet options version ${record.version} (from ${record.source}) adopted: ${JSON.stringify(record.settings)}`);
+    this.breaker.onFleetOptions?.({ ...change, adopted: true });
   }
 
   onSync(reply: SyncReply, mark: number): void {

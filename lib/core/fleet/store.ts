@@ -16,10 +16,10 @@ import { methodOf, own } from '../validator.js';
 import { SHARED_STATES } from '../states/index.js';
 import type { SharedCircuitState } from '../states/index.js';
 import type { WindowCounts } from '../windows/sliding-window.js';
-import type { FleetOptions, FleetOptionsWrite } from './fleet-options.js';
+import type { FleetOptions, FleetOptionsChange, FleetOptionsWrite } from './fleet-options.js';
 
 export type { WindowCounts };
-export type { FleetOptions, FleetOptionsWrite };
+export type { FleetOptions, FleetOptionsChange, FleetOptionsWrite };
 
 /**
  * The states a fleet shares (from the state table). half_open is an instance's own view of an

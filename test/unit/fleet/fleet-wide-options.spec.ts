@@ -43,6 +43,8 @@ test('written by one instance, adopted by every other one with a log line naming
   const { app, ticks } = setup();
   const a = app();
   const b = app();
+  const changes: unknown[] = [];
+  b.registry.fleetOptions$.subscribe((change) => changes.push(change));
   await turns();
   const record = await a.registry.reconfigure('payments', { failureRateThreshold: 20, openDurationMs: 30_000 }, { fleet: true, source: 'ops runbook' });
   expect(record).toEqual({ version: 1, settings: { failureRateThreshold: 20, openDurationMs: 30_000 }, source: 'ops runbook' });
@@ -53,6 +55,7 @@ test('written by one instance, adopted by every other one with a log line naming
   expect(peer.options).toMatchObject({ failureRateThreshold: 20, openDurationMs: 30_000 });
   expect(peer.snapshot().fleetOptionsVersion).toBe(1);
   expect(b.logger.logs).toContainEqual(expect.stringMatching(/"payments": fleet options version 1 \(from ops runbook\) adopted: \{"failureRateThreshold":20,"openDurationMs":30000\}/));
+  expect(changes).toEqual([{ name: 'payments', version: 1, source: 'ops runbook', settings: { failureRateThreshold: 20, openDurationMs: 30_000 }, adopted: true }]);
   // Options that are code stay each instance's own.
   expect(peer.options.isFailure).toBeDefined();
 
