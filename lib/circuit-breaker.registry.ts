@@ -8,6 +8,9 @@ import { CircuitBreakerConfigError } from './core/errors.js';
 import type { CircuitBreakerSettings } from './core/options.js';
 import { SETTING_KEYS, resolveOptions } from './core/options.js';
 import { defaultStoreLogger } from './core/fleet/store.js';
+import type { CircuitBreakerStore, FleetOptions, FleetOptionsChange, LiveInstance } from './core/fleet/store.js';
+import { fleetOf } from './core/fleet/store-session.js';
+import { fleetSettingsFrom } from './core/fleet/fleet-options.js';
 import { checkFamilySettingKeys, checkSettingKeys, conflictError, keyNameOrigin, sameSettings } from './breaker-declarations.js';
 import type { Declaration } from './breaker-declarations.js';
 import { closestName } from './breaker-names.js';
@@ -64,6 +67,7 @@ export class CircuitBreakerRegistry implements OnModuleDestroy {
   private readonly changes = new Subject<StateChangeEvent>();
   private readonly callEvents = new Subject<CallEvent>();
   private readonly failures = new Subject<FailedCallEvent>();
+  private readonly optionsChanges = new Subject<FleetOptionsChange>();
   /** The onCall unsubscribe function of each breaker, while `calls$` has subscribers. */
   private callDetachers: Map<CircuitBreaker, () => void> | null = null;
   private callSubscribers = 0;
@@ -74,6 +78,12 @@ export class CircuitBreakerRegistry implements OnModuleDestroy {
 
   /** Every state change of every breaker of this application, keyed breakers included (names `family:key`). */
   readonly stateChanges$: Observable<StateChangeEvent> = this.changes.asObservable();
+
+  /**
+   * Every fleet options record that reached a breaker of this application (`config_changed`):
+   * adopted, or refused because this instance's own options make it invalid. Also logged.
+   */
+  readonly fleetOptions$: Observable<FleetOptionsChange> = this.optionsChanges.asObservable();
 
   /** Keyed breakers a family retired (idle, or evicted at `maxKeys`), after they were disposed. */
   readonly retired$: Observable<BreakerRetiredEvent> = this.retirements.asObservable();
@@ -364,14 +374,54 @@ export class CircuitBreakerRegistry implements OnModuleDestroy {
    * Applies new options to a running breaker, validated first (an invalid value throws and changes
    * nothing). Throws if no breaker has that name.
    */
-  reconfigure(name: string, settings: CircuitBreakerSettings): CircuitBreaker {
+  reconfigure(name: string, settings: CircuitBreakerSettings): CircuitBreaker;
+  /**
+   * Fleet-wide: merges `settings` into the breaker's fleet options record (`null` removes an
+   * option from it), validates the result against this instance's options, writes it to the
+   * breaker's store under the next version and applies it here; every other instance using the
+   * breaker adopts it with its next sync (and logs the version and `source`), and instances started
+   * later begin with it. Precedence: code defaults < module options < fleet record. Only options
+   * JSON can express (no functions, clock, store or healthCheck) can be fleet-wide. Rejects with a
+   * {@link CircuitBreakerConfigError} (nothing written) for a bad option, a breaker without a store
+   * that keeps fleet options, or when the store does not answer.
+   */
+  reconfigure(name: string, settings: Readonly<Record<string, unknown>>, scope: FleetScope): Promise<FleetOptions>;
+  reconfigure(name: string, settings: CircuitBreakerSettings, scope?: FleetScope): CircuitBreaker | Promise<FleetOptions> {
     const breaker = this.breakers.get(name);
+    if (scope !== undefined && scope !== null && scope.fleet === true) {
+      if (breaker === undefined) return Promise.reject(new Error(`Circuit breaker "${name}" does not exist`));
+      return writeFleetOptions(breaker, settings, scope.source ?? 'CircuitBreakerRegistry.reconfigure');
+    }
     if (breaker === undefined) throw new Error(`Circuit breaker "${name}" does not exist`);
     if (settings !== null && typeof settings === 'object') {
       checkSettingKeys(name, settings, 'CircuitBreakerRegistry.reconfigure', `fixed when the breaker is created ("${name}"; a breaker cannot be renamed)`);
     }
     breaker.reconfigure(settings);
     return breaker;
+  }
+
+  /**
+   * The fleet view: every live instance (from the heartbeats each instance writes to the store
+   * every few sync intervals) and its view of each breaker it uses (state, rates, calls, store
+   * status), for every store this application's breakers use. This instance is marked `self`. A
+   * store that keeps no heartbeats, or does not answer within its command timeout, contributes
+   * nothing (`unreachableStores` counts those that did not answer). Reads the store: not for a
+   * call's path.
+   */
+  async fleet(): Promise<FleetView> {
+    const stores = new Set<CircuitBreakerStore>();
+    for (const breaker of this.breakers.values()) if (breaker.options.store !== undefined) stores.add(breaker.options.store);
+    for (const family of this.familyMap.values()) for (const breaker of family.breakers()) if (breaker.options.store !== undefined) stores.add(breaker.options.store);
+    const instances: FleetInstance[] = [];
+    let unreachableStores = 0;
+    for (const store of stores) {
+      if (typeof store.instances !== 'function') continue;
+      const live = await fleetOf(store);
+      if (live === undefined) unreachableStores++;
+      else instances.push(...live);
+    }
+    instances.sort((a, b) => (a.self !== b.self ? (a.self ? -1 : 1) : a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    return { instances, unreachableStores };
   }
 
   /**
@@ -417,6 +467,7 @@ export class CircuitBreakerRegistry implements OnModuleDestroy {
     this.callEvents.complete();
     this.retirements.complete();
     this.failures.complete();
+    this.optionsChanges.complete();
     this.detachCallListeners();
   }
 
@@ -487,6 +538,9 @@ export class CircuitBreakerRegistry implements OnModuleDestroy {
   private prepare(breaker: CircuitBreaker): void {
     const logger = this.logger;
     if (logger !== undefined) breaker.onInternalError = (error, where) => logger.error(`${where} threw: ${describe(error)}`);
+    breaker.onFleetOptions = (change) => this.optionsChanges.next(change);
+    // This app's breaker reports its fleet events (options adopted) to this app's logger, whichever app set the store's.
+    if (logger !== undefined) breaker.fleetLog = { warn: (message) => logger.warn(message), log: (message) => logger.log(message) };
     // A store still on its default sink reports its outages through the app's logger instead.
     const store = breaker.options.store;
     if (logger !== undefined && store !== undefined && store.logger === defaultStoreLogger) {
@@ -518,6 +572,43 @@ function replaceSettings(breaker: CircuitBreaker, settings: CircuitBreakerSettin
   const next: Record<string, unknown> = { ...settings };
   for (const key of SETTING_KEYS) if (!(key in next) && key !== 'store' && key !== 'clock') next[key] = undefined;
   breaker.reconfigure(next as CircuitBreakerSettings);
+}
+
+/** One live instance of the fleet view: its heartbeat, how old it is, whether it is this instance. */
+export interface FleetInstance extends LiveInstance {
+  readonly self: boolean;
+}
+
+/** `registry.fleet()`. */
+export interface FleetView {
+  /** This instance first, then the others by id. */
+  readonly instances: readonly FleetInstance[];
+  /** Stores that keep heartbeats but did not answer. */
+  readonly unreachableStores: number;
+}
+
+/** `registry.reconfigure(name, settings, { fleet: true })`: the options go to every instance. */
+export interface FleetScope {
+  readonly fleet: true;
+  /** Named in the log line of every instance that adopts the record. Default `CircuitBreakerRegistry.reconfigure`. */
+  readonly source?: string;
+}
+
+async function writeFleetOptions(breaker: CircuitBreaker, settings: unknown, source: string): Promise<FleetOptions> {
+  const name = breaker.name;
+  const given = fleetSettingsFrom(name, settings);
+  const store = breaker.options.store;
+  if (store === undefined || breaker.link === null || typeof store.writeOptions !== 'function') {
+    throw new CircuitBreakerConfigError(name, 'store', store, 'a store that keeps fleet options (RedisCircuitBreakerStore, InMemoryCircuitBreakerStore) for fleet-wide options');
+  }
+  const merged: Record<string, unknown> = { ...(breaker.fleetOptions?.settings ?? {}), ...given };
+  for (const [key, value] of Object.entries(settings as Record<string, unknown>)) if (value === null || value === undefined) delete merged[key];
+  breaker.withFleetSettings(merged); // validated before it is written: a bad record never reaches peers
+  const record = await breaker.link.writeOptions(merged, source);
+  if (record === undefined) {
+    throw new Error(`Circuit breaker "${name}": the store did not answer, so the fleet options were not written (this instance's options are unchanged)`);
+  }
+  return record;
 }
 
 function describe(error: unknown): string {

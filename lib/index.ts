@@ -7,6 +7,8 @@ export * from './core/index.js';
 export { CircuitBreakerModule } from './circuit-breaker.module.js';
 export type { CircuitBreakerFeatureOptions } from './circuit-breaker.module.js';
 export { CircuitBreakerRegistry, defaultIsFailure } from './circuit-breaker.registry.js';
+export type { FleetInstance, FleetScope, FleetView } from './circuit-breaker.registry.js';
+export type { FleetOptions, FleetOptionsChange } from './core/fleet/fleet-options.js';
 export { CircuitBreakerExceptionFilter } from './circuit-breaker-exception.filter.js';
 export { getCircuitBreakerToken } from './circuit-breaker.constants.js';
 export { InjectCircuitBreaker, UseCircuitBreaker } from './decorators/index.js';

@@ -46,20 +46,34 @@ export class TransitionLogger {
       return;
     }
     const prefix = `Circuit breaker "${event.name}" ${event.from} -> ${event.to} (${event.reason})`;
+    const refuses = STATE_TABLE[event.to].admits === 'none';
+    // The window that opened it: this instance's, the fleet's (a fleet-window trip), or, for an
+    // opening adopted from a peer, the peer's facts (this instance's own window says nothing).
+    const facts = breaker.openFacts;
     if (event.reason === 'shared_state') {
-      const line = `${prefix}: set by another instance through the store`;
-      if (STATE_TABLE[event.to].admits === 'none') this.logger.warn(line);
-      else this.logger.log(line);
+      const retry = refuses ? retryOf(breaker) : '';
+      const why =
+        facts === null || event.to !== 'open'
+          ? 'set by another instance through the store'
+          : `opened by another instance (${facts.reason}): failure rate ${round(facts.failureRate)}%, slow-call rate ${round(facts.slowCallRate)}% over ${facts.calls} calls`;
+      if (refuses) this.logger.warn(`${prefix}: ${why}${retry}`);
+      else this.logger.log(`${prefix}: ${why}`);
       return;
     }
-    if (STATE_TABLE[event.to].admits === 'none') {
+    if (refuses) {
       const s = breaker.snapshot();
-      const retry = s.retryAfterMs === undefined ? '' : `; next trial in ${s.retryAfterMs} ms`;
-      this.logger.warn(`${prefix}: failure rate ${round(s.failureRate)}%, slow-call rate ${round(s.slowCallRate)}% over ${s.calls} calls${retry}`);
+      const rates = facts ?? { failureRate: s.failureRate, slowCallRate: s.slowCallRate, calls: s.calls };
+      const fleet = facts !== null && facts.calls !== s.calls ? " in the fleet's window" : '';
+      this.logger.warn(`${prefix}: failure rate ${round(rates.failureRate)}%, slow-call rate ${round(rates.slowCallRate)}% over ${rates.calls} calls${fleet}${retryOf(breaker)}`);
     } else {
       this.logger.log(prefix);
     }
   }
+}
+
+function retryOf(breaker: CircuitBreaker): string {
+  const retryAfterMs = breaker.snapshot().retryAfterMs;
+  return retryAfterMs === undefined ? '' : `; next trial in ${retryAfterMs} ms`;
 }
 
 function round(n: number): number {

@@ -18,6 +18,8 @@ import {
   Optional,
   Param,
   Post,
+  Query,
+  ServiceUnavailableException,
   UseGuards,
 } from '@nestjs/common';
 import type { LoggerService } from '@nestjs/common';
@@ -93,6 +95,7 @@ export interface CircuitBreakerAdminError {
  * | `GET /:name` | one snapshot; for a family, its summary and every key's snapshot; 404 for an unknown name |
  * | `POST /:name/force-open`, `/disable`, `/metrics-only`, `/reset` | manual control (on `family:key` too); answers the new snapshot; on a family, only `reset` (every key) |
  * | `POST /:name/reconfigure` | JSON body of options (see {@link RECONFIGURABLE_OVER_HTTP}); on a family, for every key, `maxKeys` and `idleTtlMs` too |
+ * | `POST /:name/reconfigure?fleet=true` | the same options, written to the breaker's store as its fleet options record: every instance adopts them (503 when the store does not answer) |
  *
  * An unknown name answers 404 and creates no breaker; a bad request answers 400 and changes nothing.
  * The `POST` routes take `content-type: application/json` only (415 otherwise, checked after your
@@ -128,12 +131,30 @@ export class CircuitBreakerAdminController {
   @acceptsEmptyJsonBody()
   @HttpCode(200)
   @UseGuards(jsonBodyOnly)
-  reconfigure(@Param('name') name: string, @Body() body: unknown): CircuitBreakerSnapshot | CircuitBreakerAdminFamily {
+  async reconfigure(
+    @Param('name') name: string,
+    @Body() body: unknown,
+    @Query('fleet') fleet?: string,
+  ): Promise<CircuitBreakerSnapshot | CircuitBreakerAdminFamily> {
     const family = this.familyOf(name);
     const breaker = family === undefined ? this.find(name) : undefined;
     if (breaker !== undefined && !this.registry.has(name)) {
       const familyName = name.slice(0, name.indexOf(':'));
       throw badRequest(`Circuit breaker "${name}" is a key of the family "${familyName}", whose keys share its options: reconfigure the family (POST ${familyName}/reconfigure)`);
+    }
+    if (fleet !== undefined && fleet !== 'true' && fleet !== 'false') throw badRequest(`The query parameter "fleet" is true or false, got ${JSON.stringify(fleet)}`);
+    if (fleet === 'true') {
+      if (family !== undefined) throw badRequest(`Fleet-wide options apply to one breaker, not to a family ("${name}")`);
+      const settings = settingsFrom(body, false);
+      let record;
+      try {
+        record = await this.registry.reconfigure(name, settings as Record<string, unknown>, { fleet: true, source: 'admin API' });
+      } catch (error) {
+        if (error instanceof CircuitBreakerConfigError) throw badRequest(error.message, error.option);
+        throw new ServiceUnavailableException(error instanceof Error ? error.message : String(error));
+      }
+      this.logger?.log(`Circuit breaker "${name}" reconfigured fleet-wide over the admin API (fleet options version ${record.version}): ${JSON.stringify(body)}`);
+      return breaker!.snapshot();
     }
     const settings = settingsFrom(body, family !== undefined);
     try {

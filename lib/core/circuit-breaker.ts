@@ -22,12 +22,12 @@ import { FailureClassifier } from './failure-classifier.js';
 import { adoptSharedState, sharedViewOf } from './fleet/shared-view.js';
 import type { StoreLink } from './fleet/store-link.js';
 import { joinStore } from './fleet/store-session.js';
-import type { SharedState, WindowCounts } from './fleet/store.js';
+import type { FleetOptions, FleetOptionsChange, LocalSharedState, OpeningFacts, SharedState, StoreLogger, WindowCounts } from './fleet/store.js';
 import type { HealthPoller } from './health-poller.js';
 import { Listeners } from './listeners.js';
 import type { CircuitBreakerOptions, CircuitBreakerSettings, ResolvedOptions } from './options.js';
 import { resolveOptions, warnIfRatioThreshold } from './options.js';
-import { reconfigureBreaker } from './reconfiguration.js';
+import { applyOptions, reconfigureBreaker, shadowsFor } from './reconfiguration.js';
 import { ShadowSet } from './shadows.js';
 import { Rejections } from './rejections.js';
 import { CallTotals, snapshotOf } from './snapshot.js';
@@ -96,6 +96,16 @@ export class CircuitBreaker {
   /** @internal */ wouldTrip = false;
   /** @internal */ wouldTrips = 0;
   /** @internal */ adopted: SharedState | null = null;
+  /** Told of every fleet options record that reaches the breaker (the registry's fleetOptions$). @internal */
+  onFleetOptions: ((change: FleetOptionsChange) => void) | null = null;
+  /** Where this breaker's fleet messages go (the Nest layer sets the app's logger); null: its store's logger. @internal */
+  fleetLog: StoreLogger | null = null;
+  /** The fleet's options record in force over the breaker's own options (see fleet/fleet-options.ts). @internal */
+  fleetOptions: FleetOptions | null = null;
+  /** What opened the circuit (this instance's window, the fleet's, or a peer's facts when adopted). @internal */
+  openFacts: OpeningFacts | null = null;
+  /** The fleet's window a fleet-window trip is judging (for openFacts). @internal */
+  private fleetCounts: WindowCounts | null = null;
   /** @internal */ rejectRetryAfterMs: number | undefined = undefined;
   /** @internal */ disposed = false;
   /** @internal */ link: StoreLink | null = null;
@@ -300,12 +310,28 @@ export class CircuitBreaker {
   transition(to: CircuitState, reason: TransitionReason, nowMs: number, cause?: unknown): void {
     const from = this.current;
     const next = STATE_TABLE[to].behaviour;
+    // An adopted opening carries the facts of the instance that opened it (shared-view.ts sets them).
+    if (reason !== 'shared_state' && (to === 'open' || to === 'forced_open')) this.openFacts = this.factsOf(reason);
     from.leave(this);
     this.current = next;
     this.bumpGeneration();
     next.enter(this, from, reason, nowMs, cause);
     this.settle();
     this.announce(from.name, to, reason, nowMs);
+  }
+
+  /** The window this instance judged when it opened the circuit (the fleet's for a fleet-window trip). */
+  private factsOf(reason: TransitionReason): OpeningFacts {
+    const fleet = this.fleetCounts;
+    const calls = fleet !== null ? fleet.calls : this.window.calls;
+    const failures = fleet !== null ? fleet.failures : this.window.failures;
+    const slowCalls = fleet !== null ? fleet.slowCalls : this.window.slowCalls;
+    return {
+      reason,
+      calls,
+      failureRate: calls === 0 ? 0 : Math.min(100, (failures * 100) / calls),
+      slowCallRate: calls === 0 ? 0 : Math.min(100, (slowCalls * 100) / calls),
+    };
   }
 
   /** Tells the store link (unless the fleet told us) and the listeners. */
@@ -390,11 +416,17 @@ export class CircuitBreaker {
   judgeFleet(counts: WindowCounts): void {
     if (this.current !== closedState) return;
     const reason = tripReason(this.rules, counts, 0, this.opts, true);
-    if (reason !== null) this.transition('open', reason, this.now());
+    if (reason === null) return;
+    this.fleetCounts = counts;
+    try {
+      this.transition('open', reason, this.now());
+    } finally {
+      this.fleetCounts = null;
+    }
   }
 
   /** The local state as the fleet stores it. @internal */
-  sharedView(): Omit<SharedState, 'version'> {
+  sharedView(): LocalSharedState {
     return sharedViewOf(this);
   }
 
@@ -406,6 +438,24 @@ export class CircuitBreaker {
    */
   reconfigure(settings: CircuitBreakerSettings): void {
     reconfigureBreaker(this, settings);
+  }
+
+  /**
+   * The breaker's options with `record` on top (code defaults < own options < fleet record),
+   * validated: throws {@link CircuitBreakerConfigError} and changes nothing if they are invalid.
+   * @internal
+   */
+  withFleetSettings(settings: Readonly<Record<string, unknown>>): ResolvedOptions {
+    return resolveOptions({ ...this.given, ...settings, name: this.name } as CircuitBreakerOptions);
+  }
+
+  /** Applies the fleet's options record over the breaker's own (validated first; throws if invalid). @internal */
+  adoptFleetOptions(record: FleetOptions): void {
+    const effective = { ...this.given, ...record.settings, name: this.name } as CircuitBreakerOptions;
+    const next = resolveOptions(effective);
+    const shadows = shadowsFor(this, effective, next);
+    this.fleetOptions = record;
+    applyOptions(this, next, shadows);
   }
 
   // ---------------------------------------------------------------- observation

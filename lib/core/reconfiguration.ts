@@ -7,7 +7,7 @@ import type { CircuitBreaker } from './circuit-breaker.js';
 import { windowClock } from './coarse-clock.js';
 import { CircuitBreakerConfigError } from './errors.js';
 import { HealthPoller } from './health-poller.js';
-import type { CircuitBreakerOptions, CircuitBreakerSettings } from './options.js';
+import type { CircuitBreakerOptions, CircuitBreakerSettings, ResolvedOptions } from './options.js';
 import { resolveOptions } from './options.js';
 import { ShadowSet } from './shadows.js';
 import { tripRulesFor } from './trip-rules.js';
@@ -27,16 +27,32 @@ export function reconfigureBreaker(breaker: CircuitBreaker, settings: CircuitBre
   for (const key of Object.keys(settings) as (keyof CircuitBreakerSettings)[]) {
     if (settings[key] === undefined) delete merged[key];
   }
-  const next = resolveOptions(merged);
-  const previous = breaker.opts;
-  if (next.store !== previous.store) {
+  // The fleet's record (when there is one) stays on top of the breaker's own options.
+  const fleet = breaker.fleetOptions;
+  const effective = fleet === null ? merged : ({ ...merged, ...fleet.settings, name } as CircuitBreakerOptions);
+  const next = resolveOptions(effective);
+  if (next.store !== breaker.opts.store) {
     throw new CircuitBreakerConfigError(name, 'store', settings.store, 'the store the breaker was created with (a store cannot change at runtime)');
   }
-  // Built before anything changes: a shadow the engine refuses leaves the breaker as it was.
-  const shadows = next.shadows === undefined ? null : new ShadowSet(breaker, merged, next.shadows);
+  const shadows = shadowsFor(breaker, effective, next);
+  breaker.given = merged;
+  applyOptions(breaker, next, shadows);
+}
+
+/**
+ * The shadow configurations for new options, built before anything changes (a shadow the engine
+ * refuses throws and leaves the breaker as it was). Shadows are partial options over the enforced
+ * ones, so new enforced options give them a fresh would-be state.
+ */
+export function shadowsFor(breaker: CircuitBreaker, effective: CircuitBreakerOptions, next: ResolvedOptions): ShadowSet | null {
+  return next.shadows === undefined ? null : new ShadowSet(breaker, effective, next.shadows);
+}
+
+/** Puts validated options in force, and with them what depends on them. */
+export function applyOptions(breaker: CircuitBreaker, next: ResolvedOptions, shadows: ShadowSet | null): void {
+  const previous = breaker.opts;
   breaker.shadowSet?.dispose();
   breaker.shadowSet = shadows;
-  breaker.given = merged;
   breaker.opts = next;
   breaker.rules = tripRulesFor(next);
   if (previous.isFailure !== next.isFailure) breaker.classifier.forget();

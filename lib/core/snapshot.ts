@@ -30,9 +30,13 @@ export interface CircuitBreakerSnapshot {
   readonly wouldTrip?: boolean;
   /**
    * Breakers with a `store` only: `shared` while the store answers, `local_fallback` while it does
-   * not (the breaker then acts on its own state alone).
+   * not (the breaker then acts on its own state alone), `unreadable` while the store answers but
+   * holds data for this breaker that cannot be read (peers' transitions cannot reach it; the next
+   * transition overwrites the data).
    */
-  readonly store?: 'shared' | 'local_fallback';
+  readonly store?: 'shared' | 'local_fallback' | 'unreadable';
+  /** Breakers with a store whose fleet options record is in force: its version (see docs/fleet.md). */
+  readonly fleetOptionsVersion?: number;
   /** Breakers with `shadows` only: each shadow configuration's would-be state, trips and rejections. */
   readonly shadows?: Readonly<Record<string, ShadowSnapshot>>;
 }
@@ -79,6 +83,7 @@ export class CallTotals {
 
 /** What snapshotOf reads of its breaker (CircuitBreaker; engine-internal members). */
 export interface SnapshotSource extends StateHost {
+  readonly fleetOptions: { readonly version: number } | null;
   readonly current: StateBehaviour;
   readonly window: SlidingWindow;
   readonly totalsSoFar: CallTotals;
@@ -102,6 +107,9 @@ export function snapshotOf(breaker: SnapshotSource): CircuitBreakerSnapshot {
     ...breaker.current.describe(breaker, breaker.now()),
   };
   const link = breaker.link;
-  const withStore: CircuitBreakerSnapshot = link === null ? snapshot : { ...snapshot, store: link.active ? 'shared' : 'local_fallback' };
+  const store = link === null ? undefined : !link.active ? 'local_fallback' : link.unreadable ? 'unreadable' : 'shared';
+  const fleet = link === null ? null : breaker.fleetOptions;
+  const withStore: CircuitBreakerSnapshot =
+    store === undefined ? snapshot : fleet === null ? { ...snapshot, store } : { ...snapshot, store, fleetOptionsVersion: fleet.version };
   return breaker.shadowSet === null ? withStore : { ...withStore, shadows: breaker.shadowSet.snapshot() };
 }

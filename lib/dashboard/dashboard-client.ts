@@ -218,7 +218,7 @@ const MAIN = String.raw`
       row.append(th);
       names.forEach(function (n) {
         var v = i.breakers[n], td = make('td');
-        if (v) td.append(make('span', 'state state-' + v.state, label(v.state)), ' ' + pct(v.failureRate) + (v.store === 'local_fallback' ? ' (store unreachable)' : ''));
+        if (v) td.append(make('span', 'state state-' + v.state, label(v.state)), ' ' + pct(v.failureRate) + (v.store === 'local_fallback' ? ' (store unreachable)' : v.store === 'unreadable' ? ' (store data unreadable)' : ''));
         row.append(td);
       });
       tbody.append(row);

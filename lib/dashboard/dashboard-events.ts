@@ -48,7 +48,7 @@ export interface DashboardBreakerView {
   halfOpenCallsInFlight?: number;
   wouldTrip?: boolean;
   /** Breakers with a store: `shared`, or `local_fallback` while the store is unreachable. */
-  store?: 'shared' | 'local_fallback';
+  store?: 'shared' | 'local_fallback' | 'unreadable';
   /** Breakers with a store: outages so far. */
   storeFallbacks?: number;
   /** Times the circuit opened by its own rules. */
@@ -89,15 +89,15 @@ export interface DashboardSampleEvent {
 export type DashboardHistory = Record<(typeof SAMPLE_FIELDS)[number], (number | null)[]>;
 
 /**
- * How one instance of the service sees each breaker. Today the list holds this instance only; with
- * a store, the fleet view (live instances from the store's heartbeats) adds one entry per instance.
+ * How one instance of the service sees each breaker: this instance first; when the breakers use a
+ * store, every other live instance of the fleet view (the store's heartbeats, `registry.fleet()`).
  */
 export interface DashboardInstanceView {
   /** `<hostname>:<pid>` */
   id: string;
   /** The instance that serves this page. */
   self: boolean;
-  breakers: Record<string, { state: CircuitState; failureRate: number; slowCallRate: number; store?: 'shared' | 'local_fallback' }>;
+  breakers: Record<string, { state: CircuitState; failureRate: number; slowCallRate: number; store?: 'shared' | 'local_fallback' | 'unreadable' }>;
 }
 
 /**

@@ -22,7 +22,7 @@ import {
 } from './circuit-breaker-dashboard.options.js';
 import type { ResolvedDashboardOptions } from './circuit-breaker-dashboard.options.js';
 import type { DashboardInstanceView, DashboardSamplePoint, DashboardSnapshotEvent } from './dashboard-events.js';
-import { instanceViewOf, snapshotOf } from './dashboard-snapshot.js';
+import { instanceViewOf, peerViewOf, snapshotOf } from './dashboard-snapshot.js';
 import { TransitionLog } from './transition-log.js';
 import { FamilyBoard } from './family-board.js';
 import { DashboardViewer } from './dashboard-viewer.js';
@@ -60,6 +60,10 @@ export class DashboardHub implements OnModuleInit, OnModuleDestroy {
   private readonly transitions = new TransitionLog(TRANSITIONS_KEPT);
   private seq = 0;
   private instancesText = '';
+  /** The other instances as the last fleet view read showed them. */
+  private peers: DashboardInstanceView[] = [];
+  private fleetReading = false;
+  private peersChanged = false;
   private instancesSeq = 0;
   /** Bumped on any change; the snapshot text is rebuilt only when it moved. */
   private generation = 0;
@@ -170,6 +174,30 @@ export class DashboardHub implements OnModuleInit, OnModuleDestroy {
     this.sampleText = `event: sample\ndata: ${JSON.stringify({ t: now, points })}\n\n`;
     this.generation++;
     this.requestFlush();
+    this.readFleet();
+  }
+
+  /**
+   * The other instances, from the fleet view (the store's heartbeats): read on the sample timer
+   * while someone watches, one read at a time, never on a call's path. Without a store that keeps
+   * heartbeats the page shows this instance only.
+   */
+  private readFleet(): void {
+    if (this.fleetReading || this.viewers.size === 0 || this.phase !== 'running') return;
+    this.fleetReading = true;
+    this.registry
+      .fleet()
+      .then((view) => {
+        if (this.phase !== 'running') return;
+        const peers = view.instances.filter((instance) => !instance.self).map(peerViewOf);
+        if (JSON.stringify(peers) === JSON.stringify(this.peers)) return;
+        this.peers = peers;
+        this.peersChanged = true;
+        this.generation++;
+        this.requestFlush();
+      })
+      .catch((error: unknown) => this.logger?.warn(`circuit breaker dashboard: reading the fleet view failed: ${error instanceof Error ? error.message : String(error)}`))
+      .finally(() => (this.fleetReading = false));
   }
 
   private onTransition(event: StateChangeEvent): void {
@@ -244,8 +272,8 @@ export class DashboardHub implements OnModuleInit, OnModuleDestroy {
 
   /** Rebuilds what changed: each dirty breaker's event, and the instances view. */
   private refresh(): void {
-    let changed = this.removedSinceRefresh;
-    this.removedSinceRefresh = false;
+    let changed = this.removedSinceRefresh || this.peersChanged;
+    this.removedSinceRefresh = this.peersChanged = false;
     if (this.families.refresh()) this.generation++;
     for (const track of this.tracks.values()) {
       if (track.dirty && track.refresh()) {
@@ -320,8 +348,8 @@ export class DashboardHub implements OnModuleInit, OnModuleDestroy {
     }, this.families.views);
   }
 
-  /** This instance only, until the fleet view exists: then one entry per live instance. */
+  /** This instance, then the other live instances of the fleet view (when its breakers use a store). */
   private instances(): DashboardInstanceView[] {
-    return [instanceViewOf(this.instanceId, this.tracks)];
+    return [instanceViewOf(this.instanceId, this.tracks), ...this.peers];
   }
 }

@@ -34,6 +34,12 @@ export interface CircuitBreakerHealthOptions {
   openAs?: 'degraded' | 'down';
   /** How many open keys a family's entry lists by name (`openKeys`), at most. Default 20. */
   maxOpenKeys?: number;
+  /**
+   * Also report the fleet view (`details.fleet`: every live instance and its view of each breaker,
+   * from the store's heartbeats; see docs/fleet.md). `isHealthy` then returns a promise, reads the
+   * store (bounded by its command timeout) and never changes `status` for it.
+   */
+  fleet?: boolean;
 }
 
 /**
@@ -70,9 +76,10 @@ export interface CircuitBreakerHealthDetails {
   retryAfterMs?: number;
   /**
    * Breakers with a store: `shared` while the store answers, `local_fallback` while it does not
-   * (the breaker still protects, on its own state). A store outage does not change `status`.
+   * (the breaker still protects, on its own state), `unreadable` while the store holds data for
+   * this breaker that cannot be read (overwritten by the next transition). Neither changes `status`.
    */
-  store?: 'shared' | 'local_fallback';
+  store?: 'shared' | 'local_fallback' | 'unreadable';
   /** Breakers with a store: times the store failed since the breaker was created. */
   storeFallbacks?: number;
   /**
@@ -139,10 +146,23 @@ export class CircuitBreakerHealthIndicator {
    * The health of the breakers under `key` (default `'circuit_breakers'`):
    * `{ [key]: { status, breakers: { [name]: CircuitBreakerHealthDetails } } }`.
    */
+  isHealthy<const Key extends string = typeof DEFAULT_KEY>(key?: Key, options?: CircuitBreakerHealthOptions & { fleet?: false }): HealthIndicatorResult<Key>;
+  /** With the fleet view under `details.fleet` (`{ instances, unreachableStores }`). */
+  isHealthy<const Key extends string = typeof DEFAULT_KEY>(key: Key, options: CircuitBreakerHealthOptions & { fleet: true }): Promise<HealthIndicatorResult<Key>>;
+  isHealthy<const Key extends string = typeof DEFAULT_KEY>(key?: Key, options?: CircuitBreakerHealthOptions): HealthIndicatorResult<Key> | Promise<HealthIndicatorResult<Key>>;
   isHealthy<const Key extends string = typeof DEFAULT_KEY>(
     key: Key = DEFAULT_KEY as Key,
     options: CircuitBreakerHealthOptions = {},
-  ): HealthIndicatorResult<Key> {
+  ): HealthIndicatorResult<Key> | Promise<HealthIndicatorResult<Key>> {
+    const result = this.report(key, options);
+    if (options?.fleet !== true) return result;
+    return this.registry.fleet().then(
+      (fleet) => withDetail(result, key, 'fleet', fleet),
+      () => withDetail(result, key, 'fleet', { instances: [], unreachableStores: 1 }),
+    );
+  }
+
+  private report<const Key extends string>(key: Key, options: CircuitBreakerHealthOptions): HealthIndicatorResult<Key> {
     let session: IndicatorSession | undefined;
     try {
       session = this.healthIndicatorService.check(key) as unknown as IndicatorSession;
@@ -186,6 +206,12 @@ export class CircuitBreakerHealthIndicator {
       return internalError(key, session);
     }
   }
+}
+
+/** The result with one more entry in its key's details (the status is left as it is). */
+function withDetail<Key extends string>(result: HealthIndicatorResult<Key>, key: Key, name: string, value: unknown): HealthIndicatorResult<Key> {
+  const entry = (result as Record<string, Record<string, unknown>>)[key];
+  return { ...result, [key]: { ...entry, [name]: value } } as HealthIndicatorResult<Key>;
 }
 
 function reportFamily(family: CircuitBreakerFamily, openAs: 'degraded' | 'down', canDegrade: boolean, maxOpenKeys: number): CircuitBreakerFamilyHealthDetails {

@@ -13,6 +13,10 @@ import type { Clock } from '../core/clock.js';
 import { CircuitBreakerConfigError } from '../core/errors.js';
 import type {
   CircuitBreakerStore,
+  FleetOptions,
+  FleetOptionsWrite,
+  InstanceHeartbeat,
+  LiveInstance,
   SharedState,
   StoreLogger,
   StoreOptions,
@@ -23,9 +27,18 @@ import type {
   TrialRequest,
 } from '../store/index.js';
 import { isSharedState, resolveStoreOptions } from '../store/index.js';
+import { isFleetOptions } from '../core/fleet/fleet-options.js';
 import { COMMAND_OPTIONS, RedisConnection, duplicateClient, shardedVariant } from './redis-connection.js';
 import type { PubSubMode, RedisClientLike, Script, ScriptCall } from './redis-connection.js';
-import { ACQUIRE_TRIAL_SCRIPT, COMPLETE_TRIAL_SCRIPT, SYNC_SCRIPT, TRANSITION_SCRIPT } from './redis-scripts.js';
+import {
+  ACQUIRE_TRIAL_SCRIPT,
+  COMPLETE_TRIAL_SCRIPT,
+  HEARTBEAT_SCRIPT,
+  INSTANCES_SCRIPT,
+  SYNC_SCRIPT,
+  TRANSITION_SCRIPT,
+  WRITE_OPTIONS_SCRIPT,
+} from './redis-scripts.js';
 
 export interface RedisStoreOptions extends StoreOptions {
   /**
@@ -51,6 +64,9 @@ const SYNC = script(SYNC_SCRIPT);
 const TRANSITION = script(TRANSITION_SCRIPT);
 const ACQUIRE_TRIAL = script(ACQUIRE_TRIAL_SCRIPT);
 const COMPLETE_TRIAL = script(COMPLETE_TRIAL_SCRIPT);
+const WRITE_OPTIONS = script(WRITE_OPTIONS_SCRIPT);
+const HEARTBEAT = script(HEARTBEAT_SCRIPT);
+const INSTANCES = script(INSTANCES_SCRIPT);
 /** The scripts as they run in sharded pub/sub mode (they announce with SPUBLISH). */
 const SHARDED = new Map<Script, Script>([SYNC, TRANSITION, ACQUIRE_TRIAL, COMPLETE_TRIAL].map((s) => [s, shardedVariant(s, script)]));
 
@@ -72,6 +88,8 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
   private connection: RedisConnection;
   private listeners: ((name: string, state: SharedState) => void)[] = [];
   private garbageWarned = false;
+  /** Breakers whose unreadable fleet options record was reported (once each). */
+  private readonly optionsWarned = new Set<string>();
 
   /**
    * A store on the connection settings of a client you already have: a standalone or Sentinel
@@ -160,20 +178,24 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
         const ttlMs = Math.ceil(window.bucketMs * (window.buckets + 1)) + SLICE_TTL_MARGIN_MS;
         return {
           script: SYNC,
-          keys: [this.stateKey(request.name), `${this.base(request.name)}:w:`],
-          args: [window.bucketMs, window.buckets, window.countLimit, nowMs, delta.calls, delta.failures, delta.slowCalls, ttlMs],
+          keys: [this.stateKey(request.name), `${this.base(request.name)}:w:`, this.optionsKey(request.name)],
+          args: [window.bucketMs, window.buckets, window.countLimit, nowMs, delta.calls, delta.failures, delta.slowCalls, ttlMs, request.optionsVersion ?? 0],
         };
       }),
     );
-    const answers = replies.map((reply) => {
+    const answers = replies.map((reply, i) => {
+      const request = requests[i]!;
       const strings = reply as string[];
       const parsed = this.parseState(strings);
+      const unreadable = parsed === undefined && strings[0] !== '';
       return {
         state: parsed,
-        corrupt: strings[5] === '1' || (parsed === undefined && strings[0] !== ''),
-        calls: Number(strings[6]),
-        failures: Number(strings[7]),
-        slowCalls: Number(strings[8]),
+        corrupt: strings[11] === '1' || unreadable,
+        stateUnreadable: strings[15] === '1' || unreadable,
+        calls: Number(strings[12]),
+        failures: Number(strings[13]),
+        slowCalls: Number(strings[14]),
+        ...this.parseOptions(request.name, strings[16], strings[17], strings[18]),
       };
     });
     // Sharded pub/sub: a version no message brought means the subscription needs a kick.
@@ -183,6 +205,8 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
 
   async transition(request: TransitionRequest): Promise<SharedState | undefined> {
     const { name, expectedVersion, next, clearWindow } = request;
+    const trip = next.trip;
+    const facts = trip === undefined ? ['', '', '', ''] : [trip.reason.slice(0, 40), trip.calls, trip.failureRate, trip.slowCallRate];
     // One connection for the whole operation: a release while the channel is looked up must not
     // send the script on the next session's (new) connection.
     const connection = this.connection;
@@ -191,7 +215,19 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
       {
         script: TRANSITION,
         keys: [this.stateKey(name), this.permitsKey(name)],
-        args: [channel, encodeURIComponent(name), expectedVersion, next.state, time(next.openedAt), time(next.openUntil), next.openStreak, clearWindow ? '1' : '0'],
+        args: [
+          channel,
+          encodeURIComponent(name),
+          expectedVersion,
+          next.state,
+          time(next.openedAt),
+          time(next.openUntil),
+          next.openStreak,
+          clearWindow ? '1' : '0',
+          time(request.nowMs),
+          this.deadline(),
+          ...facts,
+        ],
       },
     ]);
     return this.parseState(reply as string[]);
@@ -203,7 +239,7 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
       {
         script: ACQUIRE_TRIAL,
         keys: [this.stateKey(name), this.permitsKey(name)],
-        args: [request.version, request.token, request.maxCalls, request.nowMs, request.expiresAtMs, request.ignoreOpenUntil ? '1' : '0'],
+        args: [request.version, request.token, request.maxCalls, request.nowMs, request.expiresAtMs, request.ignoreOpenUntil ? '1' : '0', time(request.openUntilMs)],
       },
     ]);
     const strings = reply as string[];
@@ -217,10 +253,56 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
       {
         script: COMPLETE_TRIAL,
         keys: [this.stateKey(name), this.permitsKey(name)],
-        args: [channel, encodeURIComponent(name), version, token, maxCalls],
+        args: [channel, encodeURIComponent(name), version, token, maxCalls, this.deadline()],
       },
     ]);
     return this.parseState(reply as string[]);
+  }
+
+  async writeOptions(write: FleetOptionsWrite): Promise<FleetOptions> {
+    const json = JSON.stringify(write.settings);
+    const [reply] = await this.run(this.connection, [{ script: WRITE_OPTIONS, keys: [this.optionsKey(write.name)], args: [json, write.source] }]);
+    return { version: Number(reply), settings: JSON.parse(json) as Record<string, unknown>, source: write.source };
+  }
+
+  async heartbeat(beat: InstanceHeartbeat, ttlMs: number): Promise<void> {
+    await this.run(this.connection, [{ script: HEARTBEAT, keys: [this.instancesKey()], args: [beat.id, JSON.stringify(beat), Math.max(0, Math.ceil(ttlMs))] }]);
+  }
+
+  async instances(): Promise<readonly LiveInstance[]> {
+    const [reply] = await this.run(this.connection, [{ script: INSTANCES, keys: [this.instancesKey()], args: [] }]);
+    const fields = Array.isArray(reply) ? (reply as string[]) : [];
+    const live: LiveInstance[] = [];
+    for (let i = 0; i + 2 < fields.length; i += 3) {
+      try {
+        const beat = JSON.parse(fields[i + 2]!) as InstanceHeartbeat;
+        if (beat !== null && typeof beat === 'object' && beat.id === fields[i]) live.push({ ...beat, ageMs: Number(fields[i + 1]) });
+      } catch {
+        // an unreadable heartbeat is left out of the view (it expires)
+      }
+    }
+    return live;
+  }
+
+  /** The fleet view's hash: one key per store prefix (next to the channel, `<prefix>transitions`). */
+  private instancesKey(): string {
+    return `${this.keyPrefix}instances`;
+  }
+
+  /** A sync reply's options record, if any and readable (garbage is ignored: the next write replaces it). */
+  private parseOptions(name: string, version: string | undefined, json: string | undefined, source: string | undefined): { options?: FleetOptions } {
+    if (version === undefined || version === '' || json === undefined) return {};
+    try {
+      const settings = JSON.parse(json) as unknown;
+      const record = { version: Number(version), settings, source: source ?? '' };
+      if (isFleetOptions(record)) return { options: record };
+    } catch {
+      // unreadable: ignored below
+    }
+    if (this.optionsWarned.has(name)) return {};
+    this.optionsWarned.add(name);
+    this.logger.warn(`circuit breaker "${name}": the store holds an unreadable fleet options record; it is ignored until the next fleet-wide reconfigure replaces it`);
+    return {};
   }
 
   subscribe(listener: (name: string, state: SharedState) => void): () => void {
@@ -248,6 +330,10 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
     return `${this.keyPrefix}{${encodeURIComponent(name)}}`;
   }
 
+  private optionsKey(name: string): string {
+    return `${this.base(name)}:options`;
+  }
+
   private permitsKey(name: string): string {
     return `${this.base(name)}:permits`;
   }
@@ -270,23 +356,53 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
     return connection.run(calls, sharded ? (call) => SHARDED.get(call.script) ?? call.script : undefined);
   }
 
+  /**
+   * The server's clock as this process last saw it (server ms minus performance.now()): the base of
+   * the deadlines written with transitions. Measured on every answer; it trails the server by at
+   * most the answer's transit time, so a deadline errs early only by a round trip.
+   */
+  private serverOffsetMs: number | undefined = undefined;
+
+  /** The latest server time a write may apply at (0: not known yet, no fence). */
+  private deadline(): number {
+    const offset = this.serverOffsetMs;
+    return offset === undefined ? 0 : Math.floor(performance.now() + offset + this.commandTimeoutMs);
+  }
+
+  /**
+   * Fields: v, s, oa, ou, k, server now, reason, calls, failureRate, slowCallRate, server time of
+   * the write (see redis-scripts.ts `pack`).
+   */
   private parseState(strings: readonly string[] | null | undefined): SharedState | undefined {
-    if (!Array.isArray(strings) || strings[0] === '' || strings[0] === undefined) return undefined;
-    const parsed = {
+    if (!Array.isArray(strings)) return undefined;
+    const serverNow = strings[5] === undefined || strings[5] === '' ? undefined : Number(strings[5]);
+    if (serverNow !== undefined && Number.isFinite(serverNow)) this.serverOffsetMs = serverNow - performance.now();
+    const readAtMs = readTime(serverNow, strings[10] === undefined || strings[10] === '' ? undefined : Number(strings[10]), this.commandTimeoutMs);
+    if (strings[0] === '' || strings[0] === undefined) return undefined;
+    const base = {
       version: Number(strings[0]),
       state: strings[1],
       openedAt: strings[2] === '' ? Number.NaN : Number(strings[2]),
       openUntil: Number(strings[3]),
       openStreak: Number(strings[4]),
     };
-    return isSharedState(parsed) ? parsed : undefined;
+    const timed = readAtMs === undefined ? base : { ...base, readAtMs };
+    const trip =
+      typeof strings[6] === 'string' && strings[6] !== ''
+        ? { reason: strings[6], calls: Number(strings[7]), failureRate: Number(strings[8]), slowCallRate: Number(strings[9]) }
+        : undefined;
+    const parsed = trip === undefined ? timed : { ...timed, trip };
+    if (isSharedState(parsed)) return parsed;
+    // Unreadable facts do not make the state unreadable (they only describe the opening).
+    return trip !== undefined && isSharedState(timed) ? timed : undefined;
   }
 
   private parseMessage(channel: string, message: string): { name: string; state: SharedState } | undefined {
     const fields = typeof message === 'string' ? message.split('\n') : [];
     let name: string | undefined;
     try {
-      name = fields.length === 6 ? decodeURIComponent(fields[0]!) : undefined;
+      // 12 fields (name and a packed state); 6 from instances of earlier versions (no clock, no facts)
+      name = fields.length === 12 || fields.length === 6 ? decodeURIComponent(fields[0]!) : undefined;
     } catch {
       name = undefined;
     }
@@ -300,6 +416,17 @@ export class RedisCircuitBreakerStore implements CircuitBreakerStore {
     }
     return { name, state };
   }
+}
+
+/**
+ * The server time a reader places the stored times against: the server's now, or the time of the
+ * write when that was less than a command timeout ago. A state's age that small is below what a
+ * round trip blurs anyway, and a state read soon after it was written (a message, the answer to a
+ * write, a sync just after it) then lands on exactly the times its writer has.
+ */
+function readTime(serverNow: number | undefined, writtenAt: number | undefined, graceMs: number): number | undefined {
+  if (serverNow === undefined) return undefined;
+  return writtenAt !== undefined && serverNow - writtenAt >= 0 && serverNow - writtenAt <= graceMs ? writtenAt : serverNow;
 }
 
 /** A time for the state hash: '' for NaN (not open). */

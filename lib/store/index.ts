@@ -9,7 +9,14 @@ export { InMemoryCircuitBreakerStore } from '../core/fleet/in-memory-store.js';
 export { STORE_DEFAULTS, isSharedState, resolveStoreOptions } from '../core/fleet/store.js';
 export type {
   CircuitBreakerStore,
+  FleetBreakerView,
+  FleetOptions,
+  FleetOptionsWrite,
   FleetWindowSpec,
+  InstanceHeartbeat,
+  LiveInstance,
+  LocalSharedState,
+  OpeningFacts,
   SharedCircuitState,
   SharedState,
   StoreLogger,

@@ -79,10 +79,11 @@ test('names with : {} spaces newlines and unicode do not collide, and every key 
     // The same names under another prefix share nothing with them.
     for (const { breaker } of c.values()) expect(breaker.state).toBe('closed');
 
-    // Keys: all under the prefix, `prefix{encoded name}:...`, one state key per name.
-    const keys = await keysUnder(redis.admin, prefix);
+    // Keys: all under the prefix, `prefix{encoded name}:...`, one state key per name, besides the
+    // fleet view's heartbeats (`prefix` + `instances`, next to the channel `prefix` + `transitions`).
+    const keys = (await keysUnder(redis.admin, prefix)).filter((key) => key !== `${prefix}instances`);
     expect(keys.length).toBeGreaterThanOrEqual(NAMES.length * 2); // state + at least one window slice each
-    const shape = new RegExp(`^${prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\{([^{}]+)\\}:(state|permits|w:[\\d:]+)$`);
+    const shape = new RegExp(`^${prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\{([^{}]+)\\}:(state|permits|options|w:[\\d:]+)$`);
     const stateNames: string[] = [];
     for (const key of keys) {
       const match = shape.exec(key);

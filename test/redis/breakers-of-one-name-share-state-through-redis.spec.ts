@@ -86,7 +86,10 @@ describe.each<Topology>(['one store instance', 'separate store instances'])('bre
       expect(called).toBe(false);
     }
     const stored = await storedState(redis.admin, stores[0]!, NAME);
-    expect(stored).toMatchObject({ s: 'open', oa: String(opened.openedAt), ou: String(opened.openedAt! + OPEN_MS) });
+    // Stored on the server's clock (TIME): the opening as durations from the server's time of the write.
+    expect(stored).toMatchObject({ s: 'open' });
+    expect(Number(stored.ou) - Number(stored.oa)).toBe(OPEN_MS);
+    expect(Number(stored.w) - Number(stored.oa)).toBe(0); // written the moment it opened (same ManualClock instant)
   });
 
   test.each([

@@ -1,8 +1,8 @@
 /**
  * Unreadable data in Redis (a state key of the wrong type or with garbage fields, a window slice
  * with non-numeric counters, a garbage message on the channel) is ignored with a warning: the
- * breakers keep working and keep sharing (no fallback to local state), and the next transition
- * overwrites the corrupt state.
+ * breakers keep working (no fallback to local state), health says `store: 'unreadable'` while the
+ * state cannot be read, and the next transition overwrites the corrupt state.
  */
 import { describe, expect, test } from '@jest/globals';
 import type { Redis } from 'ioredis';
@@ -88,7 +88,11 @@ describe('a corrupt state key', () => {
     await advance(clock, SYNC_MS, stores);
     expect(allWarnings(fleet)).toContainEqual(expect.stringMatching(/unreadable data/));
     expect(allWarnings(fleet).join('\n')).not.toMatch(/unavailable/);
-    expectStillShared(fleet);
+    // The store answers (no fallback), but what it holds for this breaker cannot be read.
+    for (const { breaker } of [a, b]) {
+      expect(breaker.snapshot().store).toBe('unreadable');
+      expect(breaker.totals().storeFallbacks).toBe(0);
+    }
     expect(a.breaker.state).toBe('closed');
     expect(await attempt(b.breaker)).toBe('called');
 
@@ -97,7 +101,46 @@ describe('a corrupt state key', () => {
     expect(a.breaker.state).toBe('open');
     await eventually(() => b.breaker.state === 'open', 3_000, 'B to adopt the trip');
     expect(await redis.admin.type(key)).toBe('hash');
-    expect(await storedState(redis.admin, stores[0]!, NAME)).toMatchObject({ s: 'open', oa: String(a.breaker.snapshot().openedAt) });
+    const stored = await storedState(redis.admin, stores[0]!, NAME);
+    expect(stored).toMatchObject({ s: 'open' });
+    expect(Number(stored.ou) - Number(stored.oa)).toBe(5_000); // A's opening (stored on the server's clock)
+    expectStillShared(fleet);
+  });
+});
+
+/** A valid stored state but for one field (what adversarial checks wrote). */
+const VALID_FIELDS = { v: '3', s: 'closed', oa: '', ou: '0', k: '0', e: '0', t: '0' };
+const UNSAFE_FIELDS = [
+  ['v=inf', { v: 'inf' }],
+  ['v=1e400', { v: '1e400' }],
+  ['v=2^53+1', { v: '9007199254740993' }],
+  ['k=-1', { k: '-1' }],
+  ['k=1.5', { k: '1.5' }],
+  ['ou=inf', { ou: 'inf' }],
+] as const;
+
+describe('a state field Lua reads as a number but JavaScript cannot use', () => {
+  test.each(UNSAFE_FIELDS)('(%s): health says unreadable meanwhile, and the next transition overwrites it and sharing resumes', async (_kind, field) => {
+    const fleet = await pair();
+    const { clock, stores, a, b } = fleet;
+    const key = stores[0]!.stateKey(NAME);
+    await redis.admin.hset(key, { ...VALID_FIELDS, ...field });
+
+    await succeed(a.breaker, 2);
+    await succeed(b.breaker, 2);
+    await advance(clock, SYNC_MS, stores);
+    expect(allWarnings(fleet)).toContainEqual(expect.stringMatching(/unreadable data/));
+    // Peers' transitions cannot be read from such a state: health must not claim it is shared.
+    for (const { breaker } of [a, b]) {
+      expect(breaker.snapshot().store).toBe('unreadable');
+      expect(breaker.totals().storeFallbacks).toBe(0);
+    }
+
+    await fail(a.breaker, MINIMUM_CALLS);
+    expect(a.breaker.state).toBe('open');
+    await eventually(() => b.breaker.state === 'open', 3_000, 'B to adopt the trip');
+    expect(await storedState(redis.admin, stores[0]!, NAME)).toMatchObject({ s: 'open' });
+    await advance(clock, SYNC_MS * 5, stores);
     expectStillShared(fleet);
   });
 });
@@ -152,6 +195,7 @@ describe('a corrupt window slice', () => {
     await advance(clock, SYNC_MS, stores);
     await eventually(() => a.breaker.state === 'open' && b.breaker.state === 'open', 3_000, 'the fleet window to trip');
     expect([...a.events, ...b.events].map((event) => event.reason)).toContain('failure_rate');
+    // One opening: the peer that lost the race adopts the winner's times (read within a command timeout of the write: exact).
     expect(a.breaker.snapshot().openedAt).toBe(b.breaker.snapshot().openedAt);
     expectStillShared(fleet);
   });

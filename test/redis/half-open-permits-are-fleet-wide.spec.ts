@@ -162,6 +162,7 @@ test('permits taken by a crashed instance (never completed) free themselves at t
       maxCalls: 2,
       nowMs: takenAt,
       expiresAtMs: takenAt + PROBE_MS,
+      openUntilMs: instances[3]!.breaker.snapshot().openedAt! + OPEN_MS,
       ignoreOpenUntil: false,
     });
     expect(reply.granted).toBe(true);

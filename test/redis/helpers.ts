@@ -14,7 +14,7 @@ import { afterAll, afterEach, beforeAll } from '@jest/globals';
 import { Redis } from 'ioredis';
 import type { RedisOptions } from 'ioredis';
 import { CircuitBreaker, CircuitOpenError, ManualClock } from 'nestjs-breaker';
-import type { CircuitBreakerSettings, CircuitBreakerStore, StateChangeEvent, StoreLogger } from 'nestjs-breaker';
+import type { CircuitBreakerSettings, CircuitBreakerStore, StateChangeEvent } from 'nestjs-breaker';
 import { RedisCircuitBreakerStore } from 'nestjs-breaker/redis';
 import type { RedisStoreOptions } from 'nestjs-breaker/redis';
 import { RedisServer } from '../support/redis-server.js';
@@ -47,20 +47,8 @@ export async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
   if (keys.length > 0) await redis.del(...keys);
 }
 
-/** Polls `condition` (for Redis I/O only, never for time semantics) until it holds or `timeoutMs` passes. */
-export async function eventually(condition: () => boolean | Promise<boolean>, timeoutMs = 3_000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await condition()) return;
-    if (Date.now() > deadline) throw new Error(`eventually: ${what} did not hold within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 2));
-  }
-}
-
-/** Lets pending promise reactions and I/O callbacks run. */
-export function turn(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
+export { eventually, turn } from '../support/waiting.js';
+import { eventually, turn } from '../support/waiting.js';
 
 // ------------------------------------------------------------------ store instrumentation
 
@@ -115,16 +103,9 @@ export async function advance(clock: ManualClock, ms: number, stores: readonly C
 
 // ------------------------------------------------------------------ loggers, breakers, calls
 
-export interface CapturingLogger extends StoreLogger {
-  readonly warns: string[];
-  readonly logs: string[];
-}
-
-export function capturingLogger(): CapturingLogger {
-  const warns: string[] = [];
-  const logs: string[] = [];
-  return { warns, logs, warn: (message) => void warns.push(message), log: (message) => void logs.push(message) };
-}
+export { capturingLogger } from '../support/loggers.js';
+export type { CapturingLogger } from '../support/loggers.js';
+import { capturingLogger } from '../support/loggers.js';
 
 export function redisStore(
   url: string,

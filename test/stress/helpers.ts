@@ -37,9 +37,7 @@ export async function flush(ticks = 10): Promise<void> {
 }
 
 /** One macrotask turn (setImmediate, not a timer): lets Node run its unhandled-rejection check. */
-export function turn(): Promise<void> {
-  return new Promise<void>((resolve) => setImmediate(resolve));
-}
+export { turn } from '../support/waiting.js';
 
 /** mulberry32: a small seeded PRNG, so a failing seed replays exactly. */
 export class Rng {

@@ -5,7 +5,11 @@
 import type { Clock } from '../clock.js';
 import type {
   CircuitBreakerStore,
+  FleetOptions,
+  FleetOptionsWrite,
   FleetWindowSpec,
+  InstanceHeartbeat,
+  LiveInstance,
   SharedState,
   StoreLogger,
   StoreOptions,
@@ -29,6 +33,8 @@ interface MemoryEntry {
   slices: Map<string, { calls: number; failures: number; slowCalls: number }>;
   permits: Map<string, number>;
   trialSuccesses: number;
+  /** The fleet options record (see fleet-options.ts). */
+  options: FleetOptions | undefined;
 }
 
 /**
@@ -44,6 +50,8 @@ export class InMemoryCircuitBreakerStore implements CircuitBreakerStore {
   logger: StoreLogger;
   private readonly entries = new Map<string, MemoryEntry>();
   private listeners: ((name: string, state: SharedState) => void)[] = [];
+  /** Heartbeats by instance id, with the store time they were written and their lifetime. */
+  private readonly beats = new Map<string, { beat: InstanceHeartbeat; atMs: number; ttlMs: number }>();
 
   constructor(options: StoreOptions = {}) {
     const resolved = resolveStoreOptions('InMemoryCircuitBreakerStore', options);
@@ -51,6 +59,20 @@ export class InMemoryCircuitBreakerStore implements CircuitBreakerStore {
     this.commandTimeoutMs = resolved.commandTimeoutMs;
     this.clock = resolved.clock;
     this.logger = resolved.logger;
+  }
+
+  /**
+   * The store's clock, in whole milliseconds: stored times are on it, and every answer carries
+   * `readAtMs`, so breakers whose clocks differ agree on when an opening ends (as with Redis TIME).
+   * Whole milliseconds keep the move to a reader's clock exact for whole-millisecond times.
+   */
+  private storeNow(): number {
+    return Math.floor(this.clock.now());
+  }
+
+  /** A stored state as an answer, stamped with the store's now (readers place its times on their clocks). */
+  private answer(state: SharedState | undefined): SharedState | undefined {
+    return state === undefined ? undefined : { ...state, readAtMs: this.storeNow() };
   }
 
   /** The stored state of a breaker (for tests and diagnostics). */
@@ -93,44 +115,78 @@ export class InMemoryCircuitBreakerStore implements CircuitBreakerStore {
         const [epoch, at] = key.split(':').map(Number);
         if (epoch !== entry.windowEpoch || at! <= slice - window.buckets) entry.slices.delete(key);
       }
-      return { state: entry.state, corrupt: false, calls, failures, slowCalls };
+      const options = entry.options;
+      const newer = options !== undefined && options.version > (request.optionsVersion ?? 0);
+      return { state: this.answer(entry.state), corrupt: false, stateUnreadable: false, calls, failures, slowCalls, ...(newer ? { options } : {}) };
     });
   }
 
   async transition(request: TransitionRequest): Promise<SharedState | undefined> {
     const entry = this.entry(request.name);
     const current = entry.state;
-    if (current !== undefined && current.version !== request.expectedVersion) return current;
-    const next: SharedState = { ...request.next, version: Math.max(current?.version ?? 0, request.expectedVersion) + 1 };
+    if (current !== undefined && current.version !== request.expectedVersion) return this.answer(current);
+    // The writer's times become durations from the store's now (the writer's clock offset drops out).
+    const shift = this.storeNow() - request.nowMs;
+    const given = request.next;
+    const next: SharedState = {
+      ...given,
+      openedAt: given.openedAt + shift,
+      openUntil: given.state === 'open' ? given.openUntil + shift : given.openUntil,
+      version: Math.max(current?.version ?? 0, request.expectedVersion) + 1,
+    };
     this.store(request.name, entry, next, request.clearWindow);
-    return next;
+    return this.answer(next);
   }
 
   async acquireTrial(request: TrialRequest): Promise<TrialReply> {
     const entry = this.entry(request.name);
     const state = entry.state;
     if (state === undefined || state.version !== request.version || state.state !== 'open') {
-      return { granted: false, retryAtMs: request.nowMs, state };
+      return { granted: false, retryAtMs: request.nowMs, state: this.answer(state) };
     }
-    if (!request.ignoreOpenUntil && request.nowMs < state.openUntil) return { granted: false, retryAtMs: state.openUntil, state };
+    if (!request.ignoreOpenUntil && request.nowMs - request.openUntilMs < 0) {
+      return { granted: false, retryAtMs: request.openUntilMs, state: this.answer(state) };
+    }
     let earliest = Number.POSITIVE_INFINITY;
     for (const [token, expiresAt] of entry.permits) {
       if (expiresAt <= request.nowMs) entry.permits.delete(token);
       else earliest = Math.min(earliest, expiresAt);
     }
-    if (entry.permits.size >= request.maxCalls) return { granted: false, retryAtMs: earliest, state };
+    if (entry.permits.size >= request.maxCalls) return { granted: false, retryAtMs: earliest, state: this.answer(state) };
     entry.permits.set(request.token, request.expiresAtMs);
-    return { granted: true, retryAtMs: request.nowMs, state };
+    return { granted: true, retryAtMs: request.nowMs, state: this.answer(state) };
   }
 
   async completeTrial(name: string, version: number, token: string, maxCalls: number): Promise<SharedState | undefined> {
     const entry = this.entry(name);
     const state = entry.state;
-    if (state === undefined || state.version !== version || !entry.permits.delete(token)) return state;
-    if (++entry.trialSuccesses < maxCalls) return state;
+    if (state === undefined || state.version !== version || !entry.permits.delete(token)) return this.answer(state);
+    if (++entry.trialSuccesses < maxCalls) return this.answer(state);
     const closed: SharedState = { version: state.version + 1, state: 'closed', openedAt: Number.NaN, openUntil: 0, openStreak: 0 };
     this.store(name, entry, closed, true);
-    return closed;
+    return this.answer(closed);
+  }
+
+  async writeOptions(write: FleetOptionsWrite): Promise<FleetOptions> {
+    const entry = this.entry(write.name);
+    const record: FleetOptions = { version: (entry.options?.version ?? 0) + 1, settings: { ...write.settings }, source: write.source };
+    entry.options = record;
+    return record;
+  }
+
+  async heartbeat(beat: InstanceHeartbeat, ttlMs: number): Promise<void> {
+    if (ttlMs <= 0) this.beats.delete(beat.id);
+    else this.beats.set(beat.id, { beat: structuredClone(beat), atMs: this.storeNow(), ttlMs });
+  }
+
+  async instances(): Promise<readonly LiveInstance[]> {
+    const now = this.storeNow();
+    const live: LiveInstance[] = [];
+    for (const [id, { beat, atMs, ttlMs }] of this.beats) {
+      if (now - atMs >= ttlMs) this.beats.delete(id);
+      else live.push({ ...structuredClone(beat), ageMs: now - atMs });
+    }
+    return live;
   }
 
   subscribe(listener: (name: string, state: SharedState) => void): () => void {
@@ -147,7 +203,7 @@ export class InMemoryCircuitBreakerStore implements CircuitBreakerStore {
   private entry(name: string): MemoryEntry {
     let entry = this.entries.get(name);
     if (entry === undefined) {
-      entry = { state: undefined, windowEpoch: 0, slices: new Map(), permits: new Map(), trialSuccesses: 0 };
+      entry = { state: undefined, windowEpoch: 0, slices: new Map(), permits: new Map(), trialSuccesses: 0, options: undefined };
       this.entries.set(name, entry);
     }
     return entry;
@@ -162,8 +218,9 @@ export class InMemoryCircuitBreakerStore implements CircuitBreakerStore {
       entry.slices.clear();
     }
     const listeners = this.listeners;
+    const published = this.answer(state)!; // stamped when published, like the Redis script's TIME
     queueMicrotask(() => {
-      for (const listener of listeners) listener(name, state);
+      for (const listener of listeners) listener(name, published);
     });
   }
 }

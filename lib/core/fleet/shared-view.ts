@@ -5,7 +5,7 @@
 import type { TransitionReason } from '../events.js';
 import type { CircuitState } from '../states/index.js';
 import { STATE_TABLE } from '../states/index.js';
-import type { SharedState } from './store.js';
+import type { LocalSharedState, OpeningFacts, SharedState } from './store.js';
 
 /** The breaker's fields this needs (CircuitBreaker; engine-internal members). */
 export interface SharedViewHost {
@@ -14,15 +14,18 @@ export interface SharedViewHost {
   openUntil: number;
   openStreak: number;
   adopted: SharedState | null;
+  openFacts: OpeningFacts | null;
   now(): number;
   transition(to: CircuitState, reason: TransitionReason, nowMs: number): void;
   restartClosed(): void;
 }
 
 /** The local state as the fleet stores it (half_open is an open circuit whose trials have begun). */
-export function sharedViewOf(host: SharedViewHost): Omit<SharedState, 'version'> {
+export function sharedViewOf(host: SharedViewHost): LocalSharedState {
   const row = STATE_TABLE[host.state];
-  return { state: row.storedAs, openedAt: host.openedAt, openUntil: row.storedAs === 'open' ? host.openUntil : 0, openStreak: host.openStreak };
+  const view = { state: row.storedAs, openedAt: host.openedAt, openUntil: row.storedAs === 'open' ? host.openUntil : 0, openStreak: host.openStreak };
+  const facts = host.openFacts;
+  return facts !== null && (row.storedAs === 'open' || row.storedAs === 'forced_open') ? { ...view, trip: facts } : view;
 }
 
 /** Applies a state the fleet agreed on. */
@@ -36,6 +39,7 @@ export function adoptSharedState(host: SharedViewHost, shared: SharedState): voi
     host.openedAt = shared.openedAt;
     host.openUntil = shared.openUntil;
     host.openStreak = shared.openStreak;
+    if (shared.trip !== undefined && here === 'open' && host.openFacts === null) host.openFacts = shared.trip;
     return;
   }
   if (to === here) {
@@ -44,6 +48,8 @@ export function adoptSharedState(host: SharedViewHost, shared: SharedState): voi
     return;
   }
   host.adopted = to === 'open' ? shared : null;
+  // The opening's facts are the fleet's (the instance that opened it), not this instance's window.
+  if (to === 'open' || to === 'forced_open') host.openFacts = shared.trip ?? null;
   try {
     host.transition(to, 'shared_state', host.now());
   } finally {

@@ -16,11 +16,13 @@
  * | `left`          | the breaker was disposed                                                     |
  */
 import type { ResolvedOptions } from '../options.js';
-import type { CircuitBreakerStore, FleetWindowSpec, SharedState, SyncReply, WindowCounts } from './store.js';
+import type { CircuitBreakerStore, FleetBreakerView, FleetWindowSpec, LocalSharedState, SharedState, StoreLogger, SyncReply, WindowCounts } from './store.js';
 import { fleetWindow } from '../windows/index.js';
 import { isSharedState as validState } from './store.js';
 import type { StoreSession } from './store-session.js';
 import { TrialPermits } from './trial-permits.js';
+import type { FleetOptions, FleetOptionsChange } from './fleet-options.js';
+import { isFleetOptions } from './fleet-options.js';
 
 export type LinkPhase = 'unread' | 'unread_moved' | 'clean' | 'dirty' | 'writing' | 'writing_dirty' | 'left';
 
@@ -33,7 +35,34 @@ export interface LinkedBreaker {
   /** Trips a closed breaker if a rate rule holds on the fleet's window. */
   judgeFleet(counts: WindowCounts): void;
   /** The local state as the fleet stores it. */
-  sharedView(): Omit<SharedState, 'version'>;
+  sharedView(): LocalSharedState;
+  /** The breaker's clock (stored times are placed on it). */
+  now(): number;
+  /** For the heartbeat: the state and rates as this instance sees them. */
+  snapshot(): { readonly state: string; readonly failureRate: number; readonly slowCallRate: number; readonly calls: number; readonly store?: string };
+  /** The fleet options record in force (null: none). */
+  readonly fleetOptions: FleetOptions | null;
+  /** Where this breaker's fleet messages go (null: the store's logger). */
+  readonly fleetLog: StoreLogger | null;
+  /** Told of every fleet options record that reaches the breaker (the Nest layer's fleetOptions$). */
+  readonly onFleetOptions: ((change: FleetOptionsChange) => void) | null;
+  /** Applies the fleet's options record over the breaker's own; throws if they make it invalid. */
+  adoptFleetOptions(record: FleetOptions): void;
+}
+
+/**
+ * A stored state with its times moved onto the reader's clock: a store with a clock of its own
+ * (`readAtMs`) answers times on that clock, and what matters is how far they are from its now.
+ */
+function onLocalClock(state: SharedState, nowMs: number): SharedState {
+  const readAt = state.readAtMs;
+  if (readAt === undefined) return state;
+  const shift = nowMs - readAt;
+  return {
+    ...state,
+    openedAt: state.openedAt + shift,
+    openUntil: state.state === 'open' ? state.openUntil + shift : state.openUntil,
+  };
 }
 
 /** One breaker's connection to its store. */
@@ -42,6 +71,8 @@ export class StoreLink {
   phase: LinkPhase = 'unread';
   /** The version of the shared state this instance last adopted or wrote. */
   version = 0;
+  /** That version's openedAt as the store holds it (its clock): identifies the opening. */
+  private storedOpenedAt = Number.NaN;
   /** Times the breaker fell back to local state because the store failed. */
   fallbacks = 0;
   /**
@@ -50,6 +81,12 @@ export class StoreLink {
    * newer state can arrive before an older read.
    */
   changes = 0;
+  /**
+   * The store answers, but what it holds for this breaker cannot be read (corrupt data): peers'
+   * transitions cannot reach this instance until the next transition overwrites it. Health and
+   * metrics say so instead of `shared`.
+   */
+  unreadable = false;
   // calls completed since the last sync (the only thing a call touches)
   private calls = 0;
   private failures = 0;
@@ -68,6 +105,12 @@ export class StoreLink {
 
   private get store(): CircuitBreakerStore {
     return this.session.store;
+  }
+
+  /** How this instance sees the breaker (its heartbeat's entry). */
+  view(): FleetBreakerView {
+    const s = this.breaker.snapshot();
+    return { state: s.state, failureRate: s.failureRate, slowCallRate: s.slowCallRate, calls: s.calls, ...(s.store === undefined ? {} : { store: s.store }) };
   }
 
   /** False while the store is down: the breaker then acts on local state alone. */
@@ -92,15 +135,53 @@ export class StoreLink {
     return this.calls > 0 || this.phase === 'unread' || this.phase === 'unread_moved';
   }
 
-  takeDelta(nowMs: number): { name: string; nowMs: number; delta: WindowCounts; window: FleetWindowSpec } {
+  takeDelta(nowMs: number): { name: string; nowMs: number; delta: WindowCounts; window: FleetWindowSpec; optionsVersion: number } {
     const delta = { calls: this.calls, failures: this.failures, slowCalls: this.slowCalls };
     this.calls = this.failures = this.slowCalls = 0;
-    return { name: this.name, nowMs, delta, window: fleetWindow(this.breaker.options.slidingWindow) };
+    return { name: this.name, nowMs, delta, window: fleetWindow(this.breaker.options.slidingWindow), optionsVersion: this.optionsVersion };
+  }
+
+  /** The version of the fleet options record this instance adopted or refused last (0: none). */
+  private optionsVersion = 0;
+
+  /**
+   * Writes the fleet's options record (already merged and validated by the caller) and applies it
+   * here; peers take it with their next sync. Undefined when the store did not answer.
+   */
+  async writeOptions(settings: Readonly<Record<string, unknown>>, source: string): Promise<FleetOptions | undefined> {
+    const store = this.store;
+    if (store.writeOptions === undefined) return undefined;
+    const record = await this.session.run(() => store.writeOptions!({ name: this.name, settings, source }));
+    if (record === undefined || !isFleetOptions(record)) return undefined;
+    this.adoptOptions(record);
+    return record;
+  }
+
+  /** A fleet options record newer than the one in force: applied, or refused with one warning. */
+  private adoptOptions(record: FleetOptions): void {
+    if (!isFleetOptions(record) || record.version <= this.optionsVersion) return;
+    this.optionsVersion = record.version;
+    const logger = this.breaker.fleetLog ?? this.store.logger;
+    const change = { name: this.name, version: record.version, source: record.source, settings: record.settings };
+    try {
+      this.breaker.adoptFleetOptions(record);
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      logger.warn(`circuit breaker "${this.name}": fleet options version ${record.version} (from ${record.source}) not adopted, this instance keeps its options: ${reason}`);
+      this.breaker.onFleetOptions?.({ ...change, adopted: false, reason });
+      return;
+    }
+    logger.log(`circuit breaker "${this.name}": fleet options version ${record.version} (from ${record.source}) adopted: ${JSON.stringify(record.settings)}`);
+    this.breaker.onFleetOptions?.({ ...change, adopted: true });
   }
 
   onSync(reply: SyncReply, mark: number): void {
     if (!this.active || reply === null || typeof reply !== 'object') return;
+    if (reply.options !== undefined) this.adoptOptions(reply.options);
     if (reply.corrupt) this.warnCorrupt();
+    const stateUnreadable = reply.stateUnreadable ?? (reply.corrupt && reply.state === undefined);
+    if (stateUnreadable) this.unreadable = true;
+    else if (reply.state !== undefined || !reply.corrupt) this.unreadable = false;
     if (mark !== this.changes) {
       // Stale (see `changes`): neither its state nor its window. Still the first read if it was one.
       this.firstRead(reply.state);
@@ -116,13 +197,15 @@ export class StoreLink {
   /** A peer's or the store's state: adopted when newer than what this instance knows. */
   adopt(state: SharedState | undefined): void {
     if (!this.active || state === undefined || !validState(state) || state.version <= this.version) return;
+    this.unreadable = false; // a newer readable state replaced whatever the store held
     // A newer version freed every permit in the store: the ones this instance holds are void.
     this.permits.drop();
     // A local transition not yet written goes on top of whatever the store holds.
     if (this.moved) return;
     this.version = state.version;
+    this.storedOpenedAt = state.openedAt;
     this.changes++;
-    this.breaker.adoptShared(state);
+    this.breaker.adoptShared(onLocalClock(state, this.breaker.now()));
   }
 
   /** The breaker moved on its own: tell the fleet (trips, re-opens, closes, manual control). */
@@ -218,7 +301,7 @@ export class StoreLink {
     if (this.phase === 'dirty') {
       this.flush();
     } else if (valid) {
-      if (state.state !== mine.state || (state.state === 'open' && state.openedAt !== mine.openedAt)) {
+      if (state.state !== mine.state || (state.state === 'open' && !sameTime(state.openedAt, this.storedOpenedAt))) {
         // Same version, other content: the store's history restarted (its data was lost) and a
         // peer's write reused this version. What it holds is the fleet's present state.
         this.version = state.version - 1;
@@ -254,7 +337,7 @@ export class StoreLink {
     this.phase = 'writing';
     const clearWindow = this.clearPending;
     this.clearPending = false;
-    const request = { name: this.name, expectedVersion: this.version, next: this.breaker.sharedView(), clearWindow };
+    const request = { name: this.name, expectedVersion: this.version, next: this.breaker.sharedView(), nowMs: this.breaker.now(), clearWindow };
     void this.session
       .run(() => this.store.transition(request))
       .then((state) => {
@@ -265,6 +348,7 @@ export class StoreLink {
           this.clearPending ||= clearWindow;
           return;
         }
+        this.unreadable = false;
         if (this.phase === 'writing_dirty') {
           // Another local transition happened meanwhile: write it on top of this answer.
           this.version = state.version;
@@ -273,6 +357,7 @@ export class StoreLink {
           return;
         }
         this.phase = 'clean';
+        this.unreadable = false; // written over whatever the store held
         this.adopt(state);
       });
   }
@@ -295,6 +380,7 @@ export class StoreLink {
           maxCalls: opts.halfOpenMaxCalls,
           nowMs,
           expiresAtMs: usableUntilMs + opts.halfOpenProbeTimeoutMs,
+          openUntilMs: this.breaker.sharedView().openUntil,
           ignoreOpenUntil: opts.healthCheck !== undefined,
         }),
       )
@@ -319,6 +405,11 @@ export class StoreLink {
       `circuit breaker "${this.name}": the store holds unreadable data for this breaker; it is ignored and overwritten by the next transition`,
     );
   }
+}
+
+/** Both NaN (no opening), or the same time. */
+function sameTime(a: number, b: number): boolean {
+  return a === b || (a !== a && b !== b);
 }
 
 function isCount(value: unknown): value is number {

@@ -11,12 +11,26 @@
 import { hostname } from 'node:os';
 import type { Clock } from '../clock.js';
 import { cancelTimer, scheduleTimer } from '../clock.js';
-import type { CircuitBreakerStore } from './store.js';
+import type { CircuitBreakerStore, FleetBreakerView, InstanceHeartbeat, LiveInstance } from './store.js';
 import { StoreLink } from './store-link.js';
 import type { LinkedBreaker } from './store-link.js';
 
 /** Sync every link at least this often (in ticks) even without deltas: repairs a missed message. */
 const REFRESH_EVERY_TICKS = 5;
+/** A heartbeat every this many ticks (1 s at the default syncIntervalMs)... */
+const HEARTBEAT_EVERY_TICKS = 5;
+/** ...that lives this many heartbeat intervals: an instance missing 3 in a row has left the fleet view. */
+const HEARTBEAT_LIFETIMES = 3;
+
+/**
+ * The live instances of `store` (from their heartbeats), this process's marked `self`; undefined
+ * when the store keeps no heartbeats or did not answer within its command timeout.
+ */
+export async function fleetOf(store: CircuitBreakerStore): Promise<(LiveInstance & { self: boolean })[] | undefined> {
+  const session = sessions.get(store);
+  if (session === undefined || store.instances === undefined) return undefined;
+  return session.liveInstances();
+}
 
 const sessions = new WeakMap<CircuitBreakerStore, StoreSession>();
 
@@ -41,6 +55,7 @@ export class StoreSession {
   private timer: unknown = undefined;
   private unsubscribe: (() => void) | null = null;
   private readonly instance = `${hostname()}:${process.pid}:${Math.random().toString(36).slice(2, 10)}`;
+  private heartbeatSent = false;
   private seq = 0;
 
   constructor(readonly store: CircuitBreakerStore) {}
@@ -130,6 +145,28 @@ export class StoreSession {
     this.arm();
   }
 
+  /** This instance's heartbeat: how it sees each breaker of this store (not on any call's path). */
+  private beat(): void {
+    const store = this.store;
+    if (store.heartbeat === undefined || !this.available) return;
+    const breakers: Record<string, FleetBreakerView> = {};
+    for (const [name, named] of this.links) {
+      const first = named.values().next().value;
+      if (first !== undefined) breakers[name] = first.view();
+    }
+    const beat: InstanceHeartbeat = { id: this.instance, host: hostname(), pid: process.pid, breakers };
+    this.heartbeatSent = true;
+    void this.run(() => store.heartbeat!(beat, HEARTBEAT_EVERY_TICKS * HEARTBEAT_LIFETIMES * store.syncIntervalMs));
+  }
+
+  /** The live heartbeats, this instance's marked. */
+  async liveInstances(): Promise<(LiveInstance & { self: boolean })[] | undefined> {
+    const store = this.store;
+    const live = await this.run(() => store.instances!());
+    if (!Array.isArray(live)) return undefined;
+    return live.map((instance) => ({ ...instance, self: instance.id === this.instance }));
+  }
+
   private stop(): void {
     if (this.timer !== undefined) cancelTimer(this.clock, this.timer);
     this.timer = undefined;
@@ -139,7 +176,32 @@ export class StoreSession {
     this.unsubscribe?.();
     this.unsubscribe = null;
     sessions.delete(this.store);
-    this.store.release().catch((error: unknown) => this.store.logger.warn(`circuit breaker store: release failed: ${describe(error)}`));
+    const store = this.store;
+    const release = (): void => {
+      store.release().catch((error: unknown) => store.logger.warn(`circuit breaker store: release failed: ${describe(error)}`));
+    };
+    if (!this.heartbeatSent || !this.available || store.heartbeat === undefined) {
+      release();
+      return;
+    }
+    // Leave the fleet view at once rather than at the heartbeat's expiry; released after the
+    // answer or a command timeout of real time at most (an unref'd timer: it keeps no process alive).
+    let released = false;
+    const once = (): void => {
+      if (released) return;
+      released = true;
+      clearTimeout(timer);
+      release();
+    };
+    const timer = setTimeout(once, store.commandTimeoutMs);
+    timer.unref();
+    let removal: Promise<void>;
+    try {
+      removal = store.heartbeat({ id: this.instance, host: hostname(), pid: process.pid, breakers: {} }, 0);
+    } catch {
+      removal = Promise.resolve();
+    }
+    Promise.resolve(removal).then(once, once);
   }
 
   private arm(): void {
@@ -154,6 +216,7 @@ export class StoreSession {
       void this.probe().finally(() => (this.busy = false));
       return;
     }
+    if (this.ticks % HEARTBEAT_EVERY_TICKS === 0) this.beat();
     const refresh = ++this.ticks % REFRESH_EVERY_TICKS === 0;
     const batch: StoreLink[] = [];
     for (const named of this.links.values()) for (const link of named) if (refresh || link.needsSync()) batch.push(link);

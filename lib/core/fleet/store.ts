@@ -16,8 +16,10 @@ import { methodOf, own } from '../validator.js';
 import { SHARED_STATES } from '../states/index.js';
 import type { SharedCircuitState } from '../states/index.js';
 import type { WindowCounts } from '../windows/sliding-window.js';
+import type { FleetOptions, FleetOptionsChange, FleetOptionsWrite } from './fleet-options.js';
 
 export type { WindowCounts };
+export type { FleetOptions, FleetOptionsChange, FleetOptionsWrite };
 
 /**
  * The states a fleet shares (from the state table). half_open is an instance's own view of an
@@ -25,7 +27,24 @@ export type { WindowCounts };
  */
 export type { SharedCircuitState };
 
-/** One breaker's state as the store holds it. Times are epoch milliseconds. */
+/**
+ * What opened a circuit, as the instance that opened it saw it: the reason, and the window it
+ * judged (the fleet's window for a fleet-window trip). Peers that adopt the opening report these
+ * facts, not their own (empty) window.
+ */
+export interface OpeningFacts {
+  readonly reason: string;
+  readonly calls: number;
+  /** Percent. */
+  readonly failureRate: number;
+  /** Percent. */
+  readonly slowCallRate: number;
+}
+
+/**
+ * One breaker's state as the store holds it. Times are milliseconds on the store's clock when the
+ * store gives `readAtMs` (Redis: the server's `TIME`), else on the writer's clock.
+ */
 export interface SharedState {
   /** Bumped by every accepted transition; 0 means nothing is stored yet. */
   readonly version: number;
@@ -36,7 +55,18 @@ export interface SharedState {
   readonly openUntil: number;
   /** Openings since the last close (the backoff's k). */
   readonly openStreak: number;
+  /**
+   * The store's clock when this state was read or published. With it, a reader places the stored
+   * times on its own clock (`own now + (openUntil - readAtMs)`), so host clock skew does not shift
+   * the end of an opening. Stores without a clock of their own omit it.
+   */
+  readonly readAtMs?: number;
+  /** open / forced_open: what opened it, as the instance that opened it saw it. */
+  readonly trip?: OpeningFacts;
 }
+
+/** The local state to write: times on the writer's clock (the store moves them onto its own). */
+export type LocalSharedState = Omit<SharedState, 'version' | 'readAtMs'>;
 
 /** How the fleet's window is kept: time slices of `bucketMs`, the newest `buckets` of them summed. */
 export interface FleetWindowSpec {
@@ -52,6 +82,11 @@ export interface SyncRequest {
   /** Calls this instance completed since its last sync, added to the slice of `nowMs`. */
   readonly delta: WindowCounts;
   readonly window: FleetWindowSpec;
+  /**
+   * The version of the fleet options record this instance has (0: none). A store that keeps fleet
+   * options answers the record in {@link SyncReply.options} when it holds a newer one.
+   */
+  readonly optionsVersion?: number;
 }
 
 export interface SyncReply extends WindowCounts {
@@ -59,13 +94,26 @@ export interface SyncReply extends WindowCounts {
   readonly state: SharedState | undefined;
   /** The stored state or window could not be read (it is ignored, and overwritten by the next transition). */
   readonly corrupt: boolean;
+  /**
+   * The stored state itself could not be read (not only a window slice): until a transition
+   * overwrites it, peers' transitions cannot reach this instance. Omitted: `corrupt && !state`.
+   */
+  readonly stateUnreadable?: boolean;
+  /** The breaker's fleet options record, when newer than the request's `optionsVersion`. */
+  readonly options?: FleetOptions;
 }
 
 export interface TransitionRequest {
   readonly name: string;
   /** Applied only if the stored version is still this one (or the stored state is missing or corrupt). */
   readonly expectedVersion: number;
-  readonly next: Omit<SharedState, 'version'>;
+  /**
+   * Times on the writer's clock, read at `nowMs`. A store with a clock of its own stores
+   * `t + (its now - nowMs)` (a duration from its now, so the writer's clock offset does not matter).
+   */
+  readonly next: LocalSharedState;
+  /** The writer's clock when the request was made. */
+  readonly nowMs: number;
   /** Start the fleet's window afresh (a close after trials, a reset). */
   readonly clearWindow: boolean;
 }
@@ -80,15 +128,47 @@ export interface TrialRequest {
   readonly nowMs: number;
   /** The permit frees itself at this time if never completed (a crashed instance cannot hold it). */
   readonly expiresAtMs: number;
+  /**
+   * The end of the opening on the requester's clock (the stored openUntil moved onto it): a permit
+   * is refused before it. Compared with `nowMs`, never with the store's clock, so clock skew
+   * between the requester and the store does not matter.
+   */
+  readonly openUntilMs: number;
   /** Health-check recovery: the open duration is not a condition. */
   readonly ignoreOpenUntil: boolean;
 }
 
 export interface TrialReply {
   readonly granted: boolean;
-  /** Not granted: when a permit may be free again (epoch ms). */
+  /** Not granted: when a permit may be free again (on the requester's clock). */
   readonly retryAtMs: number;
   readonly state: SharedState | undefined;
+}
+
+/** How one instance sees one breaker, in its heartbeat. Rates in percent. */
+export interface FleetBreakerView {
+  readonly state: string;
+  readonly failureRate: number;
+  readonly slowCallRate: number;
+  readonly calls: number;
+  /** `shared`, `local_fallback` or `unreadable` (see `snapshot().store`). */
+  readonly store?: string;
+}
+
+/** What an instance publishes about itself, every few sync intervals (see docs/fleet.md, the fleet view). */
+export interface InstanceHeartbeat {
+  /** `<hostname>:<pid>:<random>`: unique per process and store. */
+  readonly id: string;
+  readonly host: string;
+  readonly pid: number;
+  /** The breakers of this store the instance uses, by name. */
+  readonly breakers: Readonly<Record<string, FleetBreakerView>>;
+}
+
+/** A heartbeat that has not expired. */
+export interface LiveInstance extends InstanceHeartbeat {
+  /** How long ago (store's clock) the heartbeat was written, in ms. */
+  readonly ageMs: number;
 }
 
 /** Where a store reports its outages. The Nest module passes its Logger. */
@@ -118,6 +198,19 @@ export interface CircuitBreakerStore {
   acquireTrial(request: TrialRequest): Promise<TrialReply>;
   /** A trial succeeded: frees its permit and counts it; the last needed success closes the circuit. */
   completeTrial(name: string, version: number, token: string, maxCalls: number): Promise<SharedState | undefined>;
+  /**
+   * Optional: stores the breaker's fleet options record under the next version and answers it
+   * (peers receive it with their next sync). Without it, `registry.reconfigure(..., { fleet: true })`
+   * is refused for breakers of this store.
+   */
+  writeOptions?(write: FleetOptionsWrite): Promise<FleetOptions>;
+  /**
+   * Optional (the fleet view): stores this instance's heartbeat for `ttlMs` (on the store's clock),
+   * replacing its previous one; `ttlMs` 0 removes it (the instance stopped).
+   */
+  heartbeat?(beat: InstanceHeartbeat, ttlMs: number): Promise<void>;
+  /** Optional (the fleet view): the heartbeats that have not expired, with their age on the store's clock. */
+  instances?(): Promise<readonly LiveInstance[]>;
   /** Peers' accepted transitions, as they happen. Returns the unsubscribe function. */
   subscribe(listener: (name: string, state: SharedState) => void): () => void;
   /** Resolves when the store answers. */
@@ -141,8 +234,17 @@ export function isSharedState(value: unknown): value is SharedState {
     typeof state.openUntil === 'number' &&
     Number.isFinite(state.openUntil) &&
     Number.isSafeInteger(state.openStreak) &&
-    (state.openStreak as number) >= 0
+    (state.openStreak as number) >= 0 &&
+    (state.readAtMs === undefined || (typeof state.readAtMs === 'number' && Number.isFinite(state.readAtMs))) &&
+    (state.trip === undefined || isOpeningFacts(state.trip))
   );
+}
+
+function isOpeningFacts(value: unknown): value is OpeningFacts {
+  if (value === null || typeof value !== 'object') return false;
+  const facts = value as Record<string, unknown>;
+  const percent = (x: unknown): boolean => typeof x === 'number' && x >= 0 && x <= 100;
+  return typeof facts.reason === 'string' && Number.isSafeInteger(facts.calls) && (facts.calls as number) >= 0 && percent(facts.failureRate) && percent(facts.slowCallRate);
 }
 
 /** Options every store takes. */
