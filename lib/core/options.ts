@@ -103,22 +103,28 @@ export interface CircuitBreakerSettings {
   shadows?: Readonly<Record<string, ShadowSettings>>;
 }
 
+/**
+ * The options that decide when a breaker trips and recovers: the ones a shadow configuration may set
+ * (shadow-options.ts) and a replay reproduces (nestjs-breaker/tuning). One list for both.
+ * @internal
+ */
+export const TRIP_AND_RECOVERY_KEYS = [
+  'slidingWindow',
+  'failureRateThreshold',
+  'slowCallDurationMs',
+  'slowCallRateThreshold',
+  'minimumCalls',
+  'minimumFailures',
+  'consecutiveFailureThreshold',
+  'timeoutMs',
+  'openDurationMs',
+  'openDurationBackoff',
+  'halfOpenMaxCalls',
+  'halfOpenProbeTimeoutMs',
+] as const satisfies readonly (keyof CircuitBreakerSettings)[];
+
 /** The options a shadow configuration may set: the ones that decide when to trip and recover. */
-export type ShadowSettings = Pick<
-  CircuitBreakerSettings,
-  | 'slidingWindow'
-  | 'failureRateThreshold'
-  | 'slowCallDurationMs'
-  | 'slowCallRateThreshold'
-  | 'minimumCalls'
-  | 'minimumFailures'
-  | 'consecutiveFailureThreshold'
-  | 'timeoutMs'
-  | 'openDurationMs'
-  | 'openDurationBackoff'
-  | 'halfOpenMaxCalls'
-  | 'halfOpenProbeTimeoutMs'
->;
+export type ShadowSettings = Pick<CircuitBreakerSettings, (typeof TRIP_AND_RECOVERY_KEYS)[number]>;
 
 export interface CircuitBreakerOptions extends CircuitBreakerSettings {
   /** Identifies the breaker in errors, events, health and metrics. Non-empty string. */

@@ -6,24 +6,12 @@
  */
 import { CircuitBreakerConfigError } from './errors.js';
 import type { CircuitBreakerOptions, ShadowSettings } from './options.js';
+import { TRIP_AND_RECOVERY_KEYS } from './options.js';
 import { isPlainObject } from './validator.js';
 import type { Validator } from './validator.js';
 
 /** The options a shadow may set: the ones that decide when to trip and recover. */
-export const SHADOW_KEYS: readonly (keyof ShadowSettings)[] = [
-  'slidingWindow',
-  'failureRateThreshold',
-  'slowCallDurationMs',
-  'slowCallRateThreshold',
-  'minimumCalls',
-  'minimumFailures',
-  'consecutiveFailureThreshold',
-  'timeoutMs',
-  'openDurationMs',
-  'openDurationBackoff',
-  'halfOpenMaxCalls',
-  'halfOpenProbeTimeoutMs',
-];
+export const SHADOW_KEYS: readonly (keyof ShadowSettings)[] = TRIP_AND_RECOVERY_KEYS;
 
 /** Why each other option cannot differ in a shadow (shown in the error). */
 const NOT_IN_A_SHADOW: Readonly<Record<string, string>> = {

@@ -5,24 +5,10 @@
  */
 import { readFile } from 'node:fs/promises';
 import { CircuitBreaker, CircuitBreakerConfigError, ManualClock } from '../core/index.js';
-import type { CircuitBreakerSettings } from '../core/index.js';
+import type { CircuitBreakerSettings, ShadowSettings } from '../core/index.js';
 
-/** The options a replay reproduces: everything a JSON file can express about when to trip and recover. */
-export type ReplaySettings = Pick<
-  CircuitBreakerSettings,
-  | 'slidingWindow'
-  | 'failureRateThreshold'
-  | 'slowCallDurationMs'
-  | 'slowCallRateThreshold'
-  | 'minimumCalls'
-  | 'minimumFailures'
-  | 'consecutiveFailureThreshold'
-  | 'timeoutMs'
-  | 'openDurationMs'
-  | 'openDurationBackoff'
-  | 'halfOpenMaxCalls'
-  | 'halfOpenProbeTimeoutMs'
->;
+/** The options a replay reproduces: everything a JSON file can express about when to trip and recover (the options a shadow may set too). */
+export type ReplaySettings = ShadowSettings;
 
 /**
  * Every breaker option: `true` when a replay reproduces it, otherwise why not. Typed over every key
