@@ -3,6 +3,7 @@ import type { CircuitBreakerStore } from './fleet/store.js';
 import { monotonicClock } from './clock.js';
 import { CircuitBreakerConfigError, describeValue } from './errors.js';
 import { resolveShadows } from './shadow-options.js';
+import type { TRIP_AND_RECOVERY_KEYS } from './shadow-options.js';
 import { MAX_TIMER_MS, Validator, isPlainObject, methodOf, own } from './validator.js';
 import { DEFAULT_COUNT_WINDOW_SIZE, DEFAULT_TIME_WINDOW_BUCKETS, resolveWindow, windowCapacity } from './windows/index.js';
 import type { ResolvedWindowOptions, SlidingWindowOptions } from './windows/index.js';
@@ -102,26 +103,6 @@ export interface CircuitBreakerSettings {
    */
   shadows?: Readonly<Record<string, ShadowSettings>>;
 }
-
-/**
- * The options that decide when a breaker trips and recovers: the ones a shadow configuration may set
- * (shadow-options.ts) and a replay reproduces (nestjs-breaker/tuning). One list for both.
- * @internal
- */
-export const TRIP_AND_RECOVERY_KEYS = [
-  'slidingWindow',
-  'failureRateThreshold',
-  'slowCallDurationMs',
-  'slowCallRateThreshold',
-  'minimumCalls',
-  'minimumFailures',
-  'consecutiveFailureThreshold',
-  'timeoutMs',
-  'openDurationMs',
-  'openDurationBackoff',
-  'halfOpenMaxCalls',
-  'halfOpenProbeTimeoutMs',
-] as const satisfies readonly (keyof CircuitBreakerSettings)[];
 
 /** The options a shadow configuration may set: the ones that decide when to trip and recover. */
 export type ShadowSettings = Pick<CircuitBreakerSettings, (typeof TRIP_AND_RECOVERY_KEYS)[number]>;

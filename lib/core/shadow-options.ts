@@ -5,10 +5,28 @@
  * `shadows.<shadow>.<option>`.
  */
 import { CircuitBreakerConfigError } from './errors.js';
-import type { CircuitBreakerOptions, ShadowSettings } from './options.js';
-import { TRIP_AND_RECOVERY_KEYS } from './options.js';
+import type { CircuitBreakerOptions, CircuitBreakerSettings, ShadowSettings } from './options.js';
 import { isPlainObject } from './validator.js';
 import type { Validator } from './validator.js';
+
+/**
+ * The options that decide when a breaker trips and recovers: the ones a shadow configuration may set
+ * (here) and a replay reproduces (nestjs-breaker/tuning). One list for both.
+ */
+export const TRIP_AND_RECOVERY_KEYS = [
+  'slidingWindow',
+  'failureRateThreshold',
+  'slowCallDurationMs',
+  'slowCallRateThreshold',
+  'minimumCalls',
+  'minimumFailures',
+  'consecutiveFailureThreshold',
+  'timeoutMs',
+  'openDurationMs',
+  'openDurationBackoff',
+  'halfOpenMaxCalls',
+  'halfOpenProbeTimeoutMs',
+] as const satisfies readonly (keyof CircuitBreakerSettings)[];
 
 /** The options a shadow may set: the ones that decide when to trip and recover. */
 export const SHADOW_KEYS: readonly (keyof ShadowSettings)[] = TRIP_AND_RECOVERY_KEYS;
