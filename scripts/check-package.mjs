@@ -153,7 +153,7 @@ const PUBLIC_MEMBERS = {
     className: 'CircuitBreakerRegistry',
     members: new Set([
       'stateChanges$', 'retired$', 'calls$', 'constructor', 'family', 'hasFamily', 'families', 'find', 'get', 'has',
-      'isDeclared', 'declaredNames', 'getAll', 'reconfigure', 'onModuleDestroy',
+      'isDeclared', 'declaredNames', 'getAll', 'reconfigure', 'fleet', 'fleetOptions$', 'onModuleDestroy',
     ]),
   },
 };
