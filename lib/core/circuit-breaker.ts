@@ -25,8 +25,11 @@ import { joinStore } from './fleet/store-session.js';
 import type { SharedState, WindowCounts } from './fleet/store.js';
 import type { HealthPoller } from './health-poller.js';
 import { Listeners } from './listeners.js';
+import { enterManual, resetBreaker } from './manual-control.js';
+import { announceTransition, timeCalls, watchCalls } from './observers.js';
 import type { CircuitBreakerOptions, CircuitBreakerSettings, ResolvedOptions } from './options.js';
-import { resolveOptions, warnIfRatioThreshold } from './options.js';
+import { resolveOptions } from './options.js';
+import { ratioWarningMuted, warnIfRatioThreshold } from './ratio-warning.js';
 import { reconfigureBreaker } from './reconfiguration.js';
 import { ShadowSet } from './shadows.js';
 import { Rejections } from './rejections.js';
@@ -49,23 +52,6 @@ export type { CircuitState } from './states/index.js';
 
 const closedState = STATE_TABLE.closed.behaviour;
 const promiseThen = Promise.prototype.then;
-
-/** Set while a family builds a key's breaker: the family warns about ratio-like thresholds once for all its keys. */
-let ratioWarningMuted = false;
-
-/**
- * Builds breakers that never give the ratio-threshold warning themselves (the keys of a family,
- * which gives it once under its own name instead of once per key).
- * @internal
- */
-export function withoutRatioWarning<T>(build: () => T): T {
-  ratioWarningMuted = true;
-  try {
-    return build();
-  } finally {
-    ratioWarningMuted = false;
-  }
-}
 
 /**
  * A circuit breaker. docs/behaviour.md describes each state and rule, docs/options.md each option.
@@ -124,7 +110,7 @@ export class CircuitBreaker {
   /** @internal */ clockOfWindow: Clock;
   /** @internal */ rules: readonly TripRule[];
   private generation = 0;
-  private readonly stateListeners = new Listeners<StateChangeEvent>();
+  /** @internal */ readonly stateListeners = new Listeners<StateChangeEvent>();
   /** @internal */ readonly callListeners = new Listeners<CallEvent>();
   private warnedRatios = false;
 
@@ -135,7 +121,7 @@ export class CircuitBreaker {
     this.window = createWindow(this.opts.slidingWindow);
     this.clockOfWindow = windowClock(this.opts.clock, this.window.sliceMs);
     this.rules = tripRulesFor(this.opts);
-    this.warnedRatios = ratioWarningMuted;
+    this.warnedRatios = ratioWarningMuted();
     this.settle();
     if (this.opts.shadows !== undefined) this.shadowSet = new ShadowSet(this, this.given, this.opts.shadows);
     if (this.opts.store !== undefined) this.link = joinStore(this.opts.store, this);
@@ -305,15 +291,7 @@ export class CircuitBreaker {
     this.bumpGeneration();
     next.enter(this, from, reason, nowMs, cause);
     this.settle();
-    this.announce(from.name, to, reason, nowMs);
-  }
-
-  /** Tells the store link (unless the fleet told us) and the listeners. */
-  private announce(from: CircuitState, to: CircuitState, reason: TransitionReason, nowMs: number): void {
-    if (this.link !== null && reason !== 'shared_state') this.link.transitioned(reason);
-    if (this.stateListeners.empty) return;
-    const event: StateChangeEvent = { name: this.name, from, to, at: nowMs, reason };
-    this.stateListeners.emit(event, (error) => this.onInternalError(error, `onStateChange listener of circuit breaker "${this.name}"`));
+    announceTransition(this, from.name, to, reason, nowMs);
   }
 
   /**
@@ -340,21 +318,17 @@ export class CircuitBreaker {
 
   /** Rejects every call until another manual transition. The window is kept. */
   forceOpen(): void {
-    this.enterManual('forced_open');
+    enterManual(this, 'forced_open');
   }
 
   /** Admits every call and records nothing. */
   disable(): void {
-    this.enterManual('disabled');
+    enterManual(this, 'disabled');
   }
 
   /** Records and reports would-be trips (`snapshot().wouldTrip`) but never rejects. */
   metricsOnly(): void {
-    this.enterManual('metrics_only');
-  }
-
-  private enterManual(state: 'forced_open' | 'disabled' | 'metrics_only'): void {
-    if (this.current.name !== state) this.transition(state, state, this.now());
+    enterManual(this, 'metrics_only');
   }
 
   /**
@@ -362,12 +336,7 @@ export class CircuitBreaker {
    * `manual_reset`), also on a closed breaker, where the event goes from closed to closed.
    */
   reset(): void {
-    if (this.current !== closedState) {
-      this.transition('closed', 'manual_reset', this.now());
-      return;
-    }
-    this.restartClosed();
-    this.announce('closed', 'closed', 'manual_reset', this.now());
+    resetBreaker(this);
   }
 
   /** A closed circuit starts afresh: empty window, no backoff history, in-flight outcomes stale. @internal */
@@ -430,12 +399,7 @@ export class CircuitBreaker {
 
   /** Per-call events. Nothing is built for them while nobody listens. */
   onCall(listener: CallListener): () => void {
-    const off = this.callListeners.add(listener);
-    this.settle();
-    return () => {
-      off();
-      this.settle();
-    };
+    return watchCalls(this, listener);
   }
 
   /**
@@ -446,15 +410,7 @@ export class CircuitBreaker {
    * @internal
    */
   timeEveryCall(): () => void {
-    this.timedObservers++;
-    this.settle();
-    let on = true;
-    return () => {
-      if (!on) return;
-      on = false;
-      this.timedObservers--;
-      this.settle();
-    };
+    return timeCalls(this);
   }
 
   /**
