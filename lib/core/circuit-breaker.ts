@@ -1,7 +1,9 @@
 /**
  * The coordinator: options, the window, the state object in force, totals and listeners. What each
  * state does lives in states/ (one file per state, one table of them), running a call in
- * call-runner.ts and call-outcomes.ts, new options in reconfiguration.ts, the fleet link in fleet/. Framework-free: no NestJS, rxjs or reflect-metadata.
+ * call-runner.ts and call-outcomes.ts, new options in reconfiguration.ts, manual control in
+ * manual-control.ts, listeners in observers.ts, the fleet link in fleet/. Framework-free: no
+ * NestJS, rxjs or reflect-metadata.
  *
  * Hot-path rules (bench/ measures them): closed + success + no timeout + no slow-call tracking is
  * `execute`'s own fast path: no clock read (a time window reads a coarse clock), no allocation
@@ -9,7 +11,7 @@
  * state object; events cost nothing when nobody listens.
  */
 import type { Clock } from './clock.js';
-import { cancelTimer, scheduleTimer } from './clock.js';
+import { cancellableTimer } from './clock.js';
 import { checkPermit, completeCall, emitCallEvent } from './call-outcomes.js';
 import { NO_REACTIONS, makeReactions, runCall, settleOther } from './call-runner.js';
 import { reportOnce } from './callback-errors.js';
@@ -19,7 +21,7 @@ import type { DeadlineQueue } from './deadlines.js';
 import { CircuitBreakerTimeoutError, CircuitOpenError } from './errors.js';
 import type { CallEvent, CallListener, StateChangeEvent, StateChangeListener, TransitionReason } from './events.js';
 import { FailureClassifier } from './failure-classifier.js';
-import { adoptSharedState, sharedViewOf } from './fleet/shared-view.js';
+import { adoptSharedState, judgeFleetWindow, sharedViewOf } from './fleet/shared-view.js';
 import type { StoreLink } from './fleet/store-link.js';
 import { joinStore } from './fleet/store-session.js';
 import type { SharedState, WindowCounts } from './fleet/store.js';
@@ -95,11 +97,7 @@ export class CircuitBreaker {
   /** Made on the first rejection. @internal */ rejections: Rejections | null = null;
   /** The reactions that record a native promise's outcome, made for the current permit on first use. @internal */
   reactions: Reactions = NO_REACTIONS;
-  /**
-   * For a family of keyed breakers: its call counter at this breaker's last use (the recency of
-   * use, kept here so that a known key costs one Map lookup and no entry object of its own).
-   * @internal
-   */
+  /** A family's call counter at this key's last use (kept here: a known key costs one Map lookup, no entry object). @internal */
   familyUse = 0;
 
   /** Closed, no timeout and no slow-call tracking: a call needs no clock (execute's fast path). */
@@ -229,9 +227,7 @@ export class CircuitBreaker {
    * @internal
    */
   schedule(callback: () => void, delayMs: number): () => void {
-    const clock = this.opts.clock;
-    const handle = scheduleTimer(clock, callback, delayMs);
-    return () => cancelTimer(clock, handle);
+    return cancellableTimer(this.opts.clock, callback, delayMs);
   }
 
   // ---------------------------------------------------------------- admission and outcomes (engine-internal)
@@ -357,9 +353,7 @@ export class CircuitBreaker {
 
   /** Trips a closed breaker when a rate rule holds on the fleet's window. @internal */
   judgeFleet(counts: WindowCounts): void {
-    if (this.current !== closedState) return;
-    const reason = tripReason(this.rules, counts, 0, this.opts, true);
-    if (reason !== null) this.transition('open', reason, this.now());
+    judgeFleetWindow(this, counts);
   }
 
   /** The local state as the fleet stores it. @internal */

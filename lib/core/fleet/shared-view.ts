@@ -1,11 +1,14 @@
 /**
- * A breaker's state as a fleet stores it, and applying a state the fleet agreed on. Used by the
- * store link through CircuitBreaker.adoptShared / sharedView.
+ * A breaker's state as a fleet stores it, and applying what the fleet says: a state it agreed on, or
+ * a trip on its window. Used by the store link through CircuitBreaker.adoptShared / sharedView /
+ * judgeFleet.
  */
+import type { CircuitBreaker } from '../circuit-breaker.js';
 import type { TransitionReason } from '../events.js';
 import type { CircuitState } from '../states/index.js';
 import { STATE_TABLE } from '../states/index.js';
-import type { SharedState } from './store.js';
+import { tripReason } from '../trip-rules.js';
+import type { SharedState, WindowCounts } from './store.js';
 
 /** The breaker's fields this needs (CircuitBreaker; engine-internal members). */
 export interface SharedViewHost {
@@ -49,4 +52,11 @@ export function adoptSharedState(host: SharedViewHost, shared: SharedState): voi
   } finally {
     host.adopted = null;
   }
+}
+
+/** Trips a closed breaker when a rate rule holds on the fleet's window. */
+export function judgeFleetWindow(breaker: CircuitBreaker, counts: WindowCounts): void {
+  if (breaker.current.name !== 'closed') return;
+  const reason = tripReason(breaker.rules, counts, 0, breaker.opts, true);
+  if (reason !== null) breaker.transition('open', reason, breaker.now());
 }
