@@ -1,7 +1,9 @@
 /**
  * The coordinator: options, the window, the state object in force, totals and listeners. What each
  * state does lives in states/ (one file per state, one table of them), running a call in
- * call-runner.ts and call-outcomes.ts, new options in reconfiguration.ts, the fleet link in fleet/. Framework-free: no NestJS, rxjs or reflect-metadata.
+ * call-runner.ts and call-outcomes.ts, new options in reconfiguration.ts, manual control in
+ * manual-control.ts, listeners in observers.ts, the fleet link in fleet/. Framework-free: no
+ * NestJS, rxjs or reflect-metadata.
  *
  * Hot-path rules (bench/ measures them): closed + success + no timeout + no slow-call tracking is
  * `execute`'s own fast path: no clock read (a time window reads a coarse clock), no allocation
@@ -9,7 +11,7 @@
  * state object; events cost nothing when nobody listens.
  */
 import type { Clock } from './clock.js';
-import { cancelTimer, scheduleTimer } from './clock.js';
+import { cancellableTimer } from './clock.js';
 import { checkPermit, completeCall, emitCallEvent } from './call-outcomes.js';
 import { NO_REACTIONS, makeReactions, runCall, settleOther } from './call-runner.js';
 import { reportOnce } from './callback-errors.js';
@@ -19,15 +21,18 @@ import type { DeadlineQueue } from './deadlines.js';
 import { CircuitBreakerTimeoutError, CircuitOpenError } from './errors.js';
 import type { CallEvent, CallListener, StateChangeEvent, StateChangeListener, TransitionReason } from './events.js';
 import { FailureClassifier } from './failure-classifier.js';
-import { adoptSharedState, sharedViewOf } from './fleet/shared-view.js';
+import { adoptSharedState, judgeFleetWindow, openingFactsOf, sharedViewOf } from './fleet/shared-view.js';
 import type { StoreLink } from './fleet/store-link.js';
 import { joinStore } from './fleet/store-session.js';
 import type { FleetOptions, FleetOptionsChange, LocalSharedState, OpeningFacts, SharedState, StoreLogger, WindowCounts } from './fleet/store.js';
 import type { HealthPoller } from './health-poller.js';
 import { Listeners } from './listeners.js';
+import { enterManual, resetBreaker } from './manual-control.js';
+import { announceTransition, timeCalls, watchCalls } from './observers.js';
 import type { CircuitBreakerOptions, CircuitBreakerSettings, ResolvedOptions } from './options.js';
-import { resolveOptions, warnIfRatioThreshold } from './options.js';
-import { applyOptions, reconfigureBreaker, shadowsFor } from './reconfiguration.js';
+import { resolveOptions } from './options.js';
+import { ratioWarningMuted, warnIfRatioThreshold } from './ratio-warning.js';
+import { applyFleetOptions, reconfigureBreaker } from './reconfiguration.js';
 import { ShadowSet } from './shadows.js';
 import { Rejections } from './rejections.js';
 import { CallTotals, snapshotOf } from './snapshot.js';
@@ -49,23 +54,6 @@ export type { CircuitState } from './states/index.js';
 
 const closedState = STATE_TABLE.closed.behaviour;
 const promiseThen = Promise.prototype.then;
-
-/** Set while a family builds a key's breaker: the family warns about ratio-like thresholds once for all its keys. */
-let ratioWarningMuted = false;
-
-/**
- * Builds breakers that never give the ratio-threshold warning themselves (the keys of a family,
- * which gives it once under its own name instead of once per key).
- * @internal
- */
-export function withoutRatioWarning<T>(build: () => T): T {
-  ratioWarningMuted = true;
-  try {
-    return build();
-  } finally {
-    ratioWarningMuted = false;
-  }
-}
 
 /**
  * A circuit breaker. docs/behaviour.md describes each state and rule, docs/options.md each option.
@@ -105,7 +93,8 @@ export class CircuitBreaker {
   /** What opened the circuit (this instance's window, the fleet's, or a peer's facts when adopted). @internal */
   openFacts: OpeningFacts | null = null;
   /** The fleet's window a fleet-window trip is judging (for openFacts). @internal */
-  private fleetCounts: WindowCounts | null = null;
+  /** The fleet's window while a trip on it is being made (judgeFleetWindow): the opening's facts. @internal */
+  fleetCounts: WindowCounts | null = null;
   /** @internal */ rejectRetryAfterMs: number | undefined = undefined;
   /** @internal */ disposed = false;
   /** @internal */ link: StoreLink | null = null;
@@ -119,11 +108,7 @@ export class CircuitBreaker {
   /** Made on the first rejection. @internal */ rejections: Rejections | null = null;
   /** The reactions that record a native promise's outcome, made for the current permit on first use. @internal */
   reactions: Reactions = NO_REACTIONS;
-  /**
-   * For a family of keyed breakers: its call counter at this breaker's last use (the recency of
-   * use, kept here so that a known key costs one Map lookup and no entry object of its own).
-   * @internal
-   */
+  /** A family's call counter at this key's last use (kept here: a known key costs one Map lookup, no entry object). @internal */
   familyUse = 0;
 
   /** Closed, no timeout and no slow-call tracking: a call needs no clock (execute's fast path). */
@@ -134,7 +119,7 @@ export class CircuitBreaker {
   /** @internal */ clockOfWindow: Clock;
   /** @internal */ rules: readonly TripRule[];
   private generation = 0;
-  private readonly stateListeners = new Listeners<StateChangeEvent>();
+  /** @internal */ readonly stateListeners = new Listeners<StateChangeEvent>();
   /** @internal */ readonly callListeners = new Listeners<CallEvent>();
   private warnedRatios = false;
 
@@ -145,7 +130,7 @@ export class CircuitBreaker {
     this.window = createWindow(this.opts.slidingWindow);
     this.clockOfWindow = windowClock(this.opts.clock, this.window.sliceMs);
     this.rules = tripRulesFor(this.opts);
-    this.warnedRatios = ratioWarningMuted;
+    this.warnedRatios = ratioWarningMuted();
     this.settle();
     if (this.opts.shadows !== undefined) this.shadowSet = new ShadowSet(this, this.given, this.opts.shadows);
     if (this.opts.store !== undefined) this.link = joinStore(this.opts.store, this);
@@ -253,9 +238,7 @@ export class CircuitBreaker {
    * @internal
    */
   schedule(callback: () => void, delayMs: number): () => void {
-    const clock = this.opts.clock;
-    const handle = scheduleTimer(clock, callback, delayMs);
-    return () => cancelTimer(clock, handle);
+    return cancellableTimer(this.opts.clock, callback, delayMs);
   }
 
   // ---------------------------------------------------------------- admission and outcomes (engine-internal)
@@ -311,35 +294,13 @@ export class CircuitBreaker {
     const from = this.current;
     const next = STATE_TABLE[to].behaviour;
     // An adopted opening carries the facts of the instance that opened it (shared-view.ts sets them).
-    if (reason !== 'shared_state' && (to === 'open' || to === 'forced_open')) this.openFacts = this.factsOf(reason);
+    if (reason !== 'shared_state' && (to === 'open' || to === 'forced_open')) this.openFacts = openingFactsOf(this, reason);
     from.leave(this);
     this.current = next;
     this.bumpGeneration();
     next.enter(this, from, reason, nowMs, cause);
     this.settle();
-    this.announce(from.name, to, reason, nowMs);
-  }
-
-  /** The window this instance judged when it opened the circuit (the fleet's for a fleet-window trip). */
-  private factsOf(reason: TransitionReason): OpeningFacts {
-    const fleet = this.fleetCounts;
-    const calls = fleet !== null ? fleet.calls : this.window.calls;
-    const failures = fleet !== null ? fleet.failures : this.window.failures;
-    const slowCalls = fleet !== null ? fleet.slowCalls : this.window.slowCalls;
-    return {
-      reason,
-      calls,
-      failureRate: calls === 0 ? 0 : Math.min(100, (failures * 100) / calls),
-      slowCallRate: calls === 0 ? 0 : Math.min(100, (slowCalls * 100) / calls),
-    };
-  }
-
-  /** Tells the store link (unless the fleet told us) and the listeners. */
-  private announce(from: CircuitState, to: CircuitState, reason: TransitionReason, nowMs: number): void {
-    if (this.link !== null && reason !== 'shared_state') this.link.transitioned(reason);
-    if (this.stateListeners.empty) return;
-    const event: StateChangeEvent = { name: this.name, from, to, at: nowMs, reason };
-    this.stateListeners.emit(event, (error) => this.onInternalError(error, `onStateChange listener of circuit breaker "${this.name}"`));
+    announceTransition(this, from.name, to, reason, nowMs);
   }
 
   /**
@@ -366,21 +327,17 @@ export class CircuitBreaker {
 
   /** Rejects every call until another manual transition. The window is kept. */
   forceOpen(): void {
-    this.enterManual('forced_open');
+    enterManual(this, 'forced_open');
   }
 
   /** Admits every call and records nothing. */
   disable(): void {
-    this.enterManual('disabled');
+    enterManual(this, 'disabled');
   }
 
   /** Records and reports would-be trips (`snapshot().wouldTrip`) but never rejects. */
   metricsOnly(): void {
-    this.enterManual('metrics_only');
-  }
-
-  private enterManual(state: 'forced_open' | 'disabled' | 'metrics_only'): void {
-    if (this.current.name !== state) this.transition(state, state, this.now());
+    enterManual(this, 'metrics_only');
   }
 
   /**
@@ -388,12 +345,7 @@ export class CircuitBreaker {
    * `manual_reset`), also on a closed breaker, where the event goes from closed to closed.
    */
   reset(): void {
-    if (this.current !== closedState) {
-      this.transition('closed', 'manual_reset', this.now());
-      return;
-    }
-    this.restartClosed();
-    this.announce('closed', 'closed', 'manual_reset', this.now());
+    resetBreaker(this);
   }
 
   /** A closed circuit starts afresh: empty window, no backoff history, in-flight outcomes stale. @internal */
@@ -414,15 +366,7 @@ export class CircuitBreaker {
 
   /** Trips a closed breaker when a rate rule holds on the fleet's window. @internal */
   judgeFleet(counts: WindowCounts): void {
-    if (this.current !== closedState) return;
-    const reason = tripReason(this.rules, counts, 0, this.opts, true);
-    if (reason === null) return;
-    this.fleetCounts = counts;
-    try {
-      this.transition('open', reason, this.now());
-    } finally {
-      this.fleetCounts = null;
-    }
+    judgeFleetWindow(this, counts);
   }
 
   /** The local state as the fleet stores it. @internal */
@@ -451,11 +395,7 @@ export class CircuitBreaker {
 
   /** Applies the fleet's options record over the breaker's own (validated first; throws if invalid). @internal */
   adoptFleetOptions(record: FleetOptions): void {
-    const effective = { ...this.given, ...record.settings, name: this.name } as CircuitBreakerOptions;
-    const next = resolveOptions(effective);
-    const shadows = shadowsFor(this, effective, next);
-    this.fleetOptions = record;
-    applyOptions(this, next, shadows);
+    applyFleetOptions(this, record);
   }
 
   // ---------------------------------------------------------------- observation
@@ -480,12 +420,7 @@ export class CircuitBreaker {
 
   /** Per-call events. Nothing is built for them while nobody listens. */
   onCall(listener: CallListener): () => void {
-    const off = this.callListeners.add(listener);
-    this.settle();
-    return () => {
-      off();
-      this.settle();
-    };
+    return watchCalls(this, listener);
   }
 
   /**
@@ -496,15 +431,7 @@ export class CircuitBreaker {
    * @internal
    */
   timeEveryCall(): () => void {
-    this.timedObservers++;
-    this.settle();
-    let on = true;
-    return () => {
-      if (!on) return;
-      on = false;
-      this.timedObservers--;
-      this.settle();
-    };
+    return timeCalls(this);
   }
 
   /**

@@ -50,6 +50,12 @@ export function cancelTimer(clock: Clock, handle: unknown): void {
   else clearTimeout(handle as ReturnType<typeof setTimeout>);
 }
 
+/** {@link scheduleTimer}, and the function that cancels it. */
+export function cancellableTimer(clock: Clock, callback: () => void, delayMs: number): () => void {
+  const handle = scheduleTimer(clock, callback, delayMs);
+  return () => cancelTimer(clock, handle);
+}
+
 /** The clock brings its own timers (its own or its class's; never ones inherited from Object.prototype). */
 function hasTimers(clock: Clock): boolean {
   return clock.setTimeout !== undefined && clock.setTimeout !== (Object.prototype as { setTimeout?: unknown }).setTimeout;

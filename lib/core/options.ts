@@ -278,29 +278,6 @@ export function resolveOptions(options: CircuitBreakerOptions): ResolvedOptions 
   };
 }
 
-/**
- * Thresholds are percent: one in (0, 1) is accepted but most likely meant as a ratio (0.5 for
- * 50 %). Returns the warning to give once per breaker, or undefined.
- */
-export function ratioThresholdWarning(opts: ResolvedOptions, subject = `Circuit breaker "${opts.name}"`): string | undefined {
-  const suspicious: string[] = [];
-  if (opts.failureRateThreshold < 1) suspicious.push(`failureRateThreshold ${opts.failureRateThreshold}`);
-  if (opts.slowCallDurationMs !== undefined && opts.slowCallRateThreshold < 1) suspicious.push(`slowCallRateThreshold ${opts.slowCallRateThreshold}`);
-  if (suspicious.length === 0) return undefined;
-  return (
-    `${subject}: ${suspicious.join(' and ')} looks like a ratio, but thresholds are in percent ` +
-    `(${suspicious.length === 1 ? 'it trips' : 'they trip'} at under 1 %); write 50 for 50 %`
-  );
-}
-
-/** Gives {@link ratioThresholdWarning}'s warning, if any, as a process warning; returns whether it did. */
-export function warnIfRatioThreshold(opts: ResolvedOptions): boolean {
-  const warning = ratioThresholdWarning(opts);
-  if (warning === undefined) return false;
-  process.emitWarning(warning, { code: 'CIRCUIT_BREAKER_THRESHOLD_RATIO' });
-  return true;
-}
-
 const STORE_METHODS = ['sync', 'transition', 'acquireTrial', 'completeTrial', 'subscribe', 'ping', 'release'] as const;
 
 function resolveStore(v: Validator, store: unknown): CircuitBreakerStore | undefined {

@@ -5,6 +5,7 @@
  */
 import type { CircuitBreaker } from './circuit-breaker.js';
 import { windowClock } from './coarse-clock.js';
+import type { FleetOptions } from './fleet/store.js';
 import { CircuitBreakerConfigError } from './errors.js';
 import { HealthPoller } from './health-poller.js';
 import type { CircuitBreakerOptions, CircuitBreakerSettings, ResolvedOptions } from './options.js';
@@ -66,4 +67,13 @@ export function applyOptions(breaker: CircuitBreaker, next: ResolvedOptions, sha
     breaker.health?.stop();
     if (next.healthCheck !== undefined) (breaker.health ??= new HealthPoller(breaker)).start(next.clock.now());
   }
+}
+
+/** The fleet's options record over the breaker's own options (validated first; throws if invalid). */
+export function applyFleetOptions(breaker: CircuitBreaker, record: FleetOptions): void {
+  const effective = { ...breaker.given, ...record.settings, name: breaker.name } as CircuitBreakerOptions;
+  const next = resolveOptions(effective);
+  const shadows = shadowsFor(breaker, effective, next);
+  breaker.fleetOptions = record;
+  applyOptions(breaker, next, shadows);
 }

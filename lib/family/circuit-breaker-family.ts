@@ -6,14 +6,15 @@
  * Bounded: at most `maxKeys` breakers, and a closed breaker unused for `idleTtlMs` is retired
  * (idle-sweeps.ts). Per call, a known key costs a Map lookup and a counter increment.
  */
-import { CircuitBreaker, withoutRatioWarning } from '../core/circuit-breaker.js';
+import { CircuitBreaker } from '../core/circuit-breaker.js';
+import { ratioThresholdWarning, withoutRatioWarning } from '../core/ratio-warning.js';
 import type { CircuitState, StateChangeEvent, StateChangeListener } from '../core/circuit-breaker.js';
 import type { Clock } from '../core/clock.js';
 import { monotonicClock } from '../core/clock.js';
 import { CircuitBreakerConfigError } from '../core/errors.js';
 import { Listeners } from '../core/listeners.js';
 import type { CircuitBreakerSettings } from '../core/options.js';
-import { ratioThresholdWarning, resolveOptions } from '../core/options.js';
+import { resolveOptions } from '../core/options.js';
 import { CIRCUIT_STATES, STATE_TABLE } from '../core/states/index.js';
 import { CircuitBreakerKeyError, OVERFLOW_KEY, checkFamilyName, keyProblem, resolveFamilyLimits, splitFamilySettings } from './family-options.js';
 import type { CircuitBreakerFamilyOptions, CircuitBreakerFamilySettings, ResolvedFamilyLimits } from './family-options.js';

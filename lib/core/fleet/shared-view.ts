@@ -1,11 +1,14 @@
 /**
- * A breaker's state as a fleet stores it, and applying a state the fleet agreed on. Used by the
- * store link through CircuitBreaker.adoptShared / sharedView.
+ * A breaker's state as a fleet stores it, and applying what the fleet says: a state it agreed on, or
+ * a trip on its window. Used by the store link through CircuitBreaker.adoptShared / sharedView /
+ * judgeFleet.
  */
+import type { CircuitBreaker } from '../circuit-breaker.js';
 import type { TransitionReason } from '../events.js';
 import type { CircuitState } from '../states/index.js';
 import { STATE_TABLE } from '../states/index.js';
-import type { LocalSharedState, OpeningFacts, SharedState } from './store.js';
+import { tripReason } from '../trip-rules.js';
+import type { LocalSharedState, OpeningFacts, SharedState, WindowCounts } from './store.js';
 
 /** The breaker's fields this needs (CircuitBreaker; engine-internal members). */
 export interface SharedViewHost {
@@ -55,4 +58,32 @@ export function adoptSharedState(host: SharedViewHost, shared: SharedState): voi
   } finally {
     host.adopted = null;
   }
+}
+
+/** Trips a closed breaker when a rate rule holds on the fleet's window. */
+export function judgeFleetWindow(breaker: CircuitBreaker, counts: WindowCounts): void {
+  if (breaker.current.name !== 'closed') return;
+  const reason = tripReason(breaker.rules, counts, 0, breaker.opts, true);
+  if (reason === null) return;
+  breaker.fleetCounts = counts; // the opening's facts are the fleet's window, not this instance's
+  try {
+    breaker.transition('open', reason, breaker.now());
+  } finally {
+    breaker.fleetCounts = null;
+  }
+}
+
+/** The window an opening was judged on: this instance's, or the fleet's for a fleet-window trip. */
+export function openingFactsOf(breaker: CircuitBreaker, reason: TransitionReason): OpeningFacts {
+  const fleet = breaker.fleetCounts;
+  const window = breaker.window;
+  const calls = fleet !== null ? fleet.calls : window.calls;
+  const failures = fleet !== null ? fleet.failures : window.failures;
+  const slowCalls = fleet !== null ? fleet.slowCalls : window.slowCalls;
+  return {
+    reason,
+    calls,
+    failureRate: calls === 0 ? 0 : Math.min(100, (failures * 100) / calls),
+    slowCallRate: calls === 0 ? 0 : Math.min(100, (slowCalls * 100) / calls),
+  };
 }
