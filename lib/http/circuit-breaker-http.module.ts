@@ -16,6 +16,7 @@ import type { CircuitBreaker } from '../core/circuit-breaker.js';
 import { CircuitBreakerConfigError } from '../core/errors.js';
 import type { CircuitBreakerFamily } from '../family/circuit-breaker-family.js';
 import type { CircuitBreakerFamilySettings } from '../family/family-options.js';
+import { refuseUnknownOptions } from '../unknown-options.js';
 import { hostKey, joined } from './breaker-fetch.js';
 import { checkMaxRetryAfterMs, httpSettingsFor } from './http-failures.js';
 import type { HttpPresetOptions } from './http-failures.js';
@@ -162,11 +163,7 @@ export class CircuitBreakerHttpModule {
 function checkOptions(options: CircuitBreakerHttpOptions): void {
   const where = 'CircuitBreakerHttpModule.register';
   if (options === null || typeof options !== 'object') throw CircuitBreakerConfigError.forComponent(where, 'options', options, 'an object');
-  for (const key of Object.keys(options)) {
-    if (!['family', 'perHost', 'options', 'keyOf'].includes(key)) {
-      throw CircuitBreakerConfigError.forComponent(where, key, (options as Record<string, unknown>)[key], 'absent (known options: family, perHost, options, keyOf)');
-    }
-  }
+  refuseUnknownOptions(where, options, ['family', 'perHost', 'options', 'keyOf']);
   if (options.perHost !== undefined && typeof options.perHost !== 'boolean') throw CircuitBreakerConfigError.forComponent(where, 'perHost', options.perHost, 'a boolean');
   if (options.keyOf !== undefined && typeof options.keyOf !== 'function') throw CircuitBreakerConfigError.forComponent(where, 'keyOf', options.keyOf, 'a function (url: URL) => string');
   if (options.family !== undefined && (typeof options.family !== 'string' || options.family.length === 0)) {
