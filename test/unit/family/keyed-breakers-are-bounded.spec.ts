@@ -215,6 +215,28 @@ describe('at maxKeys', () => {
     expect(shards.find('_overflow')).toBe(first);
   });
 
+  it('a lower maxKeys retires the least recently used closed breakers at once, never an open one', async () => {
+    const { shards, retired, clock } = family({ maxKeys: 2_000 });
+    for (let i = 0; i < 1_000; i++) shards.get(`k${i}`);
+    await trip(shards, 'k0'); // the oldest, but open: it protects, so it stays
+    shards.reconfigure({ maxKeys: 10 });
+    expect(shards.size).toBe(10);
+    expect(shards.maxKeys).toBe(10);
+    expect(retired).toHaveLength(990);
+    expect(new Set(retired.map((e) => e.reason))).toEqual(new Set(['evicted']));
+    expect(shards.keys().sort()).toEqual(['k0', ...Array.from({ length: 9 }, (_, i) => `k${991 + i}`)].sort());
+    // Lowered below the open keys: they stay while they protect, and make room as they close.
+    await trip(shards, 'k999');
+    shards.reconfigure({ maxKeys: 1 });
+    expect(shards.keys().sort()).toEqual(['k0', 'k999']);
+    clock.advance(5_000);
+    await shards.execute('k0', async () => 'trial');
+    expect(shards.get('k0').state).toBe('closed');
+    // A new key retires k0 (closed now) and, with k999 still open at the limit of 1, shares the overflow breaker.
+    expect(shards.get('new').name).toBe('shards:_overflow');
+    expect(shards.keys()).toEqual(['k999']);
+  });
+
   it('holds at maxKeys over many distinct keys', async () => {
     const { shards, retired } = family({ maxKeys: 50 });
     for (let i = 0; i < 5_000; i++) await shards.execute(`k${i}`, async () => i);
