@@ -75,12 +75,24 @@ describe('one breaker per key', () => {
 });
 
 describe('keys are caller input', () => {
+  it('accepts printable keys, an ASCII space and non-Latin letters included', () => {
+    const { shards } = family();
+    for (const key of ['a b', 'café', 'київ', '東京', 'host:8080', '😀']) expect(shards.get(key).name).toBe(`shards:${key}`);
+  });
+
   it.each([
     ['', 'is empty'],
     [42, 'is not a string'],
     [undefined, 'is not a string'],
     [{ id: 1 }, 'is not a string'],
     ['line\nbreak', 'contains a control character'],
+    ['a\u200bb', 'contains U+200B, an invisible or format character'],
+    ['evil\u202Etxt.exe', 'contains U+202E, an invisible or format character'],
+    ['line\u2028sep', 'contains U+2028'],
+    ['para\u2029sep', 'contains U+2029'],
+    ['no\u00a0break', 'contains U+00A0'],
+    ['\ufeffbom', 'contains U+FEFF'],
+    ['ideographic\u3000space', 'contains U+3000'],
     ['_overflow', 'is reserved'],
     ['x'.repeat(194), 'is 194 characters long (at most 193'],
   ])('%j: execute rejects with CircuitBreakerKeyError naming the family; nothing is made or recorded', async (key, problem) => {
