@@ -36,7 +36,8 @@ export type BreakerFetch = Fetch & { readonly family: CircuitBreakerFamily };
  * ```
  * A 5xx or 429 response is recorded as a failure and still returned; a network error or a timeout
  * rejects; other 4xx responses are ignored (see http-failures.ts). A URL that does not parse
- * rejects with fetch's own TypeError before any breaker is involved.
+ * rejects with fetch's own TypeError, and one other than http: or https: with a TypeError saying
+ * so, before any breaker is involved.
  */
 export function breakerFetch(options: BreakerFetchOptions = {}): BreakerFetch {
   const { family: given, name, fetch: fetchImpl, keyOf = hostKey, ...settings } = options;
@@ -60,8 +61,14 @@ export function breakerFetch(options: BreakerFetchOptions = {}): BreakerFetch {
   return Object.assign(fetchThrough as Fetch, { family });
 }
 
-/** `host:port` (the port only when it is not the scheme's default), lower case. */
+/**
+ * `host:port` (the port only when it is not the scheme's default), lower case. A URL that is not
+ * http: or https: (file:, data:...) has no host to key a breaker by: a TypeError saying so.
+ */
 export function hostKey(url: URL): string {
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new TypeError(`unsupported URL ${JSON.stringify(url.href.length > 100 ? `${url.href.slice(0, 100)}…` : url.href)} (only http: and https: have a host to key a breaker by)`);
+  }
   return url.host;
 }
 

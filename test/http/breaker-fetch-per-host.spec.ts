@@ -138,4 +138,14 @@ describe('breakerFetch', () => {
     await expect(fetchHost('not a url')).rejects.toMatchObject({ name: 'TypeError', message: 'Invalid URL' });
     expect(fetchHost.family.size).toBe(0);
   });
+
+  it('rejects a URL other than http: or https: as unsupported, without a breaker', async () => {
+    const fetchHost = breakerFetch();
+    await expect(fetchHost('file:///etc/hosts')).rejects.toMatchObject({
+      name: 'TypeError',
+      message: 'unsupported URL "file:///etc/hosts" (only http: and https: have a host to key a breaker by)',
+    });
+    await expect(fetchHost(new URL('data:text/plain,hi'))).rejects.toThrow(/unsupported URL "data:text\/plain,hi"/);
+    expect(fetchHost.family.size).toBe(0);
+  });
 });
