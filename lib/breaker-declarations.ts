@@ -54,8 +54,12 @@ export function keyNameOrigin(name: string): string {
   return `its key (${JSON.stringify(name)}); for another name, declare the options under that key`;
 }
 
-/** The error for one name declared twice with options that differ: both places, both values. */
-export function conflictError(name: string, first: Declaration, second: Declaration): CircuitBreakerConfigError {
+/**
+ * The error for one name declared twice with options that differ: both places, both values. Its
+ * option is where the second declaration gave them: a decorator's `options`, else the module
+ * option (`breakers`, or `families` for a family of keyed breakers).
+ */
+export function conflictError(name: string, first: Declaration, second: Declaration, moduleOption: 'breakers' | 'families' = 'breakers'): CircuitBreakerConfigError {
   const keys = [...new Set([...Object.keys(first.settings), ...Object.keys(second.settings)])].filter(
     (key) => !sameSettings((first.settings as Record<string, unknown>)[key], (second.settings as Record<string, unknown>)[key]),
   );
@@ -63,7 +67,7 @@ export function conflictError(name: string, first: Declaration, second: Declarat
     `{ ${keys.map((key) => `${key}: ${show((settings as Record<string, unknown>)[key])}`).join(', ')} }`;
   return new CircuitBreakerConfigError(
     name,
-    'breakers',
+    second.source.startsWith('@') ? 'options' : moduleOption,
     second.settings,
     `the same options wherever the name is declared (declared with different options by ${first.source} with ${differing(first.settings)} ` +
       `and by ${second.source} with ${differing(second.settings)})`,

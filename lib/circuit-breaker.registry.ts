@@ -218,7 +218,7 @@ export class CircuitBreakerRegistry implements OnModuleDestroy {
     }
     const previous = this.familyDeclarations.get(name);
     if (previous !== undefined) {
-      if (!sameSettings(previous.settings, settings)) throw conflictError(name, previous, { settings, source });
+      if (!sameSettings(previous.settings, settings)) throw conflictError(name, previous, { settings, source }, 'families');
       return this.familyMap.get(name)!;
     }
     const existing = this.familyMap.get(name);

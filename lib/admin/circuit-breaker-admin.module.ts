@@ -2,6 +2,7 @@ import { Controller, Module, Optional, UseGuards } from '@nestjs/common';
 import type { CanActivate, DynamicModule, ModuleMetadata, NestModule, Type } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { CircuitBreakerConfigError } from '../core/errors.js';
+import { refuseUnknownOptions } from '../unknown-options.js';
 import { CircuitBreakerAdminController as BaseController } from './circuit-breaker-admin.controller.js';
 import { acceptEmptyJsonBodies } from './empty-json-body.js';
 import { ADMIN_REGISTRATION, UnguardedAdminWarning } from './unguarded-admin.warning.js';
@@ -25,6 +26,8 @@ export interface CircuitBreakerAdminOptions {
   imports?: ModuleMetadata['imports'];
 }
 
+const OPTION_KEYS: readonly (keyof CircuitBreakerAdminOptions)[] = ['path', 'guards', 'imports'];
+
 export const CIRCUIT_BREAKER_ADMIN_OPTIONS = Symbol('CIRCUIT_BREAKER_ADMIN_OPTIONS');
 
 /**
@@ -46,9 +49,15 @@ export class CircuitBreakerAdminModule implements NestModule {
   }
 
   static register(options: CircuitBreakerAdminOptions = {}): DynamicModule {
+    if (options === null || typeof options !== 'object') throw CircuitBreakerConfigError.forComponent('CircuitBreakerAdminModule', 'options', options, 'an object');
+    // A misspelt `guard` silently ignored would mount the admin API unguarded.
+    refuseUnknownOptions('CircuitBreakerAdminModule', options, OPTION_KEYS);
     const path = options.path ?? 'circuit-breakers';
     if (typeof path !== 'string') {
       throw CircuitBreakerConfigError.forComponent('CircuitBreakerAdminModule', 'path', path, 'a string');
+    }
+    if (path.split('/').some((segment) => segment === '.' || segment === '..')) {
+      throw CircuitBreakerConfigError.forComponent('CircuitBreakerAdminModule', 'path', path, 'a path without "." or ".." segments');
     }
     const guards = options.guards ?? [];
     if (!Array.isArray(guards) || guards.some((g) => g === null || (typeof g !== 'function' && typeof (g as CanActivate).canActivate !== 'function'))) {

@@ -2,6 +2,7 @@ import type { CanActivate, ModuleMetadata, Type } from '@nestjs/common';
 import type { Clock } from '../core/clock.js';
 import { CircuitBreakerConfigError } from '../core/errors.js';
 import { monotonicClock } from '../core/clock.js';
+import { refuseUnknownOptions } from '../unknown-options.js';
 
 /** Options of {@link CircuitBreakerDashboardModule.register}. */
 export interface CircuitBreakerDashboardOptions {
@@ -72,6 +73,19 @@ export const RECONNECT_DELAY_MS = 2_000;
 /** Transitions kept per breaker for the page. */
 export const TRANSITIONS_PER_BREAKER = 20;
 
+/** Every option `register()` takes: any other key is refused (a misspelt `readonly` must not leave the page writable). */
+const OPTION_KEYS: readonly (keyof CircuitBreakerDashboardOptions)[] = [
+  'path',
+  'guards',
+  'imports',
+  'readOnly',
+  'adminPath',
+  'credentialsHeader',
+  'historyMs',
+  'sampleIntervalMs',
+  'maxViewers',
+  'clock',
+];
 const MAX_HISTORY_MS = 3_600_000;
 const MAX_SAMPLES = 3_600;
 const HEADER_TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
@@ -92,6 +106,9 @@ function wholeMs(option: string, value: unknown, min: number, max: number): numb
 /** Validates at `register()`, so a bad value fails bootstrap with the option and the value named. */
 export function resolveDashboardOptions(options: CircuitBreakerDashboardOptions): ResolvedDashboardOptions {
   if (options === null || typeof options !== 'object') fail('options', options, 'an object');
+  refuseUnknownOptions('CircuitBreakerDashboardModule', options, OPTION_KEYS);
+  if (hasDotSegment(options.path)) fail('path', options.path, 'a path without "." or ".." segments (the page is served where the path says, never above it)');
+  if (hasDotSegment(options.adminPath)) fail('adminPath', options.adminPath, 'a path without "." or ".." segments');
   const path = normalizePath(options.path ?? DEFAULT_PATH);
   if (path === undefined) fail('path', options.path, 'a non-empty string path such as "ops/circuit-breakers"');
   const guards = options.guards ?? [];
@@ -137,4 +154,9 @@ export function normalizePath(path: unknown): string | undefined {
   if (typeof path !== 'string') return undefined;
   const normalized = path.split('/').filter((segment) => segment !== '').join('/');
   return normalized === '' ? undefined : normalized;
+}
+
+/** @internal A `.` or `..` segment (`'../x'`, `'/x/../y'`): routers and browsers resolve them differently, so such a path is refused. */
+export function hasDotSegment(path: unknown): boolean {
+  return typeof path === 'string' && path.split('/').some((segment) => segment === '.' || segment === '..');
 }

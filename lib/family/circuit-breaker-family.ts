@@ -212,7 +212,9 @@ export class CircuitBreakerFamily {
 
   /**
    * New options for every key's breaker, those alive and those made later; validated first (an
-   * invalid value throws and changes nothing). Limits apply from the next new key or sweep on.
+   * invalid value throws and changes nothing). A lower `maxKeys` retires the least recently used
+   * closed breakers at once, down to the new limit (reason `evicted`); open and half-open ones
+   * stay while they protect, and go as they close. `idleTtlMs` applies from the next sweep on.
    */
   reconfigure(settings: CircuitBreakerFamilySettings): void {
     const { breaker, limits } = splitFamilySettings(settings);
@@ -229,6 +231,7 @@ export class CircuitBreakerFamily {
     this.settings = merged as CircuitBreakerSettings;
     const ttlChanged = nextLimits.idleTtlMs !== this.limits.idleTtlMs;
     this.limits = nextLimits;
+    if (this.members.size > nextLimits.maxKeys) this.trimTo(nextLimits.maxKeys);
     this.warnRatios();
     if (ttlChanged && this.sweeps.running) {
       this.sweeps.stop();
@@ -264,7 +267,8 @@ export class CircuitBreakerFamily {
   private admit(key: string): CircuitBreaker {
     const problem = keyProblem(this.name, key);
     if (problem !== undefined) throw new CircuitBreakerKeyError(this.name, key, problem);
-    if (this.members.size >= this.limits.maxKeys && !this.evictOne()) return this.overflowBreaker();
+    // A loop, not one eviction: after maxKeys was lowered, open members kept then may have closed since.
+    while (this.members.size >= this.limits.maxKeys) if (!this.evictOne()) return this.overflowBreaker();
     const breaker = this.build(key);
     breaker.familyUse = ++this.uses;
     this.members.set(key, breaker);
@@ -314,6 +318,19 @@ export class CircuitBreakerFamily {
       this.scanEvictable();
     }
     return false;
+  }
+
+  /** Retires least recently used closed members until at most `maxKeys` remain (or none closed is left). */
+  private trimTo(maxKeys: number): void {
+    const closed: { key: string; breaker: CircuitBreaker }[] = [];
+    for (const [key, breaker] of this.members) if (breaker.state === 'closed') closed.push({ key, breaker });
+    closed.sort((a, b) => a.breaker.familyUse - b.breaker.familyUse);
+    for (const { key, breaker } of closed) {
+      if (this.members.size <= maxKeys) break;
+      this.retire(key, breaker, 'evicted');
+    }
+    // The batch noted for eviction was sized for the old limit and may name retired members.
+    this.evictable = [];
   }
 
   /** Notes the least recently used closed members, a batch at a time (a scan per eviction would cost maxKeys each). */

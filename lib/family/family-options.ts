@@ -119,6 +119,12 @@ export class CircuitBreakerKeyError extends TypeError {
 // C0 and C1 control characters: a key ends up in log lines, metric labels and store keys.
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+/**
+ * Characters that print as nothing or as a plain space: format characters (Cf: bidi overrides such
+ * as U+202E, zero-width U+200B, U+FEFF), line and paragraph separators (U+2028, U+2029) and every
+ * space but the ASCII one (U+00A0...). "a\u200bb" and "ab" would be two look-alike breakers.
+ */
+const INVISIBLE = /[\p{Cf}\p{Zl}\p{Zp}]|(?! )\p{Zs}/u;
 
 /** The problem with `key` for the family `familyName`, or undefined when it is a valid key. */
 export function keyProblem(familyName: string, key: unknown): string | undefined {
@@ -127,6 +133,11 @@ export function keyProblem(familyName: string, key: unknown): string | undefined
   const longest = MAX_NAME_LENGTH - familyName.length - 1;
   if (key.length > longest) return `is ${key.length} characters long (at most ${longest}, so that "${familyName}:<key>" is at most ${MAX_NAME_LENGTH})`;
   if (CONTROL.test(key)) return 'contains a control character (keys appear in logs, metric labels and store keys)';
+  const invisible = INVISIBLE.exec(key);
+  if (invisible !== null) {
+    const codePoint = `U+${invisible[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
+    return `contains ${codePoint}, an invisible or format character (bidi controls, zero-width characters, line separators and spaces other than " " make look-alike keys)`;
+  }
   if (RESERVED_KEYS.has(key)) return `is reserved (${[...RESERVED_KEYS].join(' and ')} are the family's own)`;
   return undefined;
 }

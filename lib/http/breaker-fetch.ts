@@ -3,13 +3,15 @@
  * circuit only. An open circuit rejects before any connection is made; with `timeoutMs`, the
  * breaker's AbortSignal is passed to fetch, so a timed-out request is torn down (its socket closed).
  */
+import { CircuitBreakerConfigError } from '../core/errors.js';
 import { CircuitBreakerFamily } from '../family/circuit-breaker-family.js';
 import type { CircuitBreakerFamilySettings } from '../family/family-options.js';
-import { httpBreakerSettings } from './http-failures.js';
+import { checkMaxRetryAfterMs, httpSettingsFor } from './http-failures.js';
+import type { HttpPresetOptions } from './http-failures.js';
 
 type Fetch = typeof globalThis.fetch;
 
-export interface BreakerFetchOptions extends CircuitBreakerFamilySettings {
+export interface BreakerFetchOptions extends CircuitBreakerFamilySettings, HttpPresetOptions {
   /**
    * The family whose breakers the requests go through (`registry.family('hosts')` in Nest, where
    * the family's options come from `forRoot({ families })`: spread `httpBreakerSettings()` there).
@@ -34,11 +36,18 @@ export type BreakerFetch = Fetch & { readonly family: CircuitBreakerFamily };
  * ```
  * A 5xx or 429 response is recorded as a failure and still returned; a network error or a timeout
  * rejects; other 4xx responses are ignored (see http-failures.ts). A URL that does not parse
- * rejects with fetch's own TypeError before any breaker is involved.
+ * rejects with fetch's own TypeError, and one other than http: or https: with a TypeError saying
+ * so, before any breaker is involved.
  */
 export function breakerFetch(options: BreakerFetchOptions = {}): BreakerFetch {
   const { family: given, name, fetch: fetchImpl, keyOf = hostKey, ...settings } = options;
-  const family = given ?? new CircuitBreakerFamily({ name: name ?? 'http', ...httpBreakerSettings(settings) });
+  const where = `breakerFetch({ name: '${name ?? 'http'}' })`;
+  if (given !== undefined && settings.maxRetryAfterMs !== undefined) {
+    // The given family already has its retryAfterMs: a cap here would silently do nothing.
+    checkMaxRetryAfterMs(where, settings.maxRetryAfterMs);
+    throw CircuitBreakerConfigError.forComponent(where, 'maxRetryAfterMs', settings.maxRetryAfterMs, 'absent when a family is given (give it to httpBreakerSettings({ maxRetryAfterMs }) where the family is declared)');
+  }
+  const family = given ?? new CircuitBreakerFamily({ name: name ?? 'http', ...httpSettingsFor(where, settings) });
   const run = fetchImpl ?? ((input: Parameters<Fetch>[0], init?: RequestInit) => globalThis.fetch(input, init));
   const fetchThrough = (input: Parameters<Fetch>[0], init?: RequestInit): Promise<Response> => {
     let key: string;
@@ -52,8 +61,14 @@ export function breakerFetch(options: BreakerFetchOptions = {}): BreakerFetch {
   return Object.assign(fetchThrough as Fetch, { family });
 }
 
-/** `host:port` (the port only when it is not the scheme's default), lower case. */
+/**
+ * `host:port` (the port only when it is not the scheme's default), lower case. A URL that is not
+ * http: or https: (file:, data:...) has no host to key a breaker by: a TypeError saying so.
+ */
 export function hostKey(url: URL): string {
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new TypeError(`unsupported URL ${JSON.stringify(url.href.length > 100 ? `${url.href.slice(0, 100)}…` : url.href)} (only http: and https: have a host to key a breaker by)`);
+  }
   return url.host;
 }
 

@@ -16,8 +16,10 @@ import type { CircuitBreaker } from '../core/circuit-breaker.js';
 import { CircuitBreakerConfigError } from '../core/errors.js';
 import type { CircuitBreakerFamily } from '../family/circuit-breaker-family.js';
 import type { CircuitBreakerFamilySettings } from '../family/family-options.js';
+import { refuseUnknownOptions } from '../unknown-options.js';
 import { hostKey, joined } from './breaker-fetch.js';
-import { httpBreakerSettings } from './http-failures.js';
+import { checkMaxRetryAfterMs, httpSettingsFor } from './http-failures.js';
+import type { HttpPresetOptions } from './http-failures.js';
 
 /** Options of {@link CircuitBreakerHttpModule.register}. */
 export interface CircuitBreakerHttpOptions {
@@ -31,10 +33,11 @@ export interface CircuitBreakerHttpOptions {
   /**
    * Breaker options (and, per host, the family's `maxKeys` / `idleTtlMs`), over the HTTP
    * classification: 5xx, 429, network errors and timeouts fail; other 4xx and cancelled requests
-   * are ignored; a 429 or 503 `Retry-After` keeps the circuit open that long. Declared under the
-   * family's name at bootstrap: give the options here rather than in `forRoot`.
+   * are ignored; a 429 or 503 `Retry-After` keeps the circuit open that long, up to
+   * `maxRetryAfterMs` (default 5 minutes). Declared under the family's name at bootstrap: give the
+   * options here rather than in `forRoot`.
    */
-  options?: CircuitBreakerFamilySettings;
+  options?: CircuitBreakerFamilySettings & HttpPresetOptions;
   /** The key of a request (perHost). Default: its URL's host (`host:port`). */
   keyOf?: (url: URL) => string;
 }
@@ -75,7 +78,7 @@ export class CircuitBreakerHttpInstaller implements OnModuleInit, OnModuleDestro
     const source = `CircuitBreakerHttpModule.register({ family: '${name}' })`;
     let through: (key: () => string, fn: (signal?: AbortSignal) => Promise<unknown>) => Promise<unknown>;
     if (perHost) {
-      const family: CircuitBreakerFamily = this.registry.declareFamily(name, httpBreakerSettings(settings), source);
+      const family: CircuitBreakerFamily = this.registry.declareFamily(name, httpSettingsFor(source, settings), source);
       through = (key, fn) => {
         let host: string;
         try {
@@ -86,7 +89,7 @@ export class CircuitBreakerHttpInstaller implements OnModuleInit, OnModuleDestro
         return family.execute(host, fn);
       };
     } else {
-      const breaker: CircuitBreaker = this.registry.declare(name, httpBreakerSettings(settings), source)!;
+      const breaker: CircuitBreaker = this.registry.declare(name, httpSettingsFor(source, settings), source)!;
       through = (_key, fn) => breaker.execute(fn);
     }
     let axiosModule: { HttpService: abstract new (...args: never[]) => { axiosRef: unknown } };
@@ -160,14 +163,12 @@ export class CircuitBreakerHttpModule {
 function checkOptions(options: CircuitBreakerHttpOptions): void {
   const where = 'CircuitBreakerHttpModule.register';
   if (options === null || typeof options !== 'object') throw CircuitBreakerConfigError.forComponent(where, 'options', options, 'an object');
-  for (const key of Object.keys(options)) {
-    if (!['family', 'perHost', 'options', 'keyOf'].includes(key)) {
-      throw CircuitBreakerConfigError.forComponent(where, key, (options as Record<string, unknown>)[key], 'absent (known options: family, perHost, options, keyOf)');
-    }
-  }
+  refuseUnknownOptions(where, options, ['family', 'perHost', 'options', 'keyOf']);
   if (options.perHost !== undefined && typeof options.perHost !== 'boolean') throw CircuitBreakerConfigError.forComponent(where, 'perHost', options.perHost, 'a boolean');
   if (options.keyOf !== undefined && typeof options.keyOf !== 'function') throw CircuitBreakerConfigError.forComponent(where, 'keyOf', options.keyOf, 'a function (url: URL) => string');
   if (options.family !== undefined && (typeof options.family !== 'string' || options.family.length === 0)) {
     throw CircuitBreakerConfigError.forComponent(where, 'family', options.family, 'a non-empty string');
   }
+  const max = (options.options as HttpPresetOptions | undefined)?.maxRetryAfterMs;
+  if (max !== undefined) checkMaxRetryAfterMs(where, max);
 }

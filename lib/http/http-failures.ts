@@ -5,7 +5,24 @@
  * circuit open at least that long (the engine's `retryAfterMs` option). Each piece is exported, so
  * any of them can be replaced: `{ ...httpBreakerSettings(), isResultFailure: mine }`.
  */
+import { CircuitBreakerConfigError } from '../core/errors.js';
 import type { CircuitBreakerSettings } from '../core/options.js';
+
+/**
+ * The longest wait a `Retry-After` may impose by default: 5 minutes. A server (or anything in
+ * front of it) answering `Retry-After: 31536000` must not lock a host out for weeks.
+ */
+export const DEFAULT_MAX_RETRY_AFTER_MS = 300_000;
+
+/** Options of the HTTP presets themselves (on top of the breaker's). */
+export interface HttpPresetOptions {
+  /**
+   * The longest a `Retry-After` may keep the circuit open, in ms: a longer one (seconds or an HTTP
+   * date) is read as this. A positive finite number; default 300 000 (5 minutes). The wait is
+   * never shorter than `openDurationMs`, whatever the cap.
+   */
+  maxRetryAfterMs?: number;
+}
 
 /** The statuses that count as the dependency failing: 5xx and 429. */
 export function isFailureStatus(status: number): boolean {
@@ -49,23 +66,46 @@ export function isHttpResultFailure(result: unknown): boolean {
 }
 
 /**
- * `retryAfterMs` for HTTP: the `Retry-After` of a 429 or 503 (seconds, or an HTTP date), in ms;
- * undefined for other statuses, a missing header or one that does not parse.
+ * `retryAfterMs` for HTTP: the `Retry-After` of a 429 or 503 (seconds, or an HTTP date), in ms,
+ * capped at {@link DEFAULT_MAX_RETRY_AFTER_MS}; undefined for other statuses, a missing header or
+ * one that does not parse. `httpBreakerSettings({ maxRetryAfterMs })` reads it with another cap.
  */
 export function httpRetryAfterMs(failure: unknown): number | undefined {
+  return readRetryAfterMs(failure, DEFAULT_MAX_RETRY_AFTER_MS);
+}
+
+/**
+ * The HTTP classification as breaker options, with `overrides` on top. `maxRetryAfterMs` (default
+ * 5 minutes) caps the wait a `Retry-After` may impose; it is not itself a breaker option, so it is
+ * taken out of the result.
+ */
+export function httpBreakerSettings<T extends CircuitBreakerSettings>(overrides?: T & HttpPresetOptions): CircuitBreakerSettings & Omit<T, 'maxRetryAfterMs'> {
+  return httpSettingsFor('httpBreakerSettings', overrides);
+}
+
+/** @internal {@link httpBreakerSettings}, its errors naming `where` (breakerFetch, the Nest module). */
+export function httpSettingsFor<T extends CircuitBreakerSettings>(where: string, overrides?: T & HttpPresetOptions): CircuitBreakerSettings & Omit<T, 'maxRetryAfterMs'> {
+  const { maxRetryAfterMs, ...rest } = (overrides ?? {}) as T & HttpPresetOptions;
+  const retryAfterMs = maxRetryAfterMs === undefined ? httpRetryAfterMs : (checkMaxRetryAfterMs(where, maxRetryAfterMs), (failure: unknown) => readRetryAfterMs(failure, maxRetryAfterMs));
+  return { isFailure: isHttpFailure, isResultFailure: isHttpResultFailure, retryAfterMs, ...(rest as Omit<T, 'maxRetryAfterMs'>) };
+}
+
+/** @internal A bad `maxRetryAfterMs` is a config error at bootstrap, naming the option and where it was given. */
+export function checkMaxRetryAfterMs(where: string, value: unknown): void {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
+    throw CircuitBreakerConfigError.forComponent(where, 'maxRetryAfterMs', value, 'a positive finite number of ms (the longest a Retry-After may keep the circuit open)');
+  }
+}
+
+function readRetryAfterMs(failure: unknown, maxMs: number): number | undefined {
   const status = statusOf(failure);
   if (status !== 429 && status !== 503) return undefined;
   const value = headerOf(failure, 'retry-after');
   if (value === undefined) return undefined;
   const trimmed = value.trim();
-  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  if (/^\d+$/.test(trimmed)) return Math.min(Number(trimmed) * 1000, maxMs);
   const at = Date.parse(trimmed);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
-}
-
-/** The HTTP classification as breaker options, with `overrides` on top. */
-export function httpBreakerSettings<T extends CircuitBreakerSettings>(overrides?: T): CircuitBreakerSettings & T {
-  return { isFailure: isHttpFailure, isResultFailure: isHttpResultFailure, retryAfterMs: httpRetryAfterMs, ...(overrides as T) };
+  return Number.isNaN(at) ? undefined : Math.min(Math.max(0, at - Date.now()), maxMs);
 }
 
 function hasHeaders(value: object): boolean {

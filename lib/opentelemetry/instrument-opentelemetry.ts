@@ -10,8 +10,10 @@ import type { CircuitBreakerFamily } from '../family/circuit-breaker-family.js';
 import { BreakerMeters } from './breaker-meters.js';
 import { DEFAULT_MAX_KEY_VALUES, DEFAULT_TOP_KEYS, validateOptions } from './opentelemetry-options.js';
 import type { CircuitBreakerOpenTelemetryOptions } from './opentelemetry-options.js';
+import { CIRCUIT_BREAKER_ATTRIBUTES as A } from './opentelemetry-names.js';
 import { meterFrom, tracesOn } from './opentelemetry-providers.js';
-import { markCall, markFailedCall, markTransition } from './span-signals.js';
+import { markCall, markFailedCall, markTransition, plainSpanNames } from './span-signals.js';
+import type { SpanNames } from './span-signals.js';
 
 /** What `instrumentOpenTelemetry()` returns. */
 export interface OpenTelemetryInstrumentation {
@@ -75,6 +77,13 @@ export function instrumentOpenTelemetry(
           topKeys: opts.topKeys ?? DEFAULT_TOP_KEYS,
           maxKeyValues: opts.maxKeyValues ?? DEFAULT_MAX_KEY_VALUES,
         });
+  const spanNames: SpanNames =
+    registry === undefined
+      ? plainSpanNames
+      : (name) => {
+          const member = familyMember(registry, name);
+          return member === undefined ? { [A.name]: name } : { [A.name]: member.family.name, [A.key]: name.slice(member.family.name.length + 1) };
+        };
   /** A breaker's event is selected by its name, or a key's (`family:key`) by its family's name. */
   const selectedEvent = (name: string): boolean => {
     if (wanted === undefined || wanted.has(name)) return true;
@@ -84,11 +93,11 @@ export function instrumentOpenTelemetry(
 
   const onStateChange = (event: StateChangeEvent): void => {
     meters?.onStateChange(event);
-    if (traces) markTransition(event);
+    if (traces) markTransition(event, spanNames);
   };
   const onCall = (breaker: CircuitBreaker | undefined, event: CallEvent): void => {
     meters?.onCall(event);
-    if (traces) markCall(breaker, event);
+    if (traces) markCall(breaker, event, spanNames);
   };
 
   const detachers: (() => void)[] = [];

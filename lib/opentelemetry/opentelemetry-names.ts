@@ -26,7 +26,8 @@ export const CIRCUIT_BREAKER_ATTRIBUTES = {
   name: 'circuitbreaker.name',
   /**
    * A keyed breaker's key, beside `circuitbreaker.name` = its family: the key for a key whose
-   * circuit is not closed or among the `topKeys` busiest, `_overflow`, or `_other` for the rest.
+   * circuit is not closed or among the `topKeys` busiest, `_overflow`, or `_other` for the rest
+   * (metrics); on spans and span events, always the key itself.
    */
   key: 'circuitbreaker.key',
   /** A state: `closed`, `open`, `half_open`, `forced_open`, `disabled`, `metrics_only`. */

@@ -1,4 +1,5 @@
 import type { MeterProvider, TracerProvider } from '@opentelemetry/api';
+import { didYouMean } from '../unknown-options.js';
 
 /** Options of `instrumentOpenTelemetry()` and `CircuitBreakerOpenTelemetryModule.forRoot()`. */
 export interface CircuitBreakerOpenTelemetryOptions {
@@ -54,7 +55,7 @@ export function validateOptions(options: unknown, where: string): CircuitBreaker
   }
   const given = options as Record<string, unknown>;
   for (const key of Object.keys(given)) {
-    if (!OPTION_KEYS.includes(key)) throw new TypeError(`${where}: unknown option "${key}" (known options: ${OPTION_KEYS.join(', ')})`);
+    if (!OPTION_KEYS.includes(key)) throw new TypeError(`${where}: unknown option "${key}"${didYouMean(key, OPTION_KEYS)} (known options: ${OPTION_KEYS.join(', ')})`);
   }
   const { meterProvider, tracerProvider, breakers, topKeys, maxKeyValues } = given;
   if (topKeys !== undefined && (typeof topKeys !== 'number' || !Number.isInteger(topKeys) || topKeys < 0)) {

@@ -13,44 +13,56 @@ import { CIRCUIT_BREAKER_ATTRIBUTES as A, CIRCUIT_BREAKER_SPAN_EVENTS as E } fro
 /** Transitions no call causes: they run from a timer or the store's channel, so no span is theirs. */
 const WITHOUT_A_CALL: ReadonlySet<TransitionReason> = new Set<TransitionReason>(['health_check_passed', 'shared_state']);
 
+/**
+ * The name attributes of a breaker's span signals: `circuitbreaker.name` alone for a named breaker;
+ * for a keyed breaker (`family:key`), the family's name and `circuitbreaker.key`, as on the metrics,
+ * so one query finds a family's calls in both. A span holds its own attributes, so every key is
+ * named (no `topKeys` bound as on metrics).
+ */
+export type SpanNames = (breakerName: string) => Attributes;
+
+/** Without a registry there are no families: the breaker's name as it is. */
+export const plainSpanNames: SpanNames = (breakerName) => ({ [A.name]: breakerName });
+
 function recordingSpan(): Span | undefined {
   const span = trace.getActiveSpan();
   return span !== undefined && span.isRecording() ? span : undefined;
 }
 
 /**
- * A call ended (or was refused): `circuitbreaker.name` and `circuitbreaker.state` (the state that
- * admitted or refused it) on the span, and an event when it was refused or timed out.
+ * A call ended (or was refused): `circuitbreaker.name` (and `circuitbreaker.key` for a keyed
+ * breaker) and `circuitbreaker.state` (the state that admitted or refused it) on the span, and an
+ * event when it was refused or timed out.
  */
-export function markCall(breaker: CircuitBreaker | undefined, event: CallEvent): void {
+export function markCall(breaker: CircuitBreaker | undefined, event: CallEvent, namesOf: SpanNames = plainSpanNames): void {
   const span = recordingSpan();
   if (span === undefined) return;
-  const name = event.name;
-  span.setAttribute(A.name, name);
+  const names = namesOf(event.name);
+  span.setAttributes(names);
   // The event comes before the call's outcome is applied, so the state is the one that admitted it;
   // a stale call was admitted under an earlier state, which is no longer known.
   const state = breaker === undefined || event.stale ? undefined : breaker.state;
   if (state !== undefined) span.setAttribute(A.state, state);
   if (event.kind === 'not_permitted') {
-    const attributes: Attributes = { [A.name]: name };
+    const attributes: Attributes = { ...names };
     if (state !== undefined) attributes[A.state] = state;
     const retryAfterMs = event.error instanceof CircuitOpenError ? event.error.retryAfterMs : undefined;
     if (retryAfterMs !== undefined) attributes[A.retryAfterMs] = retryAfterMs;
     span.addEvent(E.rejected, attributes);
   } else if (event.kind === 'timeout') {
-    const attributes: Attributes = { [A.name]: name };
+    const attributes: Attributes = { ...names };
     if (event.error instanceof CircuitBreakerTimeoutError) attributes[A.timeoutMs] = event.error.timeoutMs;
     span.addEvent(E.timeout, attributes);
   }
 }
 
 /** A transition, on the span of the call that caused it (listeners run inside that call). */
-export function markTransition(event: StateChangeEvent): void {
+export function markTransition(event: StateChangeEvent, namesOf: SpanNames = plainSpanNames): void {
   if (WITHOUT_A_CALL.has(event.reason)) return;
   const span = recordingSpan();
   if (span === undefined) return;
   span.addEvent(E.transition, {
-    [A.name]: event.name,
+    ...namesOf(event.name),
     [A.transitionFrom]: event.from,
     [A.transitionTo]: event.to,
     [A.transitionReason]: event.reason,

@@ -173,6 +173,31 @@ describe('bootstrap errors say who, where and what', () => {
       expect(message.slice(0, message.lastIndexOf(', got '))).not.toContain('minimumCalls');
     });
 
+    it("names the option where the second declaration gave them: a keyed decorator's options, or the module's families", async () => {
+      @Injectable()
+      class ShardsA {
+        @UseCircuitBreaker('shards', { key: (id: string) => id, options: { timeoutMs: 100 } })
+        async read(id: string): Promise<string> {
+          return id;
+        }
+      }
+      @Injectable()
+      class ShardsB {
+        @UseCircuitBreaker('shards', { key: (id: string) => id, options: { timeoutMs: 200 } })
+        async write(id: string): Promise<string> {
+          return id;
+        }
+      }
+      const decorators = await apps.bootstrapError({ imports: [CircuitBreakerModule.forRoot({ logger: false })], providers: [ShardsA, ShardsB] });
+      expect(decorators).toBeInstanceOf(CircuitBreakerConfigError);
+      expect(decorators).toMatchObject({ breakerName: 'shards', option: 'options' });
+      expect((decorators as Error).message).toContain('declared with different options by @UseCircuitBreaker');
+      @Module({ imports: [CircuitBreakerModule.forFeature({ families: { shards: { timeoutMs: 300 } } })] })
+      class ShardsFeature {}
+      const modules = await apps.bootstrapError({ imports: [CircuitBreakerModule.forRoot({ logger: false, families: { shards: { timeoutMs: 100 } } }), ShardsFeature] });
+      expect(modules).toMatchObject({ breakerName: 'shards', option: 'families' });
+    });
+
     it('an option set in one place only shows as unset in the other; nested options show whole', async () => {
       const message = await messageOf({ imports: [CircuitBreakerModule.forRoot({ logger: false }), SearchFeatureModule], providers: [SearchService] });
       expect(message).toContain(

@@ -80,4 +80,13 @@ describe('families in the admin API', () => {
     expect(hosts.maxKeys).toBe(20);
     await request(server).post('/admin/payments/reconfigure').set(json).send({ maxKeys: 5 }).expect(400);
   });
+
+  it('a lower maxKeys trims the family at once: the least recently used closed keys go, the open one stays', async () => {
+    const { server, hosts } = await setup();
+    hosts.get('c.example');
+    hosts.get('d.example');
+    expect(hosts.size).toBe(4);
+    await request(server).post('/admin/hosts/reconfigure').set(json).send({ maxKeys: 2 }).expect(200);
+    expect(hosts.keys().sort()).toEqual(['b.example', 'd.example']);
+  });
 });

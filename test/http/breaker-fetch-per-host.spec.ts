@@ -78,6 +78,28 @@ describe('breakerFetch', () => {
     expect(fetchHost.family.get(host.hostKey).state).toBe('closed');
   });
 
+  it('caps a Retry-After of a year (or a date in 2100) at maxRetryAfterMs: 5 minutes by default', async () => {
+    const [host, other] = hosts as [LoopbackHost, LoopbackHost];
+    const clock = new ManualClock();
+    const fetchHost = breakerFetch({ clock, minimumCalls: 2, openDurationMs: 200 });
+    host.behaviour = { kind: 'status', status: 503, headers: { 'retry-after': '31536000' } };
+    other.behaviour = { kind: 'status', status: 503, headers: { 'retry-after': 'Fri, 01 Jan 2100 00:00:00 GMT' } };
+    for (let i = 0; i < 2; i++) {
+      expect(await outcome(fetchHost(host.url()))).toBe(503);
+      expect(await outcome(fetchHost(other.url()))).toBe(503);
+    }
+    expect(fetchHost.family.get(host.hostKey).snapshot().retryAfterMs).toBe(300_000);
+    expect(fetchHost.family.get(other.hostKey).snapshot().retryAfterMs).toBe(300_000);
+    host.behaviour = { kind: 'ok' };
+    clock.advance(300_000);
+    expect(await outcome(fetchHost(host.url()))).toBe(200);
+    expect(fetchHost.family.get(host.hostKey).state).toBe('closed');
+
+    const capped = breakerFetch({ clock, minimumCalls: 2, openDurationMs: 200, maxRetryAfterMs: 60_000 });
+    for (let i = 0; i < 2; i++) expect(await outcome(capped(other.url()))).toBe(503);
+    expect(capped.family.get(other.hostKey).snapshot().retryAfterMs).toBe(60_000);
+  });
+
   it("cancels a request that outlives timeoutMs through the breaker's AbortSignal: the server sees its connection closed", async () => {
     const [host] = hosts as [LoopbackHost];
     host.behaviour = { kind: 'hang' };
@@ -114,6 +136,16 @@ describe('breakerFetch', () => {
   it('rejects a URL that does not parse, without a breaker', async () => {
     const fetchHost = breakerFetch();
     await expect(fetchHost('not a url')).rejects.toMatchObject({ name: 'TypeError', message: 'Invalid URL' });
+    expect(fetchHost.family.size).toBe(0);
+  });
+
+  it('rejects a URL other than http: or https: as unsupported, without a breaker', async () => {
+    const fetchHost = breakerFetch();
+    await expect(fetchHost('file:///etc/hosts')).rejects.toMatchObject({
+      name: 'TypeError',
+      message: 'unsupported URL "file:///etc/hosts" (only http: and https: have a host to key a breaker by)',
+    });
+    await expect(fetchHost(new URL('data:text/plain,hi'))).rejects.toThrow(/unsupported URL "data:text\/plain,hi"/);
     expect(fetchHost.family.size).toBe(0);
   });
 });

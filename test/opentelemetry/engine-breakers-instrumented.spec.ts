@@ -363,6 +363,7 @@ describe('instrumentOpenTelemetry on engine breakers, with the OpenTelemetry SDK
       [{ topKeys: -1 }, 'instrumentOpenTelemetry: option "topKeys" must be an integer >= 0, got -1'],
       [{ maxKeyValues: 0.5 }, 'instrumentOpenTelemetry: option "maxKeyValues" must be an integer >= 1, got 0.5'],
       [{ meter: 1 }, 'instrumentOpenTelemetry: unknown option "meter" (known options: meterProvider, tracerProvider, breakers, topKeys, maxKeyValues)'],
+      [{ topkeys: 3 }, 'instrumentOpenTelemetry: unknown option "topkeys" (did you mean "topKeys"?) (known options: meterProvider, tracerProvider, breakers, topKeys, maxKeyValues)'],
       [null, 'instrumentOpenTelemetry: options must be an object, got null'],
     ])('refuses bad options %j with an error naming the option and what is allowed', (options, message) => {
       expect(() => instrumentOpenTelemetry([breaker('payments')], options as never)).toThrow(message);

@@ -14,7 +14,7 @@ import type { CircuitBreakerFamily } from '../../lib/index.js';
 import { CircuitBreakerOpenTelemetryModule } from '../../lib/opentelemetry/index.js';
 import type { CircuitBreakerOpenTelemetryOptions } from '../../lib/opentelemetry/index.js';
 import { Apps, buildApp } from '../e2e/helpers.js';
-import { OtelSdk } from './otel-sdk.js';
+import { OtelSdk, eventsOf } from './otel-sdk.js';
 import type { Collected } from './otel-sdk.js';
 
 const NAME = 'circuitbreaker.name';
@@ -167,5 +167,23 @@ describe('keyed families in OpenTelemetry have a bounded set of attributes', () 
     await reader.read('a');
     const c = await collect();
     expect(everyPoint(c).filter((p) => p.attributes[NAME] === 'shards')).toEqual([]);
+  });
+
+  // Spans name a keyed call the way the metrics do, so one query (name = the family) finds both.
+  it('names a keyed call on its span and span events like the metrics: circuitbreaker.name = the family, circuitbreaker.key = the key', async () => {
+    const { reader } = await start({});
+    reader.down.add('bad0');
+    await sdk.inSpan('tripping', () => reader.read('bad0').catch(() => undefined));
+    await sdk.inSpan('refused', () => reader.read('bad0').catch(() => undefined));
+    await sdk.inSpan('fine', () => reader.read('good1'));
+    const tripping = sdk.span('tripping');
+    expect(tripping.attributes).toMatchObject({ [NAME]: 'shards', [KEY]: 'bad0' });
+    expect(eventsOf(tripping).find((e) => e.name === 'circuitbreaker.transition')?.attributes).toMatchObject({ [NAME]: 'shards', [KEY]: 'bad0', 'circuitbreaker.transition.to': 'open' });
+    const refused = sdk.span('refused');
+    expect(refused.attributes).toMatchObject({ [NAME]: 'shards', [KEY]: 'bad0', 'circuitbreaker.state': 'open' });
+    expect(eventsOf(refused).find((e) => e.name === 'circuitbreaker.rejected')?.attributes).toMatchObject({ [NAME]: 'shards', [KEY]: 'bad0' });
+    expect(sdk.span('fine').attributes).toMatchObject({ [NAME]: 'shards', [KEY]: 'good1' });
+    const everyName = sdk.finishedSpans().flatMap((span) => [span.attributes[NAME], ...eventsOf(span).map((e) => e.attributes[NAME])]);
+    expect(everyName.filter((name) => typeof name === 'string' && name.includes(':'))).toEqual([]);
   });
 });

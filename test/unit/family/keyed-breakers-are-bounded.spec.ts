@@ -75,12 +75,24 @@ describe('one breaker per key', () => {
 });
 
 describe('keys are caller input', () => {
+  it('accepts printable keys, an ASCII space and non-Latin letters included', () => {
+    const { shards } = family();
+    for (const key of ['a b', 'café', 'київ', '東京', 'host:8080', '😀']) expect(shards.get(key).name).toBe(`shards:${key}`);
+  });
+
   it.each([
     ['', 'is empty'],
     [42, 'is not a string'],
     [undefined, 'is not a string'],
     [{ id: 1 }, 'is not a string'],
     ['line\nbreak', 'contains a control character'],
+    ['a\u200bb', 'contains U+200B, an invisible or format character'],
+    ['evil\u202Etxt.exe', 'contains U+202E, an invisible or format character'],
+    ['line\u2028sep', 'contains U+2028'],
+    ['para\u2029sep', 'contains U+2029'],
+    ['no\u00a0break', 'contains U+00A0'],
+    ['\ufeffbom', 'contains U+FEFF'],
+    ['ideographic\u3000space', 'contains U+3000'],
     ['_overflow', 'is reserved'],
     ['x'.repeat(194), 'is 194 characters long (at most 193'],
   ])('%j: execute rejects with CircuitBreakerKeyError naming the family; nothing is made or recorded', async (key, problem) => {
@@ -213,6 +225,28 @@ describe('at maxKeys', () => {
     expect(shards.has('a')).toBe(false);
     expect(warnings).toHaveLength(1);
     expect(shards.find('_overflow')).toBe(first);
+  });
+
+  it('a lower maxKeys retires the least recently used closed breakers at once, never an open one', async () => {
+    const { shards, retired, clock } = family({ maxKeys: 2_000 });
+    for (let i = 0; i < 1_000; i++) shards.get(`k${i}`);
+    await trip(shards, 'k0'); // the oldest, but open: it protects, so it stays
+    shards.reconfigure({ maxKeys: 10 });
+    expect(shards.size).toBe(10);
+    expect(shards.maxKeys).toBe(10);
+    expect(retired).toHaveLength(990);
+    expect(new Set(retired.map((e) => e.reason))).toEqual(new Set(['evicted']));
+    expect(shards.keys().sort()).toEqual(['k0', ...Array.from({ length: 9 }, (_, i) => `k${991 + i}`)].sort());
+    // Lowered below the open keys: they stay while they protect, and make room as they close.
+    await trip(shards, 'k999');
+    shards.reconfigure({ maxKeys: 1 });
+    expect(shards.keys().sort()).toEqual(['k0', 'k999']);
+    clock.advance(5_000);
+    await shards.execute('k0', async () => 'trial');
+    expect(shards.get('k0').state).toBe('closed');
+    // A new key retires k0 (closed now) and, with k999 still open at the limit of 1, shares the overflow breaker.
+    expect(shards.get('new').name).toBe('shards:_overflow');
+    expect(shards.keys()).toEqual(['k999']);
   });
 
   it('holds at maxKeys over many distinct keys', async () => {
