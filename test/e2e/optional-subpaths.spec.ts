@@ -103,6 +103,7 @@ describe('the nestjs-breaker/http subpath', () => {
     expect(Object.keys(await import('../../lib/http/index.js')).sort()).toEqual([
       'CIRCUIT_BREAKER_HTTP_OPTIONS',
       'CircuitBreakerHttpModule',
+      'DEFAULT_MAX_RETRY_AFTER_MS',
       'breakerFetch',
       'hostKey',
       'httpBreakerSettings',
