@@ -5,7 +5,8 @@
  * `setTimeout` / `clearTimeout` are optional: a clock that provides them also drives the breaker's
  * timers (per-call deadlines, half-open probe timeouts, health-check polls), which is what makes
  * {@link ManualClock} fully deterministic in tests. Without them the global timers are used, unref'd
- * (a deadline timer is ref'd only while a call waits on it: see {@link holdProcess}).
+ * (a deadline timer is ref'd only when the process would otherwise exit with a call waiting on it:
+ * deadlines.ts, holdWaitingCalls).
  */
 export interface Clock {
   /** Milliseconds; only differences matter. */

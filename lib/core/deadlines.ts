@@ -4,7 +4,7 @@
  * for the head is enough. A call that settles in time unlinks itself in O(1) (the list is doubly
  * linked), so the queue holds only calls in flight; the timer stays armed for the deadline it was set
  * for and, when it fires, re-arms for the head of that moment: at most once per expiry, never once
- * per call. The timer keeps the process alive exactly while a call is queued (see holdProcess).
+ * per call. A call waiting on its deadline keeps the process alive (see holdWaitingCalls).
  */
 import type { AsyncResource } from 'node:async_hooks';
 import type { Clock } from './clock.js';
@@ -40,6 +40,44 @@ export class PendingCall {
   ) {}
 }
 
+/**
+ * Queues that have had a call in flight, for the process's `beforeExit`: the deadline timer is
+ * unref'd (a breaker never keeps the process alive by itself), but a caller waiting on a deadline
+ * is real work: `await breaker.execute(hung)` at the top of a script must reject with its timeout
+ * rather than let the process exit under it (code 13). Node emits `beforeExit` when nothing else
+ * keeps the loop alive; then, and only then, the timers of queues with calls waiting are ref'd,
+ * until those queues empty. A call pays one boolean check for this; a ref/unref per call (C++ on
+ * each toggle) cost about 0.8x a bare call on the timed path.
+ */
+const watched = new Set<WeakRef<DeadlineQueue>>();
+let beforeExitListening = false;
+/** Sweep dead entries when the set reaches this size (then twice that): amortised O(1) per add. */
+let sweepAt = 1024;
+
+/** @internal Exported for tests: what the process's beforeExit runs. */
+export function holdWaitingCalls(): void {
+  for (const ref of watched) {
+    const queue = ref.deref();
+    if (queue === undefined) watched.delete(ref);
+    else queue.holdIfWaiting();
+  }
+}
+
+/**
+ * Weakly: a breaker nobody disposes must still be collectable once nothing else holds it (a disposed
+ * one is taken out at once, see unwatch).
+ */
+function watch(ref: WeakRef<DeadlineQueue>): void {
+  watched.add(ref);
+  if (watched.size >= sweepAt) {
+    for (const entry of watched) if (entry.deref() === undefined) watched.delete(entry);
+    sweepAt = Math.max(1024, watched.size * 2);
+  }
+  if (beforeExitListening || typeof process === 'undefined' || typeof process.on !== 'function') return;
+  beforeExitListening = true;
+  process.on('beforeExit', holdWaitingCalls);
+}
+
 /** Spare calls kept per breaker: enough for a burst of sequential or lightly concurrent calls. */
 const MAX_SPARE = 16;
 function noop(): void {}
@@ -68,6 +106,10 @@ export class DeadlineQueue {
   /** The breaker was disposed: the timer lives only while a call is queued (see drain). */
   private draining = false;
   private readonly fire = (): void => this.onTimer();
+  /** Its entry in `watched` (see holdWaitingCalls), made on its first timed call. */
+  private watchedAs: WeakRef<DeadlineQueue> | null = null;
+  /** Its timer was ref'd at beforeExit for the calls waiting; unref'd when the queue empties. */
+  private held = false;
   /**
    * Calls that settled in time through a native promise, whose reactions can never run again: the
    * next timed call reuses one, so a call costs no PendingCall and no reaction closures. A call
@@ -103,7 +145,7 @@ export class DeadlineQueue {
     const tail = this.tail;
     if (tail === null) {
       this.head = this.tail = call;
-      holdProcess(this.clock(), this.timer, true); // armed for an earlier call that settled in time
+      if (this.watchedAs === null) watch((this.watchedAs = new WeakRef(this)));
     } else if (call.deadline >= tail.deadline) {
       tail.next = call; // the usual case: one shared timeoutMs keeps deadlines in order
       call.prev = tail;
@@ -151,8 +193,8 @@ export class DeadlineQueue {
     else next.prev = prev;
     call.prev = call.next = null;
     if (this.head !== null) return;
+    if (this.held) this.release();
     if (this.draining) this.cancel();
-    else holdProcess(this.clock(), this.timer, false); // fires later for nothing; must not keep the process up
   }
 
   /**
@@ -166,10 +208,32 @@ export class DeadlineQueue {
     if (this.head === null) this.cancel();
   }
 
+  /** At beforeExit: calls are waiting on this queue's deadline, so its timer keeps the process alive. */
+  holdIfWaiting(): void {
+    if (this.head === null || this.timer === undefined || this.held) return;
+    this.held = true;
+    holdProcess(this.clock(), this.timer, true);
+  }
+
+  /** The queue emptied: its timer (if any is still armed) no longer holds the process. */
+  private release(): void {
+    this.held = false;
+    holdProcess(this.clock(), this.timer, false);
+  }
+
   private cancel(): void {
     if (this.timer !== undefined) cancelTimer(this.clock(), this.timer);
     this.timer = undefined;
     this.armedFor = Number.POSITIVE_INFINITY;
+    this.held = false;
+    if (this.draining) this.unwatch();
+  }
+
+  /** A disposed breaker's queue with no call left leaves `watched` (keyed breakers come and go). */
+  private unwatch(): void {
+    if (this.watchedAs === null) return;
+    watched.delete(this.watchedAs);
+    this.watchedAs = null;
   }
 
   private arm(deadline: number, nowMs: number): void {
@@ -177,7 +241,7 @@ export class DeadlineQueue {
     const delayMs = deadline - nowMs;
     const clock = this.clock();
     this.timer = scheduleTimer(clock, this.fire, delayMs > 0 ? delayMs : 0);
-    holdProcess(clock, this.timer, true); // armed only for a queued call
+    if (this.held) holdProcess(clock, this.timer, true); // re-armed for calls still waiting
   }
 
   private onTimer(): void {
@@ -196,6 +260,11 @@ export class DeadlineQueue {
       this.onExpired(call, now);
       call = this.head;
     }
-    if (this.head !== null && this.timer === undefined) this.arm(this.head.deadline, now);
+    if (this.head !== null) {
+      if (this.timer === undefined) this.arm(this.head.deadline, now);
+    } else {
+      this.held = false; // the timer that held the process has fired
+      if (this.draining) this.unwatch();
+    }
   }
 }
