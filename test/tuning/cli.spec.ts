@@ -158,6 +158,13 @@ describe('nestjs-breaker replay', () => {
     [['replay', '--trace', 'calls.ndjson'], /at least one --config <file> is required/],
     [['replay', '--trace', 'calls.ndjson', '--config', 'a.json', '--colour'], /Unknown option '--colour'/],
     [['replay', '--trace', 'calls.ndjson', '--config', 'a.json', '--reorder-window-ms', 'soon'], /--reorder-window-ms must be a number >= 0, got "soon"/],
+    // one message per flag, whatever is wrong with the value
+    [['suggest', '--trace', 'calls.ndjson', '--top', 'abc'], /--top must be an integer >= 1, got "abc"/],
+    [['suggest', '--trace', 'calls.ndjson', '--top', '0'], /--top must be an integer >= 1, got "0"/],
+    [['suggest', '--trace', 'calls.ndjson', '--top', '2.5'], /--top must be an integer >= 1, got "2.5"/],
+    [['example-trace', '--minutes', 'ten'], /--minutes must be a number > 0, got "ten"/],
+    [['example-trace', '--rps', '0'], /--rps must be a number > 0, got "0"/],
+    [['example-trace', '--seed=-1'], /--seed must be an integer >= 0, got "-1"/],
     [['replay', 'calls.ndjson'], /Unexpected argument 'calls\.ndjson'|positional/],
     [['rewind'], /unknown command "rewind"/],
   ])('%j is a usage error: exit 2 with the usage', async (args, message) => {
