@@ -106,7 +106,9 @@ function suggestRow(label: string, s: Suggestion): string[] {
 
 export function renderSuggestText(report: SuggestReport): string {
   const out = [traceHeader(report.trace)];
-  const current = report.base === null ? "the engine's defaults" : `your options (${report.base}, the engine's defaults for the rest)`;
+  const current = report.base === null ? "the engine's defaults" : `your options (${report.base})`;
+  const currentRow = report.base === null ? "the engine's defaults (the last row)" : `your options (${report.base}, the last row)`;
+  const lastRow = report.base === null ? "the engine's defaults" : `${report.base} with the engine's defaults for the rest`;
   for (const breaker of report.breakers) {
     const keys = breaker.defaults.result.keys;
     const name = `Breaker "${breaker.breaker}"${keys === undefined ? '' : ` (${count(keys.count)} keys; counts summed over them)`}`;
@@ -115,17 +117,17 @@ export function renderSuggestText(report: SuggestReport): string {
       out.push(`${capitalise(current)} are on the best trade-off between failed calls admitted and successful calls rejected: no other configuration does better on both counts.`);
     }
     if (breaker.front.length === 0) {
-      out.push(`None of the others does better on either count than ${current} (the row below).`);
+      out.push(`None of the others does better than ${currentRow} on either count.`);
     } else {
       out.push(
-        `${count(breaker.front.length)} ${breaker.defaultsOnFront ? 'other ' : ''}configuration${breaker.front.length === 1 ? ' is' : 's are'} on the best trade-off, each doing better than ${current} (the unnumbered row) on at least one count` +
+        `${count(breaker.front.length)} ${breaker.defaultsOnFront ? 'other ' : ''}configuration${breaker.front.length === 1 ? ' is' : 's are'} on the best trade-off, each doing better than ${currentRow} on at least one count` +
           (breaker.suggested.length < breaker.front.length ? `; ${breaker.suggested.length} of them shown (spread from the most protective to the cheapest)` : '') +
           ':',
       );
     }
     const rows = breaker.suggested.map((s, i) => suggestRow(String(i + 1), s));
     rows.push(suggestRow('', breaker.defaults));
-    out.push(table(SUGGEST_COLUMNS, rows, SUGGEST_NUMERIC), `  (the last row, unnumbered: ${current})`);
+    out.push(table(SUGGEST_COLUMNS, rows, SUGGEST_NUMERIC), `  (the last row, unnumbered: ${lastRow})`);
     if (breaker.suggested.length > 0) {
       out.push('', 'Options (JSON, for a replay --config file or the breaker\'s options):');
       breaker.suggested.forEach((s, i) => out.push(`  ${i + 1}  ${JSON.stringify(s.options)}`));

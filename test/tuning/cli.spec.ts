@@ -189,7 +189,7 @@ describe('nestjs-breaker suggest', () => {
     const text = await run(['suggest', '--trace', 'small.ndjson', '--top', '3']);
     expect(text.code).toBe(0);
     expect(text.out).toContain('Breaker "payments": 145 configurations replayed.');
-    expect(text.out).toMatch(/\n\d+ configurations are on the best trade-off, each doing better than the engine's defaults \(the unnumbered row\) on at least one count/);
+    expect(text.out).toMatch(/\n\d+ configurations are on the best trade-off, each doing better than the engine's defaults \(the last row\) on at least one count/);
     expect(text.out).toContain("(the last row, unnumbered: the engine's defaults)");
     expect(text.out).toMatch(/\n {2}1 {2}\{"slidingWindow":/);
     const json = await run(['suggest', '--trace', 'small.ndjson', '--top', '3', '--json']);
@@ -207,8 +207,9 @@ describe('nestjs-breaker suggest', () => {
     writeFileSync(join(dir, 'mine.json'), JSON.stringify({ failureRateThreshold: 50, minimumCalls: 4, slidingWindow: { type: 'count', size: 10 }, timeoutMs: 500 }));
     const { code, out } = await run(['suggest', '--trace', 'ex.ndjson', '--base', 'mine.json', '--top', '3']);
     expect(code).toBe(0);
-    expect(out).toContain("Your options (mine.json, the engine's defaults for the rest) are on the best trade-off between failed calls admitted and successful calls rejected: no other configuration does better on both counts.");
-    expect(out).toMatch(/\n\d+ other configurations are on the best trade-off, each doing better than your options \(mine.json, the engine's defaults for the rest\) \(the unnumbered row\) on at least one count/);
+    expect(out).toContain('Your options (mine.json) are on the best trade-off between failed calls admitted and successful calls rejected: no other configuration does better on both counts.');
+    expect(out).toMatch(/\n\d+ other configurations are on the best trade-off, each doing better than your options \(mine.json, the last row\) on at least one count/);
+    expect(out).toContain("(the last row, unnumbered: mine.json with the engine's defaults for the rest)");
     expect(out).not.toContain('none of the');
   }, 60_000);
 
