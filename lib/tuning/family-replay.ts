@@ -49,6 +49,8 @@ export class FamilyReplay {
   private readonly codes: number[] = [];
   private readonly keys: number[] = [];
   private readonly lines: number[] = [];
+  /** Built on the first replay (every call is in by then) and shared by the configurations. */
+  private byKey: { calls: Uint32Array; offsets: Uint32Array } | undefined;
 
   constructor(readonly name: string) {}
 
@@ -63,6 +65,7 @@ export class FamilyReplay {
   }
 
   push(call: ReplayCall): void {
+    if (this.byKey !== undefined) throw new RangeError('FamilyReplay.push(): the family was already replayed');
     let key = this.keyIndex.get(call.b);
     if (key === undefined) {
       key = this.keyNames.length;
@@ -83,7 +86,7 @@ export class FamilyReplay {
    * `timeline`, the run's chart counts the whole family (no state band: keys change state apart).
    */
   replay(config: CandidateConfig, timeline: boolean, originMs: number): { result: ReplayResult; timeline: RunTimeline | undefined } {
-    const order = this.callsByKey();
+    const order = (this.byKey ??= this.callsByKey());
     const counts = timeline ? new Timeline<RunSeries>(originMs, RUN_SERIES) : undefined;
     const total = new FamilyTotal(this.name, config.label);
     let endMs = originMs;
