@@ -96,6 +96,26 @@ describe('nestjs-breaker replay', () => {
     expect(readFileSync(join(dir, 'again.html'), 'utf8')).toBe(html);
   });
 
+  it('a family of keyed breakers gets one table, one block of openings naming their key, and one chart', async () => {
+    // 3 keys of family "shards": k0 fails throughout, k1 and k2 succeed; 20 calls each, 100 ms apart.
+    const lines: string[] = [];
+    for (let i = 0; i < 60; i++) {
+      const key = i % 3;
+      lines.push(JSON.stringify(key === 0 ? { t: 1_767_225_600_000 + i * 100, d: 5, o: 'failure', b: `shards:k${key}`, e: 'Error' } : { t: 1_767_225_600_000 + i * 100, d: 5, o: 'success', b: `shards:k${key}` }));
+    }
+    writeFileSync(join(dir, 'keys.ndjson'), `${lines.join('\n')}\n`);
+    writeFileSync(join(dir, 'small-window.json'), JSON.stringify({ slidingWindow: { type: 'count', size: 10 }, minimumCalls: 5 }));
+    const { code, out } = await run(['replay', '--trace', 'keys.ndjson', '--config', 'small-window.json', '--html', 'keys.html']);
+    expect(code).toBe(0);
+    expect(out).toContain('"shards": 60 calls over 3 keys (a family of keyed breakers, each key replayed as its own breaker)');
+    expect(out).toContain('Breaker family "shards" (3 keys, each replayed as its own breaker; counts summed over them)');
+    expect(out).toContain("small-window.json: open shards:k0 +0m01.2s (still open at the end) (1 of 3 keys opened)");
+    expect(out).not.toContain('Breaker "shards:k');
+    const html = readFileSync(join(dir, 'keys.html'), 'utf8');
+    expect(html).toContain('Breaker family "shards"');
+    expect(html.match(/<svg /g)).toHaveLength(1);
+  });
+
   it('reads the trace from standard input with --trace -', async () => {
     await ready;
     const text = readFileSync(traceFile, 'utf8');
