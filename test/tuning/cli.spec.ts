@@ -109,7 +109,7 @@ describe('nestjs-breaker replay', () => {
     expect(code).toBe(0);
     expect(out).toContain('"shards": 60 calls over 3 keys (a family of keyed breakers, each key replayed as its own breaker)');
     expect(out).toContain('Breaker family "shards" (3 keys, each replayed as its own breaker; counts summed over them)');
-    expect(out).toContain("small-window.json: open shards:k0 +0m01.2s (still open at the end) (1 of 3 keys opened)");
+    expect(out).toContain('small-window.json: open shards:k0 +0m01.2s (still open at the end) (1 of 3 keys opened)');
     expect(out).not.toContain('Breaker "shards:k');
     const html = readFileSync(join(dir, 'keys.html'), 'utf8');
     expect(html).toContain('Breaker family "shards"');
