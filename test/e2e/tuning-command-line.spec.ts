@@ -71,14 +71,14 @@ describe('a trace of keyed breakers (family:key names)', () => {
   const records = syntheticTrace({ scenario: 'outage', durationMs: 10 * 60_000, callsPerSecond: 20, seed: 1, recordedBy: candidateConfig('recorder', { failureRateThreshold: 50, timeoutMs: 2_000 }) });
   beforeAll(() => writeFileSync(join(dir, 'keys.ndjson'), records.map((r, i) => `${formatTraceRecord({ ...r, b: `shards:k${i % 4_000}` })}\n`).join('')));
 
-  it('with 4,000 keys: suggest and replay report one family, in bounded memory (256 MB heap), byte-identical JSON run after run', async () => {
-    const args = ['--max-old-space-size=256', PEAK_RSS, BIN, 'suggest', '--trace', 'keys.ndjson', '--top', '3'];
-    const replayArgs = ['--max-old-space-size=256', PEAK_RSS, BIN, 'replay', '--trace', 'keys.ndjson', '--config', 'a.json', '--config', 'b.json', '--json'];
+  it('with 4,000 keys: suggest and replay report one family, in bounded memory (a 128 MB heap, under 250 MB resident), byte-identical JSON run after run', async () => {
+    const args = ['--max-old-space-size=128', PEAK_RSS, BIN, 'suggest', '--trace', 'keys.ndjson', '--top', '3'];
+    const replayArgs = ['--max-old-space-size=128', PEAK_RSS, BIN, 'replay', '--trace', 'keys.ndjson', '--config', 'a.json', '--config', 'b.json', '--json'];
     const [text, json] = await Promise.all([runNode(args, { cwd: dir }), runNode([...args, '--json'], { cwd: dir })]);
     const [replayed, again] = await Promise.all([runNode(replayArgs, { cwd: dir }), runNode(replayArgs, { cwd: dir })]);
     for (const result of [text, json, replayed]) {
       expect(result.code).toBe(0);
-      expect(peakMb(result.stderr)).toBeLessThan(200); // side by side, 4,000 keys x 145 configurations took 2.8 GB
+      expect(peakMb(result.stderr)).toBeLessThan(250); // side by side, 4,000 keys x 145 configurations took 2.8 GB
     }
     expect(again.stdout).toBe(replayed.stdout);
     const report = JSON.parse(json.stdout) as { trace: { breakers: { name: string; keys: number }[] }; breakers: { breaker: string; defaults: { result: { calls: number; keys: { count: number } } } }[] };
