@@ -53,9 +53,12 @@ const TRACE_OUTCOME_OF: Readonly<Record<CallEvent['kind'], 'success' | 'failure'
 
 /** A running recording: its counters, and `stop()`. */
 export class CallRecorder {
-  /** Records handed to the stream, or waiting in the batch to be (a stream that fails later may lose some). */
+  /**
+   * Records written, or on their way (handed to the stream, or waiting in the batch to be): a write
+   * the stream fails (a file that never opened, a full disk) moves its records to `dropped`.
+   */
   recorded = 0;
-  /** Records dropped: backpressure, a stream error, or calls after `maxBytes`. */
+  /** Records dropped: backpressure, a failed write or stream error, or calls after `maxBytes`. */
   dropped = 0;
   /** Bytes of trace produced so far. */
   bytes = 0;
@@ -202,9 +205,10 @@ export class CallRecorder {
       return;
     }
     const text = this.batch.length === 1 ? this.batch[0]! : this.batch.join('');
+    const lines = this.batch.length;
     this.batch = [];
     this.batchBytes = 0;
-    if (!stream.write(text)) {
+    if (!stream.write(text, (error) => error && this.lost(lines))) {
       this.waitingForDrain = true;
       stream.once('drain', this.onDrain);
     }
@@ -228,6 +232,12 @@ export class CallRecorder {
     this.end('stream_error');
     this.dropBatch();
   };
+
+  /** A write failed: its records were never recorded. */
+  private lost(lines: number): void {
+    this.recorded -= lines;
+    this.dropped += lines;
+  }
 
   private dropBatch(): void {
     this.recorded -= this.batch.length;

@@ -182,7 +182,7 @@ export function renderReplayHtml(outcome: ReplayOutcome): string {
     const chart = charts.find((c) => c.breaker === breaker.name);
     const inferred = breaker.recordedRejected > 0 ? `; ${count(breaker.recordedRejected)} rejected by the recording breaker (outcomes inferred: ${count(breaker.inferred.successes)} successes, ${count(breaker.inferred.failures)} failures, ${count(breaker.inferred.timeouts)} timeouts)` : '';
     return (
-      `<h2>Breaker "${escape(breaker.name)}"</h2><p>${count(breaker.calls)} calls${inferred}.</p>` +
+      `<h2>Breaker${breaker.keys === undefined ? '' : ' family'} "${escape(breaker.name)}"</h2><p>${count(breaker.calls)} calls${breaker.keys === undefined ? '' : ` over ${count(breaker.keys)} keys, each replayed as its own breaker (counts summed over them; no state band)`}${inferred}.</p>` +
       summaryTable(results, trace.startMs) +
       (chart === undefined ? '' : `<p class="legend">${legend}</p>${breakerChart(chart, results, trace.startMs)}`)
     );

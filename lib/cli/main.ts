@@ -149,11 +149,17 @@ function traceInput(given: string, io: CliIo): { input: TraceInput; source: stri
   return given === '-' ? { input: io.stdin, source: 'stdin' } : { input: resolve(io.cwd, given), source: given };
 }
 
-function nonNegative(command: keyof typeof USAGE, flag: string, value: string | undefined, integer = false): number | undefined {
+/**
+ * A numeric flag: a number (an integer when `integer`) of at least 0, or above 0 when `positive`;
+ * every wrong value gets the same message, whatever is wrong with it.
+ */
+function numberFlag(command: keyof typeof USAGE, flag: string, value: string | undefined, kind: { integer?: boolean; positive?: boolean } = {}): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || (integer && !Number.isInteger(n))) {
-    throw new UsageError(`--${flag} must be ${integer ? 'an integer' : 'a number'} >= 0, got "${value}"`, command);
+  const { integer = false, positive = false } = kind;
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || (positive && n === 0) || (integer && !Number.isInteger(n))) {
+    const range = positive ? (integer ? '>= 1' : '> 0') : '>= 0';
+    throw new UsageError(`--${flag} must be ${integer ? 'an integer' : 'a number'} ${range}, got "${value}"`, command);
   }
   return n;
 }
@@ -172,7 +178,7 @@ async function replay(args: readonly string[], io: CliIo): Promise<number> {
   if (trace === undefined) throw new UsageError('--trace <file> is required (- reads standard input)', 'replay');
   const files = flags.strings('config');
   if (files.length === 0) throw new UsageError('at least one --config <file> is required', 'replay');
-  const reorderWindowMs = nonNegative('replay', 'reorder-window-ms', flags.string('reorder-window-ms'));
+  const reorderWindowMs = numberFlag('replay', 'reorder-window-ms', flags.string('reorder-window-ms'));
   // Every configuration is checked before the trace is read: a typo fails in a second, not after a long replay.
   const configs = [];
   for (const file of files) configs.push(await loadCandidateConfig(resolve(io.cwd, file), file));
@@ -205,9 +211,8 @@ async function suggest(args: readonly string[], io: CliIo): Promise<number> {
   if (flags.has('help')) return help('suggest', io);
   const trace = flags.string('trace');
   if (trace === undefined) throw new UsageError('--trace <file> is required (- reads standard input)', 'suggest');
-  const top = nonNegative('suggest', 'top', flags.string('top'), true);
-  if (top === 0) throw new UsageError('--top must be an integer >= 1, got "0"', 'suggest');
-  const reorderWindowMs = nonNegative('suggest', 'reorder-window-ms', flags.string('reorder-window-ms'));
+  const top = numberFlag('suggest', 'top', flags.string('top'), { integer: true, positive: true });
+  const reorderWindowMs = numberFlag('suggest', 'reorder-window-ms', flags.string('reorder-window-ms'));
   const baseFile = flags.string('base');
   const base = baseFile === undefined ? undefined : await loadCandidateConfig(resolve(io.cwd, baseFile), baseFile);
   const { input, source } = traceInput(trace, io);
@@ -243,10 +248,9 @@ async function exampleTrace(args: readonly string[], io: CliIo): Promise<number>
   }
   const recorderFile = flags.string('recorded-by');
   if (flags.has('unprotected') && recorderFile !== undefined) throw new UsageError('--recorded-by and --unprotected exclude each other', 'example-trace');
-  const minutes = nonNegative('example-trace', 'minutes', flags.string('minutes')) ?? 10;
-  const rps = nonNegative('example-trace', 'rps', flags.string('rps')) ?? 20;
-  const seed = nonNegative('example-trace', 'seed', flags.string('seed'), true) ?? 1;
-  if (minutes === 0 || rps === 0) throw new UsageError('--minutes and --rps must be > 0', 'example-trace');
+  const minutes = numberFlag('example-trace', 'minutes', flags.string('minutes'), { positive: true }) ?? 10;
+  const rps = numberFlag('example-trace', 'rps', flags.string('rps'), { positive: true }) ?? 20;
+  const seed = numberFlag('example-trace', 'seed', flags.string('seed'), { integer: true }) ?? 1;
   const recordedBy =
     flags.has('unprotected')
       ? undefined

@@ -9,7 +9,7 @@ export function traceHeader(trace: TraceSummary): string {
   const lines = [`Trace ${trace.source}: ${count(trace.calls)} calls from ${iso(trace.startMs)} to ${iso(trace.endMs)} (${duration(trace.endMs - trace.startMs)})`];
   let inferred = false;
   for (const breaker of trace.breakers) {
-    const parts = [`${count(breaker.calls)} calls`];
+    const parts = [breaker.keys === undefined ? `${count(breaker.calls)} calls` : `${count(breaker.calls)} calls over ${count(breaker.keys)} keys (a family of keyed breakers, each key replayed as its own breaker)`];
     if (breaker.recordedRejected > 0) {
       inferred = true;
       const { successes, failures, timeouts, withoutNeighbour } = breaker.inferred;
@@ -55,12 +55,17 @@ export function renderReplayText(report: ReplayReport): string {
   const out = [traceHeader(report.trace)];
   for (const breaker of report.trace.breakers) {
     const results = report.results.filter((result) => result.breaker === breaker.name);
-    out.push('', `Breaker "${breaker.name}"`, table(REPLAY_COLUMNS, results.map((r) => replayRow(r, report.trace.startMs)), REPLAY_NUMERIC));
+    const title = breaker.keys === undefined ? `Breaker "${breaker.name}"` : `Breaker family "${breaker.name}" (${count(breaker.keys)} keys, each replayed as its own breaker; counts summed over them)`;
+    out.push('', title, table(REPLAY_COLUMNS, results.map((r) => replayRow(r, report.trace.startMs)), REPLAY_NUMERIC));
     for (const result of results) {
       if (result.episodes.length === 0) continue;
-      const shown = result.episodes.slice(0, 5).map((e) => `${offset(e.openedAtMs, report.trace.startMs)}${e.closedAtMs === null ? ' (still open at the end)' : ` to ${offset(e.closedAtMs, report.trace.startMs)}`}`);
-      const more = result.episodes.length > 5 ? `, and ${count(result.episodes.length - 5)} more` : '';
-      out.push(`  ${result.config}: open ${shown.join(', ')}${more}`);
+      const shown = result.episodes
+        .slice(0, 5)
+        .map((e) => `${e.key === undefined ? '' : `${e.key} `}${offset(e.openedAtMs, report.trace.startMs)}${e.closedAtMs === null ? ' (still open at the end)' : ` to ${offset(e.closedAtMs, report.trace.startMs)}`}`);
+      const total = result.keys?.episodes ?? result.episodes.length;
+      const more = total > 5 ? `, and ${count(total - 5)} more` : '';
+      const keys = result.keys === undefined ? '' : ` (${count(result.keys.opened)} of ${count(result.keys.count)} keys opened)`;
+      out.push(`  ${result.config}: open ${shown.join(', ')}${more}${keys}`);
     }
   }
   out.push('', ...COLUMN_NOTES, '');
@@ -101,19 +106,37 @@ function suggestRow(label: string, s: Suggestion): string[] {
 
 export function renderSuggestText(report: SuggestReport): string {
   const out = [traceHeader(report.trace)];
+  const current = report.base === null ? "the engine's defaults" : `your options (${report.base})`;
+  const currentRow = report.base === null ? "the engine's defaults (the last row)" : `your options (${report.base}, the last row)`;
+  const lastRow = report.base === null ? "the engine's defaults" : `${report.base} with the engine's defaults for the rest`;
   for (const breaker of report.breakers) {
-    out.push(
-      '',
-      `Breaker "${breaker.breaker}": ${count(report.configurations)} configurations replayed; ${count(breaker.front.length)} on the best trade-off between failed calls admitted and successful calls rejected` +
-        (breaker.suggested.length < breaker.front.length ? `, ${breaker.suggested.length} of them shown (spread from the most protective to the cheapest)` : '') +
-        ':',
-    );
+    const keys = breaker.defaults.result.keys;
+    const name = `Breaker "${breaker.breaker}"${keys === undefined ? '' : ` (${count(keys.count)} keys; counts summed over them)`}`;
+    out.push('', `${name}: ${count(report.configurations)} configurations replayed.`);
+    if (breaker.defaultsOnFront) {
+      out.push(`${capitalise(current)} are on the best trade-off between failed calls admitted and successful calls rejected: no other configuration does better on both counts.`);
+    }
+    if (breaker.front.length === 0) {
+      out.push(`None of the others does better than ${currentRow} on either count.`);
+    } else {
+      out.push(
+        `${count(breaker.front.length)} ${breaker.defaultsOnFront ? 'other ' : ''}configuration${breaker.front.length === 1 ? ' is' : 's are'} on the best trade-off, each doing better than ${currentRow} on at least one count` +
+          (breaker.suggested.length < breaker.front.length ? `; ${breaker.suggested.length} of them shown (spread from the most protective to the cheapest)` : '') +
+          ':',
+      );
+    }
     const rows = breaker.suggested.map((s, i) => suggestRow(String(i + 1), s));
     rows.push(suggestRow('', breaker.defaults));
-    out.push(table(SUGGEST_COLUMNS, rows, SUGGEST_NUMERIC), '  (the last row, unnumbered: the engine\'s defaults' + (report.base === null ? ')' : ` with ${report.base})`));
-    out.push('', 'Options (JSON, for a replay --config file or the breaker\'s options):');
-    breaker.suggested.forEach((s, i) => out.push(`  ${i + 1}  ${JSON.stringify(s.options)}`));
+    out.push(table(SUGGEST_COLUMNS, rows, SUGGEST_NUMERIC), `  (the last row, unnumbered: ${lastRow})`);
+    if (breaker.suggested.length > 0) {
+      out.push('', 'Options (JSON, for a replay --config file or the breaker\'s options):');
+      breaker.suggested.forEach((s, i) => out.push(`  ${i + 1}  ${JSON.stringify(s.options)}`));
+    }
   }
   out.push('', COLUMN_NOTES[0]!, COLUMN_NOTES[1]!, '');
   return out.join('\n');
+}
+
+function capitalise(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }

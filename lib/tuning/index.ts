@@ -12,7 +12,7 @@ export type { CandidateConfig, ReplaySettings } from './candidate-config.js';
 export { ReplayRun } from './replay-run.js';
 export type { CallDecision, ReplayRunOptions } from './replay-run.js';
 export { FLAP_WINDOW_MS } from './replay-result.js';
-export type { ReplayEpisode, ReplayResult, RunSeries, RunTimeline } from './replay-result.js';
+export type { FamilyKeys, ReplayEpisode, ReplayResult, RunSeries, RunTimeline } from './replay-result.js';
 export { replayTrace } from './replay.js';
 export type { BreakerCharts, ReplayOptions, ReplayOutcome, ReplayReport, TraceBreakerSummary, TraceSeries, TraceSummary } from './replay.js';
 export { DEFAULT_SUGGEST_GRID, gridConfigs, paretoFront, suggestConfigs } from './suggest.js';

@@ -23,6 +23,20 @@ export interface ReplayEpisode {
   readonly recoveredAtMs: number | null;
   /** closedAtMs - recoveredAtMs: how long protection outlasted the outage. */
   readonly recoveryToCloseMs: number | null;
+  /** Of a keyed family's result: the breaker (`family:key`) whose circuit opened. */
+  readonly key?: string;
+}
+
+/** What a keyed family's result adds: its keys, each replayed as its own breaker. */
+export interface FamilyKeys {
+  /** Keys (breakers `family:key`) in the trace. */
+  readonly count: number;
+  /** Keys whose circuit opened at least once. */
+  readonly opened: number;
+  /** Keys whose circuit was not closed when their last call had settled. */
+  readonly notClosedAtEnd: number;
+  /** Openings (from closed) over all keys; `episodes` lists the earliest of them, at most 100. */
+  readonly episodes: number;
 }
 
 /** What one configuration did with one breaker's calls. Times are epoch ms, like the trace's. */
@@ -52,9 +66,14 @@ export interface ReplayResult {
   readonly meanRecoveryToCloseMs: number | null;
   /** Time spent open or half_open. */
   readonly timeNotClosedMs: number;
-  /** The state when the last call had settled. */
+  /** The state when the last call had settled (of a family: the least closed of its keys). */
   readonly finalState: CircuitState;
   readonly episodes: readonly ReplayEpisode[];
+  /**
+   * Present when `breaker` is a family of keyed breakers (calls recorded as `family:key`): the
+   * counts above are sums over its keys, `openings` and `flaps` counted per key.
+   */
+  readonly keys?: FamilyKeys;
 }
 
 /** The series a run's chart counts, per slice of start time. */

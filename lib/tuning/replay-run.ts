@@ -33,6 +33,11 @@ export interface CallDecision {
 export interface ReplayRunOptions {
   /** Keep per-slice counts and state changes for charts. Default false. */
   readonly timeline?: boolean;
+  /**
+   * Count the chart's series into this timeline (shared by the keys of a family) instead of one of
+   * the run's own; no state changes are kept then.
+   */
+  readonly counts?: Timeline<RunSeries>;
   /** Told of each decision as it is made (a recorder simulating its trace uses it). */
   readonly onDecision?: (call: ReplayCall, decision: CallDecision) => void;
 }
@@ -110,7 +115,9 @@ export class ReplayRun {
     this.timeoutMs = this.breaker.options.timeoutMs;
     this.timeoutError = new CircuitBreakerTimeoutError(breakerName, this.timeoutMs ?? 0);
     this.onDecision = options.onDecision;
-    if (options.timeline === true) {
+    if (options.counts !== undefined) {
+      this.timeline = options.counts;
+    } else if (options.timeline === true) {
       this.timeline = new Timeline(startMs, RUN_SERIES);
       this.states.push({ atMs: startMs, state: 'closed' });
     }
@@ -216,6 +223,11 @@ export class ReplayRun {
     return this.result;
   }
 
+  /** When the last call settled (NaN before finish()). */
+  endedAtMs(): number {
+    return this.endMs;
+  }
+
   /** The chart data; undefined unless asked for with `timeline: true`, or before finish(). */
   timelineData(): RunTimeline | undefined {
     if (this.timeline === undefined || this.result === undefined) return undefined;
@@ -251,7 +263,7 @@ export class ReplayRun {
   }
 
   private onStateChange(event: StateChangeEvent): void {
-    if (this.timeline !== undefined) this.states.push({ atMs: event.at, state: event.to });
+    if (this.states.length > 0) this.states.push({ atMs: event.at, state: event.to });
     if (event.to === 'open') {
       this.openings++;
       if (event.from === 'closed') {

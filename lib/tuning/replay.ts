@@ -6,6 +6,7 @@
  */
 import { CircuitBreakerConfigError } from '../core/index.js';
 import type { CandidateConfig } from './candidate-config.js';
+import { FamilyReplay, familyOf } from './family-replay.js';
 import { REJECTED_INFERENCE_RULE, RejectedCallInference } from './rejected-inference.js';
 import type { InferenceCounts, ReplayCall } from './rejected-inference.js';
 import { ReplayRun } from './replay-run.js';
@@ -18,7 +19,11 @@ import { TraceError } from './trace-record.js';
 export interface ReplayOptions extends TraceReaderOptions {
   /** The candidates, in the order reports list them. At least one. */
   readonly configs: readonly CandidateConfig[];
-  /** Replay only this breaker's calls. Default: every breaker of the trace, each on its own. */
+  /**
+   * Replay only this breaker's calls: a breaker's name, or a family of keyed breakers (`shards`
+   * for the calls recorded as `shards:<key>`). Default: every breaker of the trace, each on its own
+   * (the keys of a family replayed together, each as its own breaker, and reported as one).
+   */
   readonly breaker?: string;
   /** Keep what the HTML report's charts need (`charts` of the outcome). Default false. */
   readonly timeline?: boolean;
@@ -31,6 +36,8 @@ export interface TraceBreakerSummary {
   /** Calls the recording breaker rejected, and how their outcomes were inferred. */
   readonly recordedRejected: number;
   readonly inferred: Omit<InferenceCounts, 'rejected'>;
+  /** A family of keyed breakers (calls recorded as `name:<key>`): how many keys it has. */
+  readonly keys?: number;
 }
 
 /** What was read. */
@@ -77,10 +84,21 @@ export interface ReplayOutcome {
 }
 
 interface BreakerReplay {
+  readonly kind: 'breaker';
   readonly name: string;
   readonly runs: ReplayRun[];
   readonly trace: Timeline<TraceSeries> | undefined;
   calls: number;
+}
+
+/** A family of keyed breakers: its calls are kept (compactly) and replayed once the trace is read. */
+interface FamilyGroup {
+  readonly kind: 'family';
+  readonly name: string;
+  readonly replay: FamilyReplay;
+  readonly trace: Timeline<TraceSeries> | undefined;
+  /** Breaker names already checked against the engine's rules. */
+  readonly checked: Set<string>;
 }
 
 /** Replays `input` (a file path, a stream, or chunks of text) through each configuration. */
@@ -91,30 +109,53 @@ export async function replayTrace(input: TraceInput, options: ReplayOptions): Pr
   const wanted = options.breaker;
   const timeline = options.timeline === true;
   const breakers = new Map<string, BreakerReplay>();
+  const families = new Map<string, FamilyGroup>();
+  /** Breakers and families in order of first call. */
+  const groups: (BreakerReplay | FamilyGroup)[] = [];
   const otherBreakers = new Set<string>();
   let startMs = Number.POSITIVE_INFINITY;
   let endMs = Number.NEGATIVE_INFINITY;
 
   const onCall = (call: ReplayCall): void => {
-    let breaker = breakers.get(call.b);
-    if (breaker === undefined) {
-      breaker = startBreaker(call, configs, source, timeline);
-      breakers.set(call.b, breaker);
+    // `--breaker shards:k1` replays that one key as a breaker of its own.
+    const familyName = wanted === call.b ? undefined : familyOf(call.b);
+    let trace: Timeline<TraceSeries> | undefined;
+    if (familyName !== undefined) {
+      let family = families.get(familyName);
+      if (family === undefined) {
+        family = { kind: 'family', name: familyName, replay: new FamilyReplay(familyName), trace: timeline ? new Timeline(call.t, TRACE_SERIES) : undefined, checked: new Set() };
+        families.set(familyName, family);
+        groups.push(family);
+      }
+      if (!family.checked.has(call.b)) {
+        // Checked as the call arrives, as a plain breaker's name is: a bad name fails on its line.
+        startBreaker(call, configs.slice(0, 1), source, false).runs[0]!.finish();
+        family.checked.add(call.b);
+      }
+      family.replay.push(call);
+      trace = family.trace;
+    } else {
+      let breaker = breakers.get(call.b);
+      if (breaker === undefined) {
+        breaker = startBreaker(call, configs, source, timeline);
+        breakers.set(call.b, breaker);
+        groups.push(breaker);
+      }
+      breaker.calls++;
+      trace = breaker.trace;
+      for (const run of breaker.runs) run.push(call);
     }
-    breaker.calls++;
-    const trace = breaker.trace;
     if (trace !== undefined) {
       trace.add(call.o === 'success' ? 'success' : call.o === 'ignored' ? 'ignored' : 'failure', call.t);
       if (call.inferred) trace.add('inferred', call.t);
     }
-    for (const run of breaker.runs) run.push(call);
   };
   const inference = new RejectedCallInference(onCall);
   const summary = await readTrace(
     input,
     (record) => {
-      if (wanted !== undefined && record.b !== wanted) {
-        if (otherBreakers.size < 20) otherBreakers.add(record.b);
+      if (wanted !== undefined && record.b !== wanted && familyOf(record.b) !== wanted) {
+        if (otherBreakers.size < 20) otherBreakers.add(familyOf(record.b) ?? record.b);
         return;
       }
       if (record.t < startMs) startMs = record.t;
@@ -125,7 +166,7 @@ export async function replayTrace(input: TraceInput, options: ReplayOptions): Pr
   );
   inference.end();
 
-  if (breakers.size === 0) {
+  if (groups.length === 0) {
     const problem =
       wanted === undefined
         ? 'the trace holds no calls'
@@ -136,11 +177,33 @@ export async function replayTrace(input: TraceInput, options: ReplayOptions): Pr
   const results: ReplayResult[] = [];
   const charts: BreakerCharts[] = [];
   const breakerSummaries: TraceBreakerSummary[] = [];
-  for (const breaker of breakers.values()) {
-    const { rejected, ...inferred } = counts.get(breaker.name)!;
-    breakerSummaries.push({ name: breaker.name, calls: breaker.calls, recordedRejected: rejected, inferred });
-    for (const run of breaker.runs) results.push(run.finish());
-    if (breaker.trace !== undefined) charts.push({ breaker: breaker.name, trace: breaker.trace, runs: breaker.runs.map((run) => run.timelineData()!) });
+  for (const group of groups) {
+    if (group.kind === 'breaker') {
+      const { rejected, ...inferred } = counts.get(group.name)!;
+      breakerSummaries.push({ name: group.name, calls: group.calls, recordedRejected: rejected, inferred });
+      for (const run of group.runs) results.push(run.finish());
+      if (group.trace !== undefined) charts.push({ breaker: group.name, trace: group.trace, runs: group.runs.map((run) => run.timelineData()!) });
+      continue;
+    }
+    const family = group.replay;
+    const total = { rejected: 0, successes: 0, failures: 0, timeouts: 0, withoutNeighbour: 0 };
+    for (let key = 0; key < family.keyCount; key++) {
+      const c = counts.get(family.keyName(key))!;
+      total.rejected += c.rejected;
+      total.successes += c.successes;
+      total.failures += c.failures;
+      total.timeouts += c.timeouts;
+      total.withoutNeighbour += c.withoutNeighbour;
+    }
+    const { rejected, ...inferred } = total;
+    breakerSummaries.push({ name: group.name, calls: family.calls, recordedRejected: rejected, inferred, keys: family.keyCount });
+    const runs: RunTimeline[] = [];
+    for (const config of configs) {
+      const replayed = family.replay(config, timeline, group.trace?.originMs ?? startMs);
+      results.push(replayed.result);
+      if (replayed.timeline !== undefined) runs.push(replayed.timeline);
+    }
+    if (group.trace !== undefined) charts.push({ breaker: group.name, trace: group.trace, runs });
   }
   const trace: TraceSummary = {
     source,
@@ -167,5 +230,5 @@ function startBreaker(first: ReplayCall, configs: readonly CandidateConfig[], so
     }
     throw error;
   }
-  return { name: first.b, runs, trace: timeline ? new Timeline(first.t, TRACE_SERIES) : undefined, calls: 0 };
+  return { kind: 'breaker', name: first.b, runs, trace: timeline ? new Timeline(first.t, TRACE_SERIES) : undefined, calls: 0 };
 }

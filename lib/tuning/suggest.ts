@@ -56,7 +56,16 @@ export interface BreakerSuggestions {
   readonly breaker: string;
   /** The engine's defaults (with the base options), for comparison. */
   readonly defaults: Suggestion;
-  /** Every configuration on the front, fewest failed calls admitted first. */
+  /**
+   * `defaults` (your base options) are on the best trade-off themselves: no configuration of the
+   * grid does better on both counts (nor as well with fewer flaps or openings).
+   */
+  readonly defaultsOnFront: boolean;
+  /**
+   * Every configuration of the grid on the front, fewest failed calls admitted first. `defaults`
+   * take part in the comparison: a configuration they match or beat on both counts is left out,
+   * so every one listed does better than them on at least one count.
+   */
   readonly front: readonly Suggestion[];
   /** At most `top` of them, spread from the most protective to the cheapest. */
   readonly suggested: readonly Suggestion[];
@@ -156,9 +165,12 @@ export async function suggestConfigs(input: TraceInput, options: SuggestOptions 
   const breakers: BreakerSuggestions[] = [];
   for (let i = 0; i < report.results.length; i += configs.length) {
     const results = report.results.slice(i, i + configs.length);
-    const points = grid.map((config, k) => ({ options: config.settings, result: results[k + 1]! }));
-    const front = paretoFront(points);
-    breakers.push({ breaker: results[0]!.breaker, defaults: { options: defaults.settings, result: results[0]! }, front, suggested: spread(front, top) });
+    const current: Suggestion = { options: defaults.settings, result: results[0]! };
+    const points = grid.map((config, k): Suggestion => ({ options: config.settings, result: results[k + 1]! }));
+    // The defaults (with the base) first: of equal counts they stay, as nothing is gained by a change.
+    const withCurrent = paretoFront([current, ...points]);
+    const front = withCurrent.filter((point) => point !== current);
+    breakers.push({ breaker: results[0]!.breaker, defaults: current, defaultsOnFront: front.length < withCurrent.length, front, suggested: spread(front, top) });
   }
   return { trace: report.trace, configurations: configs.length, base: options.base?.label ?? null, breakers };
 }

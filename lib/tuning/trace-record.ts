@@ -92,6 +92,8 @@ function recordProblem(record: Partial<Record<keyof TraceRecord, unknown>>): str
 }
 
 function show(value: unknown): string {
+  // JSON reads 1e400 as Infinity, which JSON.stringify would write as "null".
+  if (typeof value === 'number' && !Number.isFinite(value)) return `${String(value)} (not a finite number)`;
   return value === undefined ? 'nothing (the field is missing)' : excerpt(JSON.stringify(value) ?? String(value));
 }
 

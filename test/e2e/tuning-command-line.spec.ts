@@ -8,6 +8,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { candidateConfig, formatTraceRecord, syntheticTrace } from '../../lib/tuning/index.js';
 import { BIN, ensureBuilt, root, runNode } from '../tuning/built-package.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'nestjs-breaker-command-'));
@@ -61,6 +62,41 @@ const run = (command: string, args: string[], cwd: string): Promise<{ code: numb
       resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : 1, stdout, stderr }),
     );
   });
+
+describe('a trace of keyed breakers (family:key names)', () => {
+  // Prints the process's peak resident memory on exit: the bound a user's machine sees.
+  const PEAK_RSS = `--import=data:text/javascript,process.on('exit',()=>process.stderr.write('maxRssKb='+process.resourceUsage().maxRSS+'\\n'))`;
+  const peakMb = (stderr: string): number => Number(/maxRssKb=(\d+)/.exec(stderr)![1]) / 1024;
+  // The tryout's trace: the outage example spread over 4,000 keys of family "shards" (3 or 4 calls a key).
+  const records = syntheticTrace({ scenario: 'outage', durationMs: 10 * 60_000, callsPerSecond: 20, seed: 1, recordedBy: candidateConfig('recorder', { failureRateThreshold: 50, timeoutMs: 2_000 }) });
+  beforeAll(() => writeFileSync(join(dir, 'keys.ndjson'), records.map((r, i) => `${formatTraceRecord({ ...r, b: `shards:k${i % 4_000}` })}\n`).join('')));
+
+  it('with 4,000 keys: suggest and replay report one family, in bounded memory (a 128 MB heap, under 250 MB resident), byte-identical JSON run after run', async () => {
+    const args = ['--max-old-space-size=128', PEAK_RSS, BIN, 'suggest', '--trace', 'keys.ndjson', '--top', '3'];
+    const replayArgs = ['--max-old-space-size=128', PEAK_RSS, BIN, 'replay', '--trace', 'keys.ndjson', '--config', 'a.json', '--config', 'b.json', '--json'];
+    const [text, json] = await Promise.all([runNode(args, { cwd: dir }), runNode([...args, '--json'], { cwd: dir })]);
+    const [replayed, again] = await Promise.all([runNode(replayArgs, { cwd: dir }), runNode(replayArgs, { cwd: dir })]);
+    for (const result of [text, json, replayed]) {
+      expect(result.code).toBe(0);
+      expect(peakMb(result.stderr)).toBeLessThan(250); // side by side, 4,000 keys x 145 configurations took 2.8 GB
+    }
+    expect(again.stdout).toBe(replayed.stdout);
+    const report = JSON.parse(json.stdout) as { trace: { breakers: { name: string; keys: number }[] }; breakers: { breaker: string; defaults: { result: { calls: number; keys: { count: number } } } }[] };
+    expect(report.trace.breakers.map((b) => [b.name, b.keys])).toEqual([['shards', 4_000]]);
+    expect(report.breakers.map((b) => [b.breaker, b.defaults.result.calls, b.defaults.result.keys.count])).toEqual([['shards', records.length, 4_000]]);
+    expect(text.stdout).toContain('Breaker "shards" (4,000 keys; counts summed over them): 145 configurations replayed.');
+    expect(text.stdout.split('\n').length).toBeLessThan(40);
+  }, 180_000);
+
+  it('--breaker <family> selects the family, --breaker <family:key> one key', async () => {
+    const family = await runNode([BIN, 'replay', '--trace', 'keys.ndjson', '--config', 'a.json', '--breaker', 'shards'], { cwd: dir });
+    expect(family.code).toBe(0);
+    expect(family.stdout).toContain('Breaker family "shards" (4,000 keys, each replayed as its own breaker; counts summed over them)');
+    const key = await runNode([BIN, 'replay', '--trace', 'keys.ndjson', '--config', 'a.json', '--breaker', 'shards:k3999', '--json'], { cwd: dir });
+    expect(key.code).toBe(0);
+    expect((JSON.parse(key.stdout) as { results: { breaker: string; calls: number }[] }).results.map((r) => [r.breaker, r.calls])).toEqual([['shards:k3999', 3]]);
+  }, 60_000);
+});
 
 describe('npx nestjs-breaker', () => {
   it('runs in this repository (npm runs the package\'s own bin)', async () => {

@@ -96,6 +96,26 @@ describe('nestjs-breaker replay', () => {
     expect(readFileSync(join(dir, 'again.html'), 'utf8')).toBe(html);
   });
 
+  it('a family of keyed breakers gets one table, one block of openings naming their key, and one chart', async () => {
+    // 3 keys of family "shards": k0 fails throughout, k1 and k2 succeed; 20 calls each, 100 ms apart.
+    const lines: string[] = [];
+    for (let i = 0; i < 60; i++) {
+      const key = i % 3;
+      lines.push(JSON.stringify(key === 0 ? { t: 1_767_225_600_000 + i * 100, d: 5, o: 'failure', b: `shards:k${key}`, e: 'Error' } : { t: 1_767_225_600_000 + i * 100, d: 5, o: 'success', b: `shards:k${key}` }));
+    }
+    writeFileSync(join(dir, 'keys.ndjson'), `${lines.join('\n')}\n`);
+    writeFileSync(join(dir, 'small-window.json'), JSON.stringify({ slidingWindow: { type: 'count', size: 10 }, minimumCalls: 5 }));
+    const { code, out } = await run(['replay', '--trace', 'keys.ndjson', '--config', 'small-window.json', '--html', 'keys.html']);
+    expect(code).toBe(0);
+    expect(out).toContain('"shards": 60 calls over 3 keys (a family of keyed breakers, each key replayed as its own breaker)');
+    expect(out).toContain('Breaker family "shards" (3 keys, each replayed as its own breaker; counts summed over them)');
+    expect(out).toContain('small-window.json: open shards:k0 +0m01.2s (still open at the end) (1 of 3 keys opened)');
+    expect(out).not.toContain('Breaker "shards:k');
+    const html = readFileSync(join(dir, 'keys.html'), 'utf8');
+    expect(html).toContain('Breaker family "shards"');
+    expect(html.match(/<svg /g)).toHaveLength(1);
+  });
+
   it('reads the trace from standard input with --trace -', async () => {
     await ready;
     const text = readFileSync(traceFile, 'utf8');
@@ -158,6 +178,13 @@ describe('nestjs-breaker replay', () => {
     [['replay', '--trace', 'calls.ndjson'], /at least one --config <file> is required/],
     [['replay', '--trace', 'calls.ndjson', '--config', 'a.json', '--colour'], /Unknown option '--colour'/],
     [['replay', '--trace', 'calls.ndjson', '--config', 'a.json', '--reorder-window-ms', 'soon'], /--reorder-window-ms must be a number >= 0, got "soon"/],
+    // one message per flag, whatever is wrong with the value
+    [['suggest', '--trace', 'calls.ndjson', '--top', 'abc'], /--top must be an integer >= 1, got "abc"/],
+    [['suggest', '--trace', 'calls.ndjson', '--top', '0'], /--top must be an integer >= 1, got "0"/],
+    [['suggest', '--trace', 'calls.ndjson', '--top', '2.5'], /--top must be an integer >= 1, got "2.5"/],
+    [['example-trace', '--minutes', 'ten'], /--minutes must be a number > 0, got "ten"/],
+    [['example-trace', '--rps', '0'], /--rps must be a number > 0, got "0"/],
+    [['example-trace', '--seed=-1'], /--seed must be an integer >= 0, got "-1"/],
     [['replay', 'calls.ndjson'], /Unexpected argument 'calls\.ndjson'|positional/],
     [['rewind'], /unknown command "rewind"/],
   ])('%j is a usage error: exit 2 with the usage', async (args, message) => {
@@ -181,7 +208,8 @@ describe('nestjs-breaker suggest', () => {
     await run(['example-trace', '--minutes', '4', '--rps', '5', '--out', 'small.ndjson']);
     const text = await run(['suggest', '--trace', 'small.ndjson', '--top', '3']);
     expect(text.code).toBe(0);
-    expect(text.out).toMatch(/Breaker "payments": 145 configurations replayed; \d+ on the best trade-off between failed calls admitted and successful calls rejected/);
+    expect(text.out).toContain('Breaker "payments": 145 configurations replayed.');
+    expect(text.out).toMatch(/\n\d+ configurations are on the best trade-off, each doing better than the engine's defaults \(the last row\) on at least one count/);
     expect(text.out).toContain("(the last row, unnumbered: the engine's defaults)");
     expect(text.out).toMatch(/\n {2}1 {2}\{"slidingWindow":/);
     const json = await run(['suggest', '--trace', 'small.ndjson', '--top', '3', '--json']);
@@ -193,6 +221,17 @@ describe('nestjs-breaker suggest', () => {
     const failed = suggested.map((s) => s.result.failedCallsAdmitted);
     expect(failed).toEqual([...failed].sort((a, b) => a - b));
   });
+
+  it('says when the base options are on the best trade-off, and offers only configurations better on a count than them', async () => {
+    await run(['example-trace', '--scenario', 'outage', '--out', 'ex.ndjson']);
+    writeFileSync(join(dir, 'mine.json'), JSON.stringify({ failureRateThreshold: 50, minimumCalls: 4, slidingWindow: { type: 'count', size: 10 }, timeoutMs: 500 }));
+    const { code, out } = await run(['suggest', '--trace', 'ex.ndjson', '--base', 'mine.json', '--top', '3']);
+    expect(code).toBe(0);
+    expect(out).toContain('Your options (mine.json) are on the best trade-off between failed calls admitted and successful calls rejected: no other configuration does better on both counts.');
+    expect(out).toMatch(/\n\d+ other configurations are on the best trade-off, each doing better than your options \(mine.json, the last row\) on at least one count/);
+    expect(out).toContain("(the last row, unnumbered: mine.json with the engine's defaults for the rest)");
+    expect(out).not.toContain('none of the');
+  }, 60_000);
 
   it('takes base options every configuration shares', async () => {
     await run(['example-trace', '--minutes', '4', '--rps', '5', '--out', 'small.ndjson']);

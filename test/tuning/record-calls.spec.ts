@@ -151,7 +151,8 @@ describe('recordCalls', () => {
     await new Promise((resolve) => setImmediate(resolve));
     for (let i = 0; i < 10; i++) await expect(breaker.execute(async () => i)).resolves.toBe(i);
     expect(recorder.ended).toBe('stream_error');
-    expect(recorder.recorded).toBe(10); // handed to the stream before it failed; nothing since
+    // the write of those 10 failed: none was recorded, all 10 dropped; no call was recorded since
+    expect({ recorded: recorder.recorded, dropped: recorder.dropped }).toEqual({ recorded: 0, dropped: 10 });
     expect(warnings).toEqual([expect.stringContaining('ENOSPC: no space left on device')]);
     expect(breaker.totals().successfulCalls).toBe(20);
     expect(breaker.listening).toBe(false);
@@ -164,6 +165,8 @@ describe('recordCalls', () => {
     for (let i = 0; i < 5; i++) await expect(breaker.execute(async () => i)).resolves.toBe(i);
     await recorder.stop(); // resolves once the file stream is closed: here after its open failed
     expect(warnings).toEqual([expect.stringContaining('ENOENT')]);
+    // nothing reached a file: the 5 lines count as dropped, not recorded
+    expect({ recorded: recorder.recorded, dropped: recorder.dropped }).toEqual({ recorded: 0, dropped: 5 });
     expect(breaker.listening).toBe(false);
     await expect(breaker.execute(async () => 'still fine')).resolves.toBe('still fine');
   });

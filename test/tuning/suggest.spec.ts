@@ -1,6 +1,6 @@
 import { describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { DEFAULT_SUGGEST_GRID, candidateConfig, gridConfigs, paretoFront, replayTrace, suggestConfigs } from '../../lib/tuning/index.js';
+import { DEFAULT_SUGGEST_GRID, candidateConfig, gridConfigs, paretoFront, replayTrace, suggestConfigs, syntheticTrace } from '../../lib/tuning/index.js';
 import type { ReplayResult, SuggestGrid } from '../../lib/tuning/index.js';
 import { MINUTE, ndjson, regularTrace } from './traces.js';
 
@@ -68,7 +68,11 @@ describe('suggest', () => {
     const all = configs.map((config, i) => ({ options: config.settings, result: each.results[i]! }));
     const [breaker] = report.breakers;
     expect(report.configurations).toBe(configs.length + 1);
-    expect(breaker!.front.map((s) => s.options)).toEqual(paretoFront(all).map((s) => s.options));
+    const { report: mine } = await replayTrace([outage], { configs: [candidateConfig('defaults', {})] });
+    const current = { options: {}, result: mine.results[0]! };
+    // the defaults take part in the comparison, and are not listed among the suggestions
+    expect(breaker!.front.map((s) => s.options)).toEqual(paretoFront([current, ...all]).filter((s) => s !== current).map((s) => s.options));
+    expect(breaker!.defaultsOnFront).toBe(paretoFront([current, ...all]).includes(current));
     expect(breaker!.front.length).toBeGreaterThan(1);
     expect(breaker!.suggested.length).toBe(Math.min(3, breaker!.front.length));
     expect(breaker!.suggested[0]).toEqual(breaker!.front[0]);
@@ -78,10 +82,31 @@ describe('suggest', () => {
     expect(breaker!.defaults).toEqual({ options: {}, result: defaults.results[0] });
   });
 
-  it('on a healthy trace puts a configuration that never opens first, costing nothing', async () => {
+  it('on a healthy trace offers nothing: the defaults never open and cost nothing, no configuration does better', async () => {
     const healthy = ndjson(regularTrace(5, 100, () => ({ o: 'success', d: 20 })));
     const report = await suggestConfigs([healthy], { grid });
-    expect(report.breakers[0]!.front).toHaveLength(1);
-    expect(report.breakers[0]!.front[0]!.result).toMatchObject({ openings: 0, failedCallsAdmitted: 0, rejectedWouldSucceed: 0 });
+    expect(report.breakers[0]!.defaults.result).toMatchObject({ openings: 0, failedCallsAdmitted: 0, rejectedWouldSucceed: 0 });
+    expect(report.breakers[0]!.defaultsOnFront).toBe(true);
+    expect(report.breakers[0]!.front).toEqual([]);
   });
+
+  it('never offers a configuration the base options match or beat on both counts, and says when the base is on the front', async () => {
+    // The tryout's case: the outage example trace, a base of a 10-call window at 50 % from 4 calls.
+    const trace = syntheticTrace({ scenario: 'outage', durationMs: 10 * MINUTE, callsPerSecond: 20, seed: 1, recordedBy: candidateConfig('recorder', { failureRateThreshold: 50, timeoutMs: 2_000 }) });
+    const base = candidateConfig('a.json', { failureRateThreshold: 50, minimumCalls: 4, slidingWindow: { type: 'count', size: 10 }, timeoutMs: 500 });
+    const report = await suggestConfigs([ndjson(trace)], { base, top: 3 });
+    const [breaker] = report.breakers;
+    const mine = breaker!.defaults.result;
+    expect(breaker!.defaults.options).toEqual(base.settings);
+    for (const s of breaker!.front) {
+      // each one offered does better than the base on at least one count
+      expect(s.result.failedCallsAdmitted < mine.failedCallsAdmitted || s.result.rejectedWouldSucceed < mine.rejectedWouldSucceed).toBe(true);
+    }
+    // here nothing of the grid does better on both counts: the base is on the front
+    const gridAll = gridConfigs(DEFAULT_SUGGEST_GRID, base.settings);
+    const { report: each } = await replayTrace([ndjson(trace)], { configs: gridAll });
+    expect(each.results.some((r) => dominates(r, mine))).toBe(false);
+    expect(each.results.some((r) => dominates(mine, r) && paretoFront(each.results.map((result) => ({ result }))).some((p) => p.result === r))).toBe(true);
+    expect(breaker!.defaultsOnFront).toBe(true);
+  }, 60_000);
 });

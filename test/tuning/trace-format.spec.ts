@@ -64,6 +64,8 @@ describe('a trace line', () => {
     ['[1,2,3]', /line 7: expected a JSON object \{"t", "d", "o", "b", "e"\?\}, got \[1,2,3\]/],
     ['{"d":2,"o":"success","b":"p"}', /line 7: "t" \(the call's start, epoch ms\) must be a finite number >= 0, got nothing \(the field is missing\)/],
     ['{"t":"2026-01-01","d":2,"o":"success","b":"p"}', /line 7: "t" .* got "2026-01-01"/],
+    ['{"t":1e400,"d":2,"o":"success","b":"p"}', /line 7: "t" \(the call's start, epoch ms\) must be a finite number >= 0, got Infinity \(not a finite number\)$/],
+    ['{"t":1,"d":-1e400,"o":"success","b":"p"}', /line 7: "d" .* got -Infinity \(not a finite number\)$/],
     ['{"t":1,"d":-3,"o":"success","b":"p"}', /line 7: "d" \(the call's duration, ms\) must be a finite number >= 0, got -3/],
     ['{"t":1,"d":3,"o":"ok","b":"p"}', /line 7: "o" \(the outcome\) must be one of "success", "failure", "ignored", "timeout", "rejected", got "ok"/],
     ['{"t":1,"d":3,"o":"success","b":""}', /line 7: "b" \(the breaker's name\) must be a non-empty string, got ""/],
