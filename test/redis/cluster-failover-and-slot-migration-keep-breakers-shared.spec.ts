@@ -90,16 +90,6 @@ async function replicaOf(master: number): Promise<number> {
   return nodes.find((node) => node.masterId === masterId)!.port;
 }
 
-/**
- * Traffic until both instances listen on the breaker's shard channel at the master on `port`: the
- * subscriptions follow the slot (ioredis on MOVED; the store asks again when a sync shows a
- * transition no message brought), so later transitions travel by pub/sub again.
- */
-async function listeningOn(f: Fleet, port: number): Promise<void> {
-  const channel = `${f.prefix}{payments}:transitions`;
-  await trafficUntil(f, async () => Number(((await cluster.node(port).call('PUBSUB', 'SHARDNUMSUB', channel)) as [string, number])[1]) === 2, `both instances subscribed at the master on ${port}`);
-}
-
 async function breakerMaster(f: Fleet): Promise<{ slot: number; port: number }> {
   const slot = await cluster.slotOf(`${f.prefix}{payments}:state`);
   return { slot, port: await cluster.masterOf(slot) };
@@ -115,7 +105,6 @@ test('a manual failover of the breaker\'s master mid-traffic: no caller-visible 
   await trafficUntil(f, async () => (await cluster.masterOf(slot, replica)) === replica, 'the replica to take over the slot');
   await cluster.waitHealthy();
   await sharingResumes(f);
-  await listeningOn(f, replica);
 }, 60_000);
 
 test('the breaker\'s slot migrates to another master mid-traffic: no caller-visible error, sharing resumes', async () => {
@@ -149,7 +138,6 @@ test('the breaker\'s slot migrates to another master mid-traffic: no caller-visi
   }, 10_000, 'every node to agree on the slot\'s new master');
   expect((await breakerMaster(f)).port).toBe(target.port);
   await sharingResumes(f);
-  await listeningOn(f, target.port);
 }, 60_000);
 
 test('a killed master: its replica takes over, no caller-visible error, sharing resumes', async () => {
@@ -161,6 +149,5 @@ test('a killed master: its replica takes over, no caller-visible error, sharing 
   await trafficUntil(f, async () => (await cluster.masterOf(slot, replica)) === replica, 'the replica to be elected');
   await until(async () => /cluster_state:ok/.test((await cluster.node(replica).call('CLUSTER', 'INFO')) as string), 10_000, 'cluster_state:ok');
   await sharingResumes(f);
-  await listeningOn(f, replica);
 }, 60_000);
 
