@@ -10,7 +10,7 @@
  * under its own key prefix (`uniquePrefix`) with its keys deleted afterwards; `RedisServer.start()`
  * for a file that kills the server or counts its connections and commands.
  */
-import { afterAll, afterEach, beforeAll } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, expect } from '@jest/globals';
 import { Redis } from 'ioredis';
 import type { RedisOptions } from 'ioredis';
 import { CircuitBreaker, CircuitOpenError, ManualClock } from 'nestjs-breaker';
@@ -259,3 +259,15 @@ export function useRedisServer(): RedisFixture {
 }
 
 export { ManualClock };
+
+/**
+ * Two instances' `openedAt` for one opening. The store places a shared opening on each reader's clock
+ * from the server's time; an answer read more than `commandTimeoutMs` after its write (a slow or
+ * just-restarted server, a loaded CI machine) is placed against the read, which these tests' ManualClock
+ * may have moved one sync interval past. Peers agree to within that (docs/fleet.md, "One clock").
+ */
+export function expectSameOpening(actual: number | undefined, expected: number | undefined): void {
+  expect(actual).toEqual(expect.any(Number));
+  expect(expected).toEqual(expect.any(Number));
+  expect(Math.abs(actual! - expected!)).toBeLessThanOrEqual(SYNC_MS);
+}
