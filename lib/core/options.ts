@@ -2,8 +2,7 @@ import type { Clock } from './clock.js';
 import type { CircuitBreakerStore } from './fleet/store.js';
 import { monotonicClock } from './clock.js';
 import { CircuitBreakerConfigError, describeValue } from './errors.js';
-import { resolveShadows } from './shadow-options.js';
-import type { TRIP_AND_RECOVERY_KEYS } from './shadow-options.js';
+import { TRIP_AND_RECOVERY_KEYS, resolveShadows } from './shadow-options.js';
 import { MAX_TIMER_MS, Validator, isPlainObject, methodOf, own } from './validator.js';
 import { DEFAULT_COUNT_WINDOW_SIZE, DEFAULT_TIME_WINDOW_BUCKETS, resolveWindow, windowCapacity } from './windows/index.js';
 import type { ResolvedWindowOptions, SlidingWindowOptions } from './windows/index.js';
@@ -155,18 +154,7 @@ export const DEFAULTS = {
 
 /** Every option a breaker has besides its name, in documentation order. */
 export const SETTING_KEYS: readonly (keyof CircuitBreakerSettings)[] = [
-  'slidingWindow',
-  'failureRateThreshold',
-  'slowCallDurationMs',
-  'slowCallRateThreshold',
-  'minimumCalls',
-  'minimumFailures',
-  'consecutiveFailureThreshold',
-  'timeoutMs',
-  'openDurationMs',
-  'openDurationBackoff',
-  'halfOpenMaxCalls',
-  'halfOpenProbeTimeoutMs',
+  ...TRIP_AND_RECOVERY_KEYS,
   'healthCheck',
   'isFailure',
   'isResultFailure',
