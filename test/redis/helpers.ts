@@ -53,7 +53,7 @@ import { eventually, turn } from '../support/waiting.js';
 // ------------------------------------------------------------------ store instrumentation
 
 const pendingOps = new WeakMap<CircuitBreakerStore, { pending: number }>();
-const STORE_OPS = ['sync', 'transition', 'acquireTrial', 'completeTrial', 'ping'] as const;
+const STORE_OPS = ['sync', 'transition', 'acquireTrial', 'completeTrial', 'ping', 'heartbeat'] as const;
 
 /**
  * Counts the store operations in flight (observation only: every call goes to the real method), so
@@ -66,7 +66,8 @@ export function track<S extends CircuitBreakerStore>(store: S): S {
   pendingOps.set(store, counter);
   const target = store as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
   for (const op of STORE_OPS) {
-    const original = target[op]!.bind(store);
+    if (typeof target[op] !== 'function') continue; // heartbeat is optional
+    const original = target[op].bind(store);
     target[op] = (...args: unknown[]) => {
       counter.pending++;
       let answer: Promise<unknown>;
