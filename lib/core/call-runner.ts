@@ -49,12 +49,9 @@ export function runCall<T>(breaker: CircuitBreaker, fn: (signal?: AbortSignal) =
     result = fn();
     if (isThenable(result)) {
       if (startedAt !== startedAt && result instanceof Promise) {
-        // No clock needed: record through the reactions made once per closed generation (no closure,
-        // no async frame per call). The returned promise settles after the outcome is recorded, and a
-        // failure still rejects it, so a caller that ignores it still gets Node's unhandled-rejection report.
-        if (breaker.reactions.permit !== permit) breaker.reactions = makeReactions(breaker, permit);
-        const reactions = breaker.reactions;
-        return result.then(reactions.fulfilled, reactions.rejected);
+        // No clock needed: record through the reactions made once per generation (no closure, no
+        // async frame, no promise of ours per call).
+        return observe(breaker, result, permit);
       }
       return follow(breaker, result, permit, startedAt);
     }
@@ -68,34 +65,51 @@ export function runCall<T>(breaker: CircuitBreaker, fn: (signal?: AbortSignal) =
   return sync ? result : Promise.resolve(result);
 }
 
-/** The reactions that record a native promise's outcome for one permit: made once per generation, not per call. */
+/**
+ * The reactions that record a native promise's outcome for one permit: made once per generation, not
+ * per call. They observe the promise beside the caller (execute hands back fn's own promise), so they
+ * never throw and never rethrow: what they return goes nowhere.
+ */
 export interface Reactions {
   readonly permit: number;
-  readonly fulfilled: (value: unknown) => unknown;
-  readonly rejected: (error: unknown) => never;
+  readonly fulfilled: (value: unknown) => void;
+  readonly rejected: (error: unknown) => void;
 }
 
 /** Before the first promise: no permit matches. */
-export const NO_REACTIONS: Reactions = {
-  permit: -1,
-  fulfilled: (value) => value,
-  rejected: (error) => {
-    throw error;
-  },
-};
+export const NO_REACTIONS: Reactions = { permit: -1, fulfilled: () => {}, rejected: () => {} };
 
 export function makeReactions(breaker: CircuitBreaker, permit: number): Reactions {
   return {
     permit,
     fulfilled: (value) => {
-      breaker.recordResult(permit, value, Number.NaN);
-      return value;
+      try {
+        breaker.recordResult(permit, value, Number.NaN);
+      } catch (error) {
+        breaker.onInternalError(error, `recording a call of circuit breaker "${breaker.name}"`);
+      }
     },
     rejected: (error) => {
-      breaker.recordError(permit, error, Number.NaN);
-      throw error;
+      try {
+        breaker.recordError(permit, error, Number.NaN);
+      } catch (internal) {
+        breaker.onInternalError(internal, `recording a call of circuit breaker "${breaker.name}"`);
+      }
     },
   };
+}
+
+/**
+ * Records a native promise's outcome without a promise of our own in between: the reactions are
+ * registered on `promise` before the caller can register its own, so the outcome is recorded before
+ * the caller resumes, one microtask sooner than a `then` chain would let it (bench/: closed success
+ * about 1.6x a bare await instead of 2-2.4x). The caller gets fn's own promise back.
+ */
+export function observe(breaker: CircuitBreaker, promise: Promise<unknown>, permit: number): Promise<unknown> {
+  let reactions = breaker.reactions;
+  if (reactions.permit !== permit) breaker.reactions = reactions = makeReactions(breaker, permit);
+  void promise.then(reactions.fulfilled, reactions.rejected);
+  return promise;
 }
 
 /** execute's fast path, for a result that is not a native promise: followed if a thenable, else recorded. */

@@ -13,7 +13,7 @@
 import type { Clock } from './clock.js';
 import { cancellableTimer } from './clock.js';
 import { checkPermit, completeCall, emitCallEvent } from './call-outcomes.js';
-import { NO_REACTIONS, makeReactions, runCall, settleOther } from './call-runner.js';
+import { NO_REACTIONS, observe, runCall, settleOther } from './call-runner.js';
 import { reportOnce } from './callback-errors.js';
 import type { Reactions } from './call-runner.js';
 import { windowClock } from './coarse-clock.js';
@@ -166,11 +166,7 @@ export class CircuitBreaker {
       let result: T | PromiseLike<T>;
       try {
         result = fn();
-        if (result instanceof Promise && result.then === promiseThen) {
-          let reactions = this.reactions;
-          if (reactions.permit !== permit) this.reactions = reactions = makeReactions(this, permit);
-          return result.then(reactions.fulfilled, reactions.rejected) as Promise<T>;
-        }
+        if (result instanceof Promise && result.then === promiseThen) return observe(this, result, permit) as Promise<T>;
       } catch (error) {
         if (typeof fn !== 'function') return runCall(this, fn, false) as Promise<T>; // a TypeError, nothing recorded
         this.recordError(permit, error, Number.NaN);
@@ -408,7 +404,7 @@ export class CircuitBreaker {
     return this.totalsSoFar.report(this.openings, this.wouldTrips, this.link);
   }
 
-  /** Listeners run synchronously, in subscription order, before the call that caused the change settles. */
+  /** Listeners run synchronously, in subscription order, before the caller of the call that caused the change resumes. */
   onStateChange(listener: StateChangeListener): () => void {
     return this.stateListeners.add(listener);
   }
