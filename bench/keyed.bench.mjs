@@ -44,6 +44,11 @@ const namedMany = Array.from({ length: HOT_KEYS }, (_, i) => new CircuitBreaker(
 async function namedThousand(n) {
   for (let i = 0; i < n; i++) await namedMany[i % HOT_KEYS].execute(succeed);
 }
+/** The same 1,000 breakers in a hand-rolled Map by key: the floor of any keyed lookup (a JS Map's get). */
+const handRolled = new Map(requests.map((request, i) => [keyOf(request), namedMany[i]]));
+async function handRolledMap(n) {
+  for (let i = 0; i < n; i++) await handRolled.get(keyOf(requests[i % HOT_KEYS])).execute(succeed);
+}
 async function keyedOneKey(n) {
   for (let i = 0; i < n; i++) await family.execute(keyOf(oneRequest), succeed);
 }
@@ -58,6 +63,7 @@ const CONTENDERS = [
   ['bare await fn()', bare],
   ['named breaker', namedPath],
   ['1,000 named breakers, by index', namedThousand],
+  ['1,000 named breakers, hand-rolled Map by key', handRolledMap],
   ['keyed, one key', keyedOneKey],
   ['keyed, 1,000 keys', keyedThousandKeys],
   ['keyed via get(key)', keyedGet],
@@ -174,6 +180,8 @@ const oneKey = ns('keyed, one key') / namedNs;
 const thousandKeys = ns('keyed, 1,000 keys') / manyNs;
 console.log(`\nbudget (CPU time): the keyed path <= 1.3x a named breaker's: one key ${oneKey.toFixed(2)}x (${oneKey <= 1.3 ? 'met' : 'MISSED'}), ` +
   `1,000 keys vs 1,000 named breakers ${thousandKeys.toFixed(2)}x (${thousandKeys <= 1.3 ? 'met' : 'MISSED'})`);
+const overMap = ns('keyed, 1,000 keys') / ns('1,000 named breakers, hand-rolled Map by key');
+console.log(`info: 1,000 keys vs the same 1,000 breakers in a hand-rolled Map (key function + Map.get, no family): ${overMap.toFixed(2)}x`);
 
 const { perKey, perBreaker } = bytesPerIdleKey();
 console.log(`\nmemory per idle key (${IDLE_KEYS.toLocaleString('en-US')} keys): ${(perKey / 1024).toFixed(2)} KB ` +
