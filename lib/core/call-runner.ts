@@ -48,10 +48,11 @@ export function runCall<T>(breaker: CircuitBreaker, fn: (signal?: AbortSignal) =
   try {
     result = fn();
     if (isThenable(result)) {
-      if (startedAt !== startedAt && result instanceof Promise) {
+      if (result instanceof Promise) {
         // No clock needed: record through the reactions made once per generation (no closure, no
-        // async frame, no promise of ours per call).
-        return observe(breaker, result, permit);
+        // async frame, no promise of ours per call). With a start to time from, through reactions
+        // of this call's own. Either way the caller gets fn's own promise (docs/engine.md).
+        return startedAt !== startedAt ? observe(breaker, result, permit) : observeTimed(breaker, result, permit, startedAt);
       }
       return follow(breaker, result, permit, startedAt);
     }
@@ -109,6 +110,27 @@ export function observe(breaker: CircuitBreaker, promise: Promise<unknown>, perm
   let reactions = breaker.reactions;
   if (reactions.permit !== permit) breaker.reactions = reactions = makeReactions(breaker, permit);
   void promise.then(reactions.fulfilled, reactions.rejected);
+  return promise;
+}
+
+/** {@link observe} for a call with a start (slow-call tracking, a recorder): reactions of its own. */
+function observeTimed(breaker: CircuitBreaker, promise: Promise<unknown>, permit: number, startedAt: number): Promise<unknown> {
+  void promise.then(
+    (value) => {
+      try {
+        breaker.recordResult(permit, value, startedAt);
+      } catch (error) {
+        breaker.onInternalError(error, `recording a call of circuit breaker "${breaker.name}"`);
+      }
+    },
+    (error) => {
+      try {
+        breaker.recordError(permit, error, startedAt);
+      } catch (internal) {
+        breaker.onInternalError(internal, `recording a call of circuit breaker "${breaker.name}"`);
+      }
+    },
+  );
   return promise;
 }
 

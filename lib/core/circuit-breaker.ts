@@ -183,8 +183,8 @@ export class CircuitBreaker {
    * not called). Nothing is wrapped in a promise.
    *
    * If `fn` returns a promise (or another thenable) anyway, its outcome is still recorded and timed
-   * (`timeoutMs`): the promise returned is the tracked one, which settles once the outcome is
-   * recorded. So a function's own shape is kept: a sync result stays sync, a promise stays a promise.
+   * (`timeoutMs`), as with {@link execute}: the outcome is recorded before the caller's own
+   * reactions run. So a function's own shape is kept: a sync result stays sync, a promise stays a promise.
    */
   executeSync<T>(fn: (signal?: AbortSignal) => T): T {
     return runCall(this, fn, true) as T;

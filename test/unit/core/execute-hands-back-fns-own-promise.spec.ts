@@ -23,6 +23,26 @@ describe('execute(fn) with a native promise', () => {
     expect(breaker.state).toBe('half_open');
   });
 
+  it('returns fn\'s own promise with slow-call tracking too (a start is read), and times it', async () => {
+    const { breaker, clock } = setup({ slowCallDurationMs: 100 });
+    let settle!: (value: string) => void;
+    const own = new Promise<string>((resolve) => (settle = resolve));
+    expect(breaker.execute(() => own)).toBe(own);
+    clock.advance(150);
+    settle('late');
+    await own;
+    expect(breaker.snapshot()).toMatchObject({ calls: 1, slowCalls: 1, failures: 0 });
+  });
+
+  it('with timeoutMs, hands back a promise of its own (it may reject before fn\'s settles)', () => {
+    const { breaker } = setup({ timeoutMs: 1_000 });
+    const own = new Promise<string>(() => {});
+    const returned = breaker.execute(() => own);
+    expect(returned).not.toBe(own);
+    breaker.dispose();
+    returned.catch(() => undefined);
+  });
+
   it('records a success before the awaiting caller resumes (a half-open trial has closed the circuit)', async () => {
     const { breaker, clock } = setup({ consecutiveFailureThreshold: 1, openDurationMs: 1_000, halfOpenMaxCalls: 1 });
     await breaker.execute(() => Promise.reject(new Error('down'))).catch(() => undefined);
@@ -69,6 +89,14 @@ describe('execute(fn) with a native promise', () => {
       await new Promise((resolve) => realProcess().nextTick(resolve));
       await new Promise((resolve) => setImmediate(resolve));
       expect({ kinds, failures: breaker.snapshot().failures, unhandled: spy.seen.length }).toEqual({ kinds: ['failure'], failures: 1, unhandled: 0 });
+    });
+
+    it('with slowCallDurationMs set, an ignored failure is still recorded and reaches Node as no unhandled rejection', async () => {
+      const { breaker } = setup({ slowCallDurationMs: 100 });
+      void breaker.execute(() => Promise.reject(new Error('fire and forget')));
+      await flush();
+      await new Promise((resolve) => setImmediate(resolve));
+      expect({ failures: breaker.snapshot().failures, unhandled: spy.seen.length }).toEqual({ failures: 1, unhandled: 0 });
     });
 
     it('a listener that throws while the outcome is recorded is contained (no unhandled rejection, reported once)', async () => {
