@@ -17,6 +17,7 @@ import type { Writable } from 'node:stream';
 import { CircuitBreaker } from './core/circuit-breaker.js';
 import type { CallEvent } from './core/events.js';
 import { CircuitBreakerConfigError } from './core/errors.js';
+import { timeCalls } from './core/observers.js';
 import type { CircuitBreakerRegistry } from './circuit-breaker.registry.js';
 
 /** Where and how much to record. Give `file` or `stream`, not both. */
@@ -118,7 +119,7 @@ export class CallRecorder {
 
   private attach(breaker: CircuitBreaker): void {
     if (this.ended !== undefined || this.detachers.has(breaker)) return;
-    const stopTiming = breaker.timeEveryCall();
+    const stopTiming = timeCalls(breaker);
     // The breaker's name as the trace writes it, escaped once (a keyed breaker's name never changes).
     const name = jsonPart(breaker.name);
     const stopListening = breaker.onCall((event) => this.record(breaker, name, event));

@@ -11,6 +11,7 @@ import { defaultStoreLogger } from './core/fleet/store.js';
 import type { CircuitBreakerStore, FleetOptions, FleetOptionsChange, LiveInstance } from './core/fleet/store.js';
 import { fleetOf } from './core/fleet/store-session.js';
 import { fleetSettingsFrom } from './core/fleet/fleet-options.js';
+import { withFleetSettings } from './core/reconfiguration.js';
 import { checkFamilySettingKeys, checkSettingKeys, conflictError, keyNameOrigin, sameSettings } from './breaker-declarations.js';
 import type { Declaration } from './breaker-declarations.js';
 import { closestName } from './breaker-names.js';
@@ -538,9 +539,10 @@ export class CircuitBreakerRegistry implements OnModuleDestroy {
   private prepare(breaker: CircuitBreaker): void {
     const logger = this.logger;
     if (logger !== undefined) breaker.onInternalError = (error, where) => logger.error(`${where} threw: ${describe(error)}`);
-    breaker.onFleetOptions = (change) => this.optionsChanges.next(change);
+    const link = breaker.link; // null without a store: no fleet events to report
+    if (link !== null) link.onFleetOptions = (change) => this.optionsChanges.next(change);
     // This app's breaker reports its fleet events (options adopted) to this app's logger, whichever app set the store's.
-    if (logger !== undefined) breaker.fleetLog = { warn: (message) => logger.warn(message), log: (message) => logger.log(message) };
+    if (link !== null && logger !== undefined) link.fleetLog = { warn: (message) => logger.warn(message), log: (message) => logger.log(message) };
     // A store still on its default sink reports its outages through the app's logger instead.
     const store = breaker.options.store;
     if (logger !== undefined && store !== undefined && store.logger === defaultStoreLogger) {
@@ -601,9 +603,9 @@ async function writeFleetOptions(breaker: CircuitBreaker, settings: unknown, sou
   if (store === undefined || breaker.link === null || typeof store.writeOptions !== 'function') {
     throw new CircuitBreakerConfigError(name, 'store', store, 'a store that keeps fleet options (RedisCircuitBreakerStore, InMemoryCircuitBreakerStore) for fleet-wide options');
   }
-  const merged: Record<string, unknown> = { ...(breaker.fleetOptions?.settings ?? {}), ...given };
+  const merged: Record<string, unknown> = { ...(breaker.link.fleetOptions?.settings ?? {}), ...given };
   for (const [key, value] of Object.entries(settings as Record<string, unknown>)) if (value === null || value === undefined) delete merged[key];
-  breaker.withFleetSettings(merged); // validated before it is written: a bad record never reaches peers
+  withFleetSettings(breaker, merged); // validated before it is written: a bad record never reaches peers
   const record = await breaker.link.writeOptions(merged, source);
   if (record === undefined) {
     throw new Error(`Circuit breaker "${name}": the store did not answer, so the fleet options were not written (this instance's options are unchanged)`);

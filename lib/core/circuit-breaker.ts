@@ -2,7 +2,8 @@
  * The coordinator: options, the window, the state object in force, totals and listeners. What each
  * state does lives in states/ (one file per state, one table of them), running a call in
  * call-runner.ts and call-outcomes.ts, new options in reconfiguration.ts, manual control in
- * manual-control.ts, listeners in observers.ts, the fleet link in fleet/. Framework-free: no
+ * manual-control.ts, listeners in observers.ts, the fleet in fleet/ (the store link holds the
+ * breaker's fleet-side state, so a breaker without a store carries none). Framework-free: no
  * NestJS, rxjs or reflect-metadata.
  *
  * Hot-path rules (bench/ measures them): closed + success + no timeout + no slow-call tracking is
@@ -21,18 +22,18 @@ import type { DeadlineQueue } from './deadlines.js';
 import { CircuitBreakerTimeoutError, CircuitOpenError } from './errors.js';
 import type { CallEvent, CallListener, StateChangeEvent, StateChangeListener, TransitionReason } from './events.js';
 import { FailureClassifier } from './failure-classifier.js';
-import { adoptSharedState, judgeFleetWindow, openingFactsOf, sharedViewOf } from './fleet/shared-view.js';
+import { openingFactsOf } from './fleet/shared-view.js';
 import type { StoreLink } from './fleet/store-link.js';
 import { joinStore } from './fleet/store-session.js';
-import type { FleetOptions, FleetOptionsChange, LocalSharedState, OpeningFacts, SharedState, StoreLogger, WindowCounts } from './fleet/store.js';
+import type { OpeningFacts } from './fleet/store.js';
 import type { HealthPoller } from './health-poller.js';
 import { Listeners } from './listeners.js';
 import { enterManual, resetBreaker } from './manual-control.js';
-import { announceTransition, timeCalls, watchCalls } from './observers.js';
+import { announceTransition, watchCalls } from './observers.js';
 import type { CircuitBreakerOptions, CircuitBreakerSettings, ResolvedOptions } from './options.js';
 import { resolveOptions } from './options.js';
 import { ratioWarningMuted, warnIfRatioThreshold } from './ratio-warning.js';
-import { applyFleetOptions, reconfigureBreaker } from './reconfiguration.js';
+import { reconfigureBreaker } from './reconfiguration.js';
 import { ShadowSet } from './shadows.js';
 import { Rejections } from './rejections.js';
 import { CallTotals, snapshotOf } from './snapshot.js';
@@ -83,23 +84,14 @@ export class CircuitBreaker {
   /** @internal */ health: HealthPoller | null = null;
   /** @internal */ wouldTrip = false;
   /** @internal */ wouldTrips = 0;
-  /** @internal */ adopted: SharedState | null = null;
-  /** Told of every fleet options record that reaches the breaker (the registry's fleetOptions$). @internal */
-  onFleetOptions: ((change: FleetOptionsChange) => void) | null = null;
-  /** Where this breaker's fleet messages go (the Nest layer sets the app's logger); null: its store's logger. @internal */
-  fleetLog: StoreLogger | null = null;
-  /** The fleet's options record in force over the breaker's own options (see fleet/fleet-options.ts). @internal */
-  fleetOptions: FleetOptions | null = null;
   /** What opened the circuit (this instance's window, the fleet's, or a peer's facts when adopted). @internal */
   openFacts: OpeningFacts | null = null;
-  /** The fleet's window a fleet-window trip is judging (for openFacts). @internal */
-  /** The fleet's window while a trip on it is being made (judgeFleetWindow): the opening's facts. @internal */
-  fleetCounts: WindowCounts | null = null;
   /** @internal */ rejectRetryAfterMs: number | undefined = undefined;
   /** @internal */ disposed = false;
-  /** @internal */ link: StoreLink | null = null;
+  /** The store link, with the breaker's fleet-side state (fleet/store-link.ts); null without a store. @internal */
+  link: StoreLink | null = null;
   /** @internal */ deadlines: DeadlineQueue | null = null;
-  /** How many observers need every call's start (recordCalls, shadows judging durations): see {@link timeEveryCall}. @internal */
+  /** How many observers need every call's start (recordCalls, shadows judging durations): see observers.ts timeCalls. @internal */
   timedObservers = 0;
   /** The shadow configurations evaluated beside this one (shadows.ts); null without `shadows`. @internal */
   shadowSet: ShadowSet | null = null;
@@ -353,23 +345,6 @@ export class CircuitBreaker {
     this.settle();
   }
 
-  // ---------------------------------------------------------------- the fleet (see fleet/store-link.ts)
-
-  /** Applies a state the fleet agreed on. @internal */
-  adoptShared(shared: SharedState): void {
-    adoptSharedState(this, shared);
-  }
-
-  /** Trips a closed breaker when a rate rule holds on the fleet's window. @internal */
-  judgeFleet(counts: WindowCounts): void {
-    judgeFleetWindow(this, counts);
-  }
-
-  /** The local state as the fleet stores it. @internal */
-  sharedView(): LocalSharedState {
-    return sharedViewOf(this);
-  }
-
   /**
    * Applies new options without a restart; the merged options are validated first (an invalid
    * value throws and changes nothing). The window is rebuilt (empty) only when its shape changes;
@@ -378,20 +353,6 @@ export class CircuitBreaker {
    */
   reconfigure(settings: CircuitBreakerSettings): void {
     reconfigureBreaker(this, settings);
-  }
-
-  /**
-   * The breaker's options with `record` on top (code defaults < own options < fleet record),
-   * validated: throws {@link CircuitBreakerConfigError} and changes nothing if they are invalid.
-   * @internal
-   */
-  withFleetSettings(settings: Readonly<Record<string, unknown>>): ResolvedOptions {
-    return resolveOptions({ ...this.given, ...settings, name: this.name } as CircuitBreakerOptions);
-  }
-
-  /** Applies the fleet's options record over the breaker's own (validated first; throws if invalid). @internal */
-  adoptFleetOptions(record: FleetOptions): void {
-    applyFleetOptions(this, record);
   }
 
   // ---------------------------------------------------------------- observation
@@ -417,17 +378,6 @@ export class CircuitBreaker {
   /** Per-call events. Nothing is built for them while nobody listens. */
   onCall(listener: CallListener): () => void {
     return watchCalls(this, listener);
-  }
-
-  /**
-   * Makes every call read the breaker's clock at its start, so that each call event carries its
-   * `durationMs` (a recorder needs every call's start and duration). It takes calls off execute's
-   * clockless fast path, so it is on only while someone needs it: call the returned function to
-   * stop (once; further calls do nothing).
-   * @internal
-   */
-  timeEveryCall(): () => void {
-    return timeCalls(this);
   }
 
   /**

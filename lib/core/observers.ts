@@ -28,7 +28,12 @@ export function watchCalls(breaker: CircuitBreaker, listener: CallListener): () 
   };
 }
 
-/** Makes every call read the clock at its start until the function returned is called (once). */
+/**
+ * Makes every call read the breaker's clock at its start, so that each call event carries its
+ * `durationMs` (a recorder needs every call's start and duration; so do shadows judging durations).
+ * It takes calls off execute's clockless fast path, so it is on only while someone needs it: call
+ * the returned function to stop (once; further calls do nothing).
+ */
 export function timeCalls(breaker: CircuitBreaker): () => void {
   breaker.timedObservers++;
   breaker.settle();

@@ -5,6 +5,7 @@
  */
 import type { CircuitBreaker } from './circuit-breaker.js';
 import { windowClock } from './coarse-clock.js';
+import type { StoreLink } from './fleet/store-link.js';
 import type { FleetOptions } from './fleet/store.js';
 import { CircuitBreakerConfigError } from './errors.js';
 import { HealthPoller } from './health-poller.js';
@@ -29,7 +30,7 @@ export function reconfigureBreaker(breaker: CircuitBreaker, settings: CircuitBre
     if (settings[key] === undefined) delete merged[key];
   }
   // The fleet's record (when there is one) stays on top of the breaker's own options.
-  const fleet = breaker.fleetOptions;
+  const fleet = breaker.link === null ? null : breaker.link.fleetOptions;
   const effective = fleet === null ? merged : ({ ...merged, ...fleet.settings, name } as CircuitBreakerOptions);
   const next = resolveOptions(effective);
   if (next.store !== breaker.opts.store) {
@@ -69,11 +70,22 @@ export function applyOptions(breaker: CircuitBreaker, next: ResolvedOptions, sha
   }
 }
 
-/** The fleet's options record over the breaker's own options (validated first; throws if invalid). */
-export function applyFleetOptions(breaker: CircuitBreaker, record: FleetOptions): void {
+/**
+ * The breaker's options with `settings` on top (code defaults < own options < fleet record),
+ * validated: throws {@link CircuitBreakerConfigError} and changes nothing if they are invalid.
+ */
+export function withFleetSettings(breaker: CircuitBreaker, settings: Readonly<Record<string, unknown>>): ResolvedOptions {
+  return resolveOptions({ ...breaker.given, ...settings, name: breaker.name } as CircuitBreakerOptions);
+}
+
+/**
+ * The fleet's options record over the breaker's own options (validated first; throws if invalid).
+ * The store link that received it keeps it in force (reconfigure and snapshot read it there).
+ */
+export function applyFleetOptions(breaker: CircuitBreaker, link: StoreLink, record: FleetOptions): void {
   const effective = { ...breaker.given, ...record.settings, name: breaker.name } as CircuitBreakerOptions;
   const next = resolveOptions(effective);
   const shadows = shadowsFor(breaker, effective, next);
-  breaker.fleetOptions = record;
+  link.fleetOptions = record;
   applyOptions(breaker, next, shadows);
 }

@@ -11,6 +11,7 @@
  */
 import { CircuitBreaker } from './circuit-breaker.js';
 import type { CallEvent } from './events.js';
+import { timeCalls } from './observers.js';
 import type { CircuitBreakerOptions, ShadowSettings } from './options.js';
 import { shadowBreakerOptions } from './shadow-options.js';
 import type { CircuitState } from './states/index.js';
@@ -74,7 +75,7 @@ export class ShadowSet {
       this.shadows.push({ name, breaker, timeoutMs: opts.timeoutMs });
     }
     this.timed = timed;
-    this.stopTiming = timed ? host.timeEveryCall() : undefined;
+    this.stopTiming = timed ? timeCalls(host) : undefined;
     this.stopListening = host.onCall((event) => this.observe(event));
   }
 

@@ -83,7 +83,6 @@ export class CallTotals {
 
 /** What snapshotOf reads of its breaker (CircuitBreaker; engine-internal members). */
 export interface SnapshotSource extends StateHost {
-  readonly fleetOptions: { readonly version: number } | null;
   readonly current: StateBehaviour;
   readonly window: SlidingWindow;
   readonly totalsSoFar: CallTotals;
@@ -108,7 +107,7 @@ export function snapshotOf(breaker: SnapshotSource): CircuitBreakerSnapshot {
   };
   const link = breaker.link;
   const store = link === null ? undefined : !link.active ? 'local_fallback' : link.unreadable ? 'unreadable' : 'shared';
-  const fleet = link === null ? null : breaker.fleetOptions;
+  const fleet = link === null ? null : link.fleetOptions;
   const withStore: CircuitBreakerSnapshot =
     store === undefined ? snapshot : fleet === null ? { ...snapshot, store } : { ...snapshot, store, fleetOptionsVersion: fleet.version };
   return breaker.shadowSet === null ? withStore : { ...withStore, shadows: breaker.shadowSet.snapshot() };

@@ -1,7 +1,7 @@
 /**
  * A breaker's state as a fleet stores it, and applying what the fleet says: a state it agreed on, or
- * a trip on its window. Used by the store link through CircuitBreaker.adoptShared / sharedView /
- * judgeFleet.
+ * a trip on its window. Used by the breaker's store link (store-link.ts), which holds what is being
+ * applied (`adopted`, `fleetCounts`) while the transition runs.
  */
 import type { CircuitBreaker } from '../circuit-breaker.js';
 import type { TransitionReason } from '../events.js';
@@ -16,7 +16,6 @@ export interface SharedViewHost {
   openedAt: number;
   openUntil: number;
   openStreak: number;
-  adopted: SharedState | null;
   openFacts: OpeningFacts | null;
   now(): number;
   transition(to: CircuitState, reason: TransitionReason, nowMs: number): void;
@@ -31,8 +30,14 @@ export function sharedViewOf(host: SharedViewHost): LocalSharedState {
   return facts !== null && (row.storedAs === 'open' || row.storedAs === 'forced_open') ? { ...view, trip: facts } : view;
 }
 
+/** What the fleet is applying to a breaker right now (its StoreLink's fields; open's `enter` and openingFactsOf read them). */
+export interface FleetApplying {
+  adopted: SharedState | null;
+  fleetCounts: WindowCounts | null;
+}
+
 /** Applies a state the fleet agreed on. */
-export function adoptSharedState(host: SharedViewHost, shared: SharedState): void {
+export function adoptSharedState(host: SharedViewHost, fleet: FleetApplying, shared: SharedState): void {
   const to = shared.state;
   if (!Object.hasOwn(STATE_TABLE, to) || STATE_TABLE[to].storedAs !== to) return;
   const here = host.state;
@@ -50,32 +55,32 @@ export function adoptSharedState(host: SharedViewHost, shared: SharedState): voi
     if (to === 'closed') host.restartClosed();
     return;
   }
-  host.adopted = to === 'open' ? shared : null;
+  fleet.adopted = to === 'open' ? shared : null;
   // The opening's facts are the fleet's (the instance that opened it), not this instance's window.
   if (to === 'open' || to === 'forced_open') host.openFacts = shared.trip ?? null;
   try {
     host.transition(to, 'shared_state', host.now());
   } finally {
-    host.adopted = null;
+    fleet.adopted = null;
   }
 }
 
 /** Trips a closed breaker when a rate rule holds on the fleet's window. */
-export function judgeFleetWindow(breaker: CircuitBreaker, counts: WindowCounts): void {
+export function judgeFleetWindow(breaker: CircuitBreaker, fleet: FleetApplying, counts: WindowCounts): void {
   if (breaker.current.name !== 'closed') return;
   const reason = tripReason(breaker.rules, counts, 0, breaker.opts, true);
   if (reason === null) return;
-  breaker.fleetCounts = counts; // the opening's facts are the fleet's window, not this instance's
+  fleet.fleetCounts = counts; // the opening's facts are the fleet's window, not this instance's
   try {
     breaker.transition('open', reason, breaker.now());
   } finally {
-    breaker.fleetCounts = null;
+    fleet.fleetCounts = null;
   }
 }
 
 /** The window an opening was judged on: this instance's, or the fleet's for a fleet-window trip. */
 export function openingFactsOf(breaker: CircuitBreaker, reason: TransitionReason): OpeningFacts {
-  const fleet = breaker.fleetCounts;
+  const fleet = breaker.link === null ? null : breaker.link.fleetCounts;
   const window = breaker.window;
   const calls = fleet !== null ? fleet.calls : window.calls;
   const failures = fleet !== null ? fleet.failures : window.failures;

@@ -15,40 +15,18 @@
  * | `writing_dirty` | ... and another local transition happened meanwhile: written on its answer   |
  * | `left`          | the breaker was disposed                                                     |
  */
-import type { ResolvedOptions } from '../options.js';
-import type { CircuitBreakerStore, FleetBreakerView, FleetWindowSpec, LocalSharedState, SharedState, StoreLogger, SyncReply, WindowCounts } from './store.js';
+import type { CircuitBreaker } from '../circuit-breaker.js';
+import { applyFleetOptions } from '../reconfiguration.js';
+import type { CircuitBreakerStore, FleetBreakerView, FleetWindowSpec, SharedState, StoreLogger, SyncReply, WindowCounts } from './store.js';
 import { fleetWindow } from '../windows/index.js';
 import { isSharedState as validState } from './store.js';
 import type { StoreSession } from './store-session.js';
 import { TrialPermits } from './trial-permits.js';
 import type { FleetOptions, FleetOptionsChange } from './fleet-options.js';
 import { isFleetOptions } from './fleet-options.js';
+import { adoptSharedState, judgeFleetWindow, sharedViewOf } from './shared-view.js';
 
 export type LinkPhase = 'unread' | 'unread_moved' | 'clean' | 'dirty' | 'writing' | 'writing_dirty' | 'left';
-
-/** What a link needs of its breaker. */
-export interface LinkedBreaker {
-  readonly name: string;
-  readonly options: ResolvedOptions;
-  /** Applies a state the fleet agreed on. */
-  adoptShared(state: SharedState): void;
-  /** Trips a closed breaker if a rate rule holds on the fleet's window. */
-  judgeFleet(counts: WindowCounts): void;
-  /** The local state as the fleet stores it. */
-  sharedView(): LocalSharedState;
-  /** The breaker's clock (stored times are placed on it). */
-  now(): number;
-  /** For the heartbeat: the state and rates as this instance sees them. */
-  snapshot(): { readonly state: string; readonly failureRate: number; readonly slowCallRate: number; readonly calls: number; readonly store?: string };
-  /** The fleet options record in force (null: none). */
-  readonly fleetOptions: FleetOptions | null;
-  /** Where this breaker's fleet messages go (null: the store's logger). */
-  readonly fleetLog: StoreLogger | null;
-  /** Told of every fleet options record that reaches the breaker (the Nest layer's fleetOptions$). */
-  readonly onFleetOptions: ((change: FleetOptionsChange) => void) | null;
-  /** Applies the fleet's options record over the breaker's own; throws if they make it invalid. */
-  adoptFleetOptions(record: FleetOptions): void;
-}
 
 /**
  * A stored state with its times moved onto the reader's clock: a store with a clock of its own
@@ -96,9 +74,21 @@ export class StoreLink {
   private corruptWarned = false;
   private readonly permits = new TrialPermits();
 
+  // The breaker's own side of the fleet lives here, so that a breaker without a store carries none of it.
+  /** The fleet's options record in force over the breaker's own options (see fleet-options.ts). */
+  fleetOptions: FleetOptions | null = null;
+  /** Where this breaker's fleet messages go (the Nest layer sets the app's logger); null: the store's logger. */
+  fleetLog: StoreLogger | null = null;
+  /** Told of every fleet options record that reaches the breaker (the registry's fleetOptions$). */
+  onFleetOptions: ((change: FleetOptionsChange) => void) | null = null;
+  /** A peer's open state being applied (shared-view.ts): open's `enter` takes its times instead of computing them. */
+  adopted: SharedState | null = null;
+  /** The fleet's window while a trip on it is being made (judgeFleetWindow): the opening's facts. */
+  fleetCounts: WindowCounts | null = null;
+
   constructor(
     private readonly session: StoreSession,
-    private readonly breaker: LinkedBreaker,
+    private readonly breaker: CircuitBreaker,
   ) {
     this.name = breaker.name;
   }
@@ -161,18 +151,18 @@ export class StoreLink {
   private adoptOptions(record: FleetOptions): void {
     if (!isFleetOptions(record) || record.version <= this.optionsVersion) return;
     this.optionsVersion = record.version;
-    const logger = this.breaker.fleetLog ?? this.store.logger;
+    const logger = this.fleetLog ?? this.store.logger;
     const change = { name: this.name, version: record.version, source: record.source, settings: record.settings };
     try {
-      this.breaker.adoptFleetOptions(record);
+      applyFleetOptions(this.breaker, this, record);
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       logger.warn(`circuit breaker "${this.name}": fleet options version ${record.version} (from ${record.source}) not adopted, this instance keeps its options: ${reason}`);
-      this.breaker.onFleetOptions?.({ ...change, adopted: false, reason });
+      this.onFleetOptions?.({ ...change, adopted: false, reason });
       return;
     }
     logger.log(`circuit breaker "${this.name}": fleet options version ${record.version} (from ${record.source}) adopted: ${JSON.stringify(record.settings)}`);
-    this.breaker.onFleetOptions?.({ ...change, adopted: true });
+    this.onFleetOptions?.({ ...change, adopted: true });
   }
 
   onSync(reply: SyncReply, mark: number): void {
@@ -191,7 +181,7 @@ export class StoreLink {
     // A reply that disagreed with local state (now being written back) carries a window from
     // before that state: judge only a settled one.
     if (this.phase !== 'clean') return;
-    if (isCount(reply.calls) && isCount(reply.failures) && isCount(reply.slowCalls)) this.breaker.judgeFleet(reply);
+    if (isCount(reply.calls) && isCount(reply.failures) && isCount(reply.slowCalls)) judgeFleetWindow(this.breaker, this, reply);
   }
 
   /** A peer's or the store's state: adopted when newer than what this instance knows. */
@@ -205,7 +195,7 @@ export class StoreLink {
     this.version = state.version;
     this.storedOpenedAt = state.openedAt;
     this.changes++;
-    this.breaker.adoptShared(onLocalClock(state, this.breaker.now()));
+    adoptSharedState(this.breaker, this, onLocalClock(state, this.breaker.now()));
   }
 
   /** The breaker moved on its own: tell the fleet (trips, re-opens, closes, manual control). */
@@ -297,7 +287,7 @@ export class StoreLink {
       this.adopt(state);
       return;
     }
-    const mine = this.breaker.sharedView();
+    const mine = sharedViewOf(this.breaker);
     if (this.phase === 'dirty') {
       this.flush();
     } else if (valid) {
@@ -337,7 +327,7 @@ export class StoreLink {
     this.phase = 'writing';
     const clearWindow = this.clearPending;
     this.clearPending = false;
-    const request = { name: this.name, expectedVersion: this.version, next: this.breaker.sharedView(), nowMs: this.breaker.now(), clearWindow };
+    const request = { name: this.name, expectedVersion: this.version, next: sharedViewOf(this.breaker), nowMs: this.breaker.now(), clearWindow };
     void this.session
       .run(() => this.store.transition(request))
       .then((state) => {
@@ -380,7 +370,7 @@ export class StoreLink {
           maxCalls: opts.halfOpenMaxCalls,
           nowMs,
           expiresAtMs: usableUntilMs + opts.halfOpenProbeTimeoutMs,
-          openUntilMs: this.breaker.sharedView().openUntil,
+          openUntilMs: sharedViewOf(this.breaker).openUntil,
           ignoreOpenUntil: opts.healthCheck !== undefined,
         }),
       )

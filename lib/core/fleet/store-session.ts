@@ -12,8 +12,8 @@ import { hostname } from 'node:os';
 import type { Clock } from '../clock.js';
 import { cancelTimer, scheduleTimer } from '../clock.js';
 import type { CircuitBreakerStore, FleetBreakerView, InstanceHeartbeat, LiveInstance } from './store.js';
+import type { CircuitBreaker } from '../circuit-breaker.js';
 import { StoreLink } from './store-link.js';
-import type { LinkedBreaker } from './store-link.js';
 
 /** Sync every link at least this often (in ticks) even without deltas: repairs a missed message. */
 const REFRESH_EVERY_TICKS = 5;
@@ -34,7 +34,7 @@ export async function fleetOf(store: CircuitBreakerStore): Promise<(LiveInstance
 
 const sessions = new WeakMap<CircuitBreakerStore, StoreSession>();
 
-export function joinStore(store: CircuitBreakerStore, breaker: LinkedBreaker): StoreLink {
+export function joinStore(store: CircuitBreakerStore, breaker: CircuitBreaker): StoreLink {
   let session = sessions.get(store);
   if (session === undefined) {
     session = new StoreSession(store);
@@ -64,7 +64,7 @@ export class StoreSession {
     return this.store.clock;
   }
 
-  join(breaker: LinkedBreaker): StoreLink {
+  join(breaker: CircuitBreaker): StoreLink {
     const link = new StoreLink(this, breaker);
     let named = this.links.get(breaker.name);
     if (named === undefined) this.links.set(breaker.name, (named = new Set()));

@@ -56,8 +56,9 @@ export const open = defineState({
   },
   enter(host, _from, _reason, nowMs, cause) {
     host.openings++;
-    const adopted = host.adopted;
-    host.adopted = null; // a listener's own transition later is this instance's, not the fleet's
+    const link = host.link;
+    const adopted = link === null ? null : link.adopted;
+    if (link !== null) link.adopted = null; // a listener's own transition later is this instance's, not the fleet's
     if (adopted !== null) {
       host.openStreak = adopted.openStreak;
       host.openedAt = adopted.openedAt;

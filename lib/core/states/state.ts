@@ -10,7 +10,6 @@
  * finishes in. A permit of the current generation that no call holds is ignored.
  */
 import type { StoreLink } from '../fleet/store-link.js';
-import type { SharedState } from '../fleet/store.js';
 import type { HealthPoller } from '../health-poller.js';
 import type { ResolvedOptions } from '../options.js';
 import type { TransitionReason } from '../events.js';
@@ -33,6 +32,7 @@ export interface StateHost {
   readonly name: string;
   readonly opts: ResolvedOptions;
   readonly window: SlidingWindow;
+  /** The store link (null without a store); it also holds a peer's open state being adopted. */
   readonly link: StoreLink | null;
   readonly state: CircuitState;
   /** open's health-check poller, made when first needed. */
@@ -54,8 +54,6 @@ export interface StateHost {
   /** metrics_only: a trip rule holds right now. */
   wouldTrip: boolean;
   wouldTrips: number;
-  /** A peer's open state being applied: its times replace the ones the transition would compute. */
-  adopted: SharedState | null;
   /** retryAfterMs of the rejection an `acquire` that answered NOT_PERMITTED is building. */
   rejectRetryAfterMs: number | undefined;
   now(): number;
