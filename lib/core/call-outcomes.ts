@@ -8,7 +8,7 @@ import type { CircuitBreaker } from './circuit-breaker.js';
 import { describeValue } from './errors.js';
 import type { CallEvent, CallEventKind } from './events.js';
 import type { Outcome } from './states/state.js';
-import { FAILED, IGNORED, PERMIT_SPAN, SUCCESS } from './states/state.js';
+import { FAILED, IGNORED, NOT_PERMITTED, PERMIT_SPAN, SUCCESS } from './states/state.js';
 
 const OUTCOME_KINDS: readonly CallEventKind[] = ['success', 'failure', 'ignored', 'timeout'];
 
@@ -61,10 +61,51 @@ export function emitCallEvent(
   breaker.callListeners.emit(event, (listenerError) => breaker.onInternalError(listenerError, `onCall listener of circuit breaker "${breaker.name}"`));
 }
 
-/** A permit given to the low-level API (`recordSuccess(permit)`, ...) is a safe integer >= 0, or a TypeError. */
-export function checkPermit(breakerName: string, permit: number, method: string): number {
-  if (!Number.isSafeInteger(permit) || permit < 0) {
-    throw new TypeError(`Circuit breaker "${breakerName}": ${method}() expects a permit from acquirePermission(), got ${describeValue(permit)}`);
+/**
+ * The low-level API's permits in a state whose calls all share one permit (closed, disabled,
+ * metrics_only): each call gets a ticket of its own, so that ending it twice, or ending a number
+ * never issued, is ignored as the permit API promises. Made on the first acquirePermission(); a
+ * new generation (a transition) starts a new set (the old tickets are stale: totals only).
+ */
+export class PermitTickets {
+  private base = -1;
+  private next = 0;
+  private readonly live = new Set<number>();
+
+  issue(base: number): number {
+    if (base !== this.base) this.restart(base);
+    this.next = (this.next % (PERMIT_SPAN - 1)) + 1;
+    const ticket = base + this.next;
+    this.live.add(ticket);
+    return ticket;
   }
+
+  /** Whether `permit` is a live ticket of generation `base` (it is then ended). */
+  end(permit: number, base: number): boolean {
+    if (base !== this.base) this.restart(base);
+    return this.live.delete(permit);
+  }
+
+  private restart(base: number): void {
+    this.base = base;
+    this.next = 0;
+    this.live.clear();
+  }
+}
+
+/**
+ * The permit a low-level API call (`recordSuccess(permit)`, ...) ends: a live ticket ends as its
+ * state's shared permit; the shared permit itself was never handed to the low-level API, so it is
+ * ignored (NOT_PERMITTED); anything else (a half-open trial's own permit, a stale one) as given.
+ * A value that is not a safe integer >= 0 is a TypeError.
+ */
+export function endPermit(breaker: CircuitBreaker, permit: number, method: string): number {
+  if (!Number.isSafeInteger(permit) || permit < 0) {
+    throw new TypeError(`Circuit breaker "${breaker.name}": ${method}() expects a permit from acquirePermission(), got ${describeValue(permit)}`);
+  }
+  const base = breaker.permitBase;
+  if (permit === base) return NOT_PERMITTED;
+  const tickets = breaker.tickets;
+  if (tickets !== null && permit > base && permit < base + PERMIT_SPAN && tickets.end(permit, base)) return base;
   return permit;
 }

@@ -13,7 +13,7 @@
  */
 import type { Clock } from './clock.js';
 import { cancellableTimer } from './clock.js';
-import { checkPermit, completeCall, emitCallEvent } from './call-outcomes.js';
+import { PermitTickets, completeCall, emitCallEvent, endPermit } from './call-outcomes.js';
 import { NO_REACTIONS, observe, runCall, settleOther } from './call-runner.js';
 import { reportOnce } from './callback-errors.js';
 import type { Reactions } from './call-runner.js';
@@ -98,6 +98,7 @@ export class CircuitBreaker {
   /** @internal */ readonly classifier: FailureClassifier = new FailureClassifier(this);
   /** @internal */ readonly totalsSoFar = new CallTotals();
   /** Made on the first rejection. @internal */ rejections: Rejections | null = null;
+  /** Low-level permits of a shared-permit state (call-outcomes.ts). @internal */ tickets: PermitTickets | null = null;
   /** The reactions that record a native promise's outcome, made for the current permit on first use. @internal */
   reactions: Reactions = NO_REACTIONS;
   /** A family's call counter at this key's last use (kept here: a known key costs one Map lookup, no entry object). @internal */
@@ -190,7 +191,7 @@ export class CircuitBreaker {
   acquirePermission(): number {
     const permit = this.acquire();
     if (permit === NOT_PERMITTED) throw this.rejection();
-    return permit;
+    return permit === this.permitBase ? (this.tickets ??= new PermitTickets()).issue(permit) : permit;
   }
 
   /**
@@ -198,19 +199,22 @@ export class CircuitBreaker {
    * not a permit throws a TypeError; a permit already ended, or never issued, is ignored.
    */
   recordSuccess(permit: number, result?: unknown, startedAtMs = Number.NaN): void {
-    this.recordResult(checkPermit(this.name, permit, 'recordSuccess'), result, startedAtMs);
+    const live = endPermit(this, permit, 'recordSuccess');
+    if (live !== NOT_PERMITTED) this.recordResult(live, result, startedAtMs);
   }
 
   /** Records a permit's call as failed (`isFailure` decides; a timeout error counts as a timeout). */
   recordFailure(permit: number, error: unknown, startedAtMs = Number.NaN): void {
-    checkPermit(this.name, permit, 'recordFailure');
-    if (error instanceof CircuitBreakerTimeoutError) this.complete(permit, TIMED_OUT, startedAtMs, error);
-    else this.recordError(permit, error, startedAtMs);
+    const live = endPermit(this, permit, 'recordFailure');
+    if (live === NOT_PERMITTED) return;
+    if (error instanceof CircuitBreakerTimeoutError) this.complete(live, TIMED_OUT, startedAtMs, error);
+    else this.recordError(live, error, startedAtMs);
   }
 
   /** Returns a permit whose call counts as neither success nor failure (e.g. unsubscribed). */
   releasePermission(permit: number): void {
-    this.complete(checkPermit(this.name, permit, 'releasePermission'), IGNORED, Number.NaN, undefined);
+    const live = endPermit(this, permit, 'releasePermission');
+    if (live !== NOT_PERMITTED) this.complete(live, IGNORED, Number.NaN, undefined);
   }
 
   /** Whether `error` counts as a failure under `isFailure` (false: the breaker ignores it). */

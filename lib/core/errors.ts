@@ -96,6 +96,7 @@ export function describeValue(value: unknown): string {
   if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint' || value == null) {
     return String(value);
   }
+  if (typeof value === 'symbol') return value.toString();
   if (Array.isArray(value)) return 'an array';
   try {
     return JSON.stringify(value);

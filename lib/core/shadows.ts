@@ -120,7 +120,7 @@ export class ShadowSet {
       if (permit === NOT_PERMITTED) {
         breaker.rejection(); // counted as a would-be rejection
       } else if (outcome === NOT_PERMITTED) {
-        breaker.releasePermission(permit); // admitted here, but the call never ran: no outcome to record
+        breaker.complete(permit, IGNORED, Number.NaN, undefined); // admitted here, but the call never ran: no outcome to record
       } else {
         const timedOut = outcome !== IGNORED && shadow.timeoutMs !== undefined && durationMs !== undefined && durationMs >= shadow.timeoutMs;
         breaker.complete(permit, timedOut ? TIMED_OUT : outcome, startedAt, event.error, now);

@@ -194,6 +194,7 @@ describe('low-level permits: anything that is not a live permit is rejected or i
     ['recordSuccess(-1)', (b) => b.recordSuccess(-1)],
     ['recordSuccess(1.5)', (b) => b.recordSuccess(1.5)],
     ['recordSuccess("1")', (b) => b.recordSuccess('1' as unknown as number)],
+    ['recordSuccess(Symbol())', (b) => b.recordSuccess(Symbol('p') as unknown as number)],
   ])('%s throws a TypeError naming the breaker and changes nothing while a real trial runs', async (_label, misuse) => {
     const { breaker, permit } = halfOpenWithTrial();
     const before = breaker.totals();
@@ -231,5 +232,48 @@ describe('low-level permits: anything that is not a live permit is rejected or i
     breaker.recordFailure(permit + 1_000_000_000, new Error('forged')); // a generation not reached yet
     expect(breaker.snapshot()).toMatchObject({ state: 'half_open', halfOpenCallsInFlight: 1 });
     expect(breaker.totals().failedCalls).toBe(2); // the two that opened it
+  });
+});
+
+describe('low-level permits while closed (every call shares the state, each permit is its own)', () => {
+  it('each acquirePermission() is a different permit', () => {
+    const { breaker } = setup(settings);
+    const a = breaker.acquirePermission();
+    const b = breaker.acquirePermission();
+    expect(a).not.toBe(b);
+  });
+
+  it('ending a permit twice counts once (recordSuccess in catch and in finally, say)', () => {
+    const { breaker } = setup({ ...settings, consecutiveFailureThreshold: 2 });
+    const permit = breaker.acquirePermission();
+    breaker.recordFailure(permit, new Error('x'));
+    breaker.recordFailure(permit, new Error('x')); // already ended: must not trip the circuit
+    breaker.recordSuccess(permit);
+    breaker.releasePermission(permit);
+    expect({ state: breaker.state, calls: breaker.snapshot().calls, totals: breaker.totals() }).toMatchObject({
+      state: 'closed',
+      calls: 1,
+      totals: { failedCalls: 1, successfulCalls: 0, ignoredCalls: 0 },
+    });
+  });
+
+  it('a number never issued (0 on a fresh breaker, a permit of another breaker) is ignored', () => {
+    const { breaker } = setup(settings);
+    const other = setup(settings, 'other').breaker;
+    breaker.recordFailure(0, new Error('forged'));
+    breaker.recordFailure(other.acquirePermission() + 7, new Error('forged'));
+    breaker.recordSuccess(1);
+    expect(breaker.snapshot().calls).toBe(0);
+    expect(breaker.totals()).toMatchObject({ failedCalls: 0, successfulCalls: 0 });
+  });
+
+  it('a permit taken before the circuit opened ends once, as a stale outcome (totals only)', () => {
+    const { breaker } = setup({ ...settings, consecutiveFailureThreshold: 1 });
+    const early = breaker.acquirePermission();
+    breaker.recordFailure(breaker.acquirePermission(), new Error('opens it'));
+    expect(breaker.state).toBe('open');
+    breaker.recordSuccess(early);
+    expect(breaker.totals()).toMatchObject({ successfulCalls: 1, failedCalls: 1 });
+    expect(breaker.state).toBe('open');
   });
 });
