@@ -6,7 +6,7 @@
  * if it asked for one, aborts), and the next poll after it settled asks again.
  */
 import { cancelTimer, scheduleTimer } from './clock.js';
-import { CircuitBreakerTimeoutError } from './errors.js';
+import { CircuitBreakerTimeoutError, describeValue } from './errors.js';
 import type { ResolvedOptions } from './options.js';
 import type { CircuitState } from './states/index.js';
 
@@ -42,6 +42,7 @@ export class HealthPoller {
    * circuit left open.
    */
   private inFlight: CheckRun | null = null;
+  private warnedAnswer = false;
 
   constructor(private readonly breaker: PolledBreaker) {}
 
@@ -95,7 +96,7 @@ export class HealthPoller {
       if (isThenable(answer)) {
         this.inFlight = run;
         answer.then(
-          (ok) => this.settled(run, ok === true),
+          (ok) => this.settled(run, this.passed(ok)),
           (error: unknown) => {
             this.settled(run, false);
             this.failed(error);
@@ -109,8 +110,25 @@ export class HealthPoller {
       this.failed(error);
       return;
     }
-    this.settled(run, answer === true);
+    this.settled(run, this.passed(answer));
   };
+
+  /**
+   * A check passes by answering `true`; `false`, a throw or a rejection fail it. Any other answer
+   * fails it too, and is reported once: `async () => { await db.ping(); }` answers undefined and
+   * would otherwise keep the circuit open without a word.
+   */
+  private passed(answer: unknown): boolean {
+    if (answer === true || answer === false) return answer;
+    if (!this.warnedAnswer) {
+      this.warnedAnswer = true;
+      this.breaker.onInternalError(
+        new TypeError(`healthCheck.check of circuit breaker "${this.breaker.name}" answered ${describeValue(answer)}: a check passes by answering true (false, a throw or a rejection fail it); this answer counts as failed`),
+        `healthCheck.check of circuit breaker "${this.breaker.name}"`,
+      );
+    }
+    return false;
+  }
 
   private settled(run: CheckRun, healthy: boolean): void {
     if (this.inFlight === run) this.inFlight = null;

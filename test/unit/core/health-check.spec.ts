@@ -116,6 +116,29 @@ describe('healthCheck recovery', () => {
     expect(breaker.state).toBe('open');
   });
 
+  it('an answer that is not a boolean (an async check that resolves undefined) fails the check and is reported once, naming the breaker and the answer', async () => {
+    const { breaker, clock, internalError } = harness((async () => {}) as unknown as Check);
+    failSync(breaker);
+    clock.advance(500);
+    await flush();
+    clock.advance(500);
+    await flush();
+    expect(breaker.state).toBe('open');
+    expect(internalError).toHaveBeenCalledTimes(1);
+    const [error] = internalError.mock.calls[0] as [Error];
+    expect(error.message).toContain('"payments" answered undefined');
+    expect(error.message).toContain('passes by answering true');
+  });
+
+  it('false fails the check without a report (it is a valid answer)', async () => {
+    const { breaker, clock, internalError } = harness(() => false);
+    failSync(breaker);
+    clock.advance(1000);
+    await flush();
+    expect(breaker.state).toBe('open');
+    expect(internalError).not.toHaveBeenCalled();
+  });
+
   it('at most one check is in flight: a check that never settles is asked once, not once per interval', async () => {
     let checks = 0;
     const { breaker, clock } = harness(() => {
