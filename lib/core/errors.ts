@@ -42,15 +42,27 @@ export class CircuitOpenError extends Error {
 }
 
 /** A call that did not settle within `timeoutMs`. It counts as a failure; its late result is ignored. */
+/** Which limit ran out: a call's `timeoutMs`, a half-open trial's, or a health check's poll period. */
+export type TimeoutOption = 'timeoutMs' | 'halfOpenProbeTimeoutMs' | 'healthCheck.intervalMs';
+
+const TIMED_OUT_WHAT: Readonly<Record<TimeoutOption, string>> = {
+  timeoutMs: 'call timed out after',
+  halfOpenProbeTimeoutMs: 'half-open trial got no answer within halfOpenProbeTimeoutMs,',
+  'healthCheck.intervalMs': 'health check got no answer within healthCheck.intervalMs,',
+};
+
 export class CircuitBreakerTimeoutError extends Error {
   override readonly name = 'CircuitBreakerTimeoutError';
   readonly breakerName: string;
   readonly timeoutMs: number;
+  /** The option whose limit ran out (a half-open trial's cause of re-opening names `halfOpenProbeTimeoutMs`). */
+  readonly option: TimeoutOption;
 
-  constructor(breakerName: string, timeoutMs: number) {
-    super(`Circuit breaker "${breakerName}": call timed out after ${timeoutMs} ms`);
+  constructor(breakerName: string, timeoutMs: number, option: TimeoutOption = 'timeoutMs') {
+    super(`Circuit breaker "${breakerName}": ${TIMED_OUT_WHAT[option]} ${timeoutMs} ms`);
     this.breakerName = breakerName;
     this.timeoutMs = timeoutMs;
+    this.option = option;
   }
 }
 

@@ -84,7 +84,7 @@ export class HealthPoller {
       // Not settled within intervalMs: it failed. No second check while it runs.
       if (!running.late) {
         running.late = true;
-        running.controller?.abort(new CircuitBreakerTimeoutError(breaker.name, healthCheck.intervalMs));
+        running.controller?.abort(new CircuitBreakerTimeoutError(breaker.name, healthCheck.intervalMs, 'healthCheck.intervalMs'));
       }
       return;
     }

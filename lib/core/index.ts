@@ -14,6 +14,7 @@ export type { Clock } from './clock.js';
 export type { ShadowSnapshot } from './shadows.js';
 export { ManualClock } from './manual-clock.js';
 export { CircuitBreakerConfigError, CircuitBreakerTimeoutError, CircuitOpenError } from './errors.js';
+export type { TimeoutOption } from './errors.js';
 export type {
   CircuitBreakerOptions,
   CircuitBreakerSettings,

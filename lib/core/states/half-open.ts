@@ -88,7 +88,7 @@ export class Trials {
     const host = this.host;
     const probeTimeoutMs = host.opts.halfOpenProbeTimeoutMs;
     if (this.inFlight === 0 || nowMs - this.oldestStart() < probeTimeoutMs) return false;
-    host.transition('open', 'probe_timeout', nowMs, new CircuitBreakerTimeoutError(host.name, probeTimeoutMs));
+    host.transition('open', 'probe_timeout', nowMs, new CircuitBreakerTimeoutError(host.name, probeTimeoutMs, 'halfOpenProbeTimeoutMs'));
     return true;
   }
 

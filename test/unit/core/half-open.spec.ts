@@ -1,7 +1,7 @@
 import { describe, expect, it, jest } from '@jest/globals';
-import { CircuitBreakerConfigError, CircuitOpenError } from '../../../lib/index.js';
+import { CircuitBreakerConfigError, CircuitBreakerTimeoutError, CircuitOpenError } from '../../../lib/index.js';
 import type { CircuitBreakerSettings } from '../../../lib/index.js';
-import { IgnoredError, failSync, flush, ignoreIgnoredError, pendingCall, setup, track } from './helpers.js';
+import { IgnoredError, failSync, flush, ignoreIgnoredError, pendingCall, setup, thrownBy, track } from './helpers.js';
 
 /** A breaker already in half_open state at t = 1000 (no trial admitted yet). */
 function halfOpen(settings: CircuitBreakerSettings = {}) {
@@ -160,6 +160,16 @@ describe('half_open outcomes', () => {
 });
 
 describe('halfOpenProbeTimeoutMs', () => {
+  it('the re-opening\'s cause names halfOpenProbeTimeoutMs, not a call timeout', () => {
+    const { breaker, clock } = halfOpen({ halfOpenProbeTimeoutMs: 300 });
+    pendingCall(breaker);
+    clock.advance(300);
+    const rejected = thrownBy(() => breaker.executeSync(() => 'x')) as CircuitOpenError;
+    expect(rejected.cause).toBeInstanceOf(CircuitBreakerTimeoutError);
+    expect(rejected.cause).toMatchObject({ option: 'halfOpenProbeTimeoutMs', timeoutMs: 300 });
+    expect((rejected.cause as Error).message).toBe('Circuit breaker "payments": half-open trial got no answer within halfOpenProbeTimeoutMs, 300 ms');
+  });
+
   it('a hung trial counts as failed when the probe timer fires, and re-opens', () => {
     const { breaker, clock, events } = halfOpen({ halfOpenProbeTimeoutMs: 300 });
     const hung = pendingCall(breaker);
