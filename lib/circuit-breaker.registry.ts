@@ -615,10 +615,18 @@ function describe(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 
-function validateModuleOptions(options: CircuitBreakerModuleOptions): void {
-  if (options === null || typeof options !== 'object') {
+/**
+ * The module options are an object: the one error for `forRoot(null)` (checked when forRoot is
+ * called, before anything reads them) and for a `forRootAsync` factory that returns null.
+ */
+export function checkModuleOptionsObject(options: unknown): void {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
     throw new CircuitBreakerConfigError('(module)', 'CircuitBreakerModule options', options, 'an object');
   }
+}
+
+function validateModuleOptions(options: CircuitBreakerModuleOptions): void {
+  checkModuleOptionsObject(options);
   for (const key of Object.keys(options)) {
     if (!MODULE_OPTION_KEYS.includes(key)) {
       throw new CircuitBreakerConfigError('(module)', key, (options as Record<string, unknown>)[key], `absent (known module options: ${MODULE_OPTION_KEYS.join(', ')}, isGlobal)`);
