@@ -6,7 +6,7 @@ import type { CallEvent, StateChangeEvent } from './core/circuit-breaker.js';
 import { STATE_TABLE } from './core/states/index.js';
 import { CircuitBreakerConfigError } from './core/errors.js';
 import type { CircuitBreakerSettings } from './core/options.js';
-import { SETTING_KEYS, resolveOptions } from './core/options.js';
+import { SETTING_KEYS, WELL_FORMED, isWellFormed, resolveOptions } from './core/options.js';
 import { defaultStoreLogger } from './core/fleet/store.js';
 import type { CircuitBreakerStore, FleetOptions, FleetOptionsChange, LiveInstance } from './core/fleet/store.js';
 import { fleetOf } from './core/fleet/store-session.js';
@@ -317,6 +317,8 @@ export class CircuitBreakerRegistry implements OnModuleDestroy {
     if (typeof name !== 'string' || name.length === 0) {
       throw new CircuitBreakerConfigError(String(name), 'name', name, 'a non-empty string');
     }
+    // Before the name is remembered as undeclared: a name no breaker can have is not listed anywhere.
+    if (!isWellFormed(name)) throw new CircuitBreakerConfigError(name, 'name', name, WELL_FORMED);
     this.checkNotFamily(name, usedBy);
     const pattern = this.patterns.match(name);
     if (pattern !== undefined) return this.build(name, pattern.settings);
