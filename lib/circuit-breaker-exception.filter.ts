@@ -6,8 +6,9 @@ import { from, isObservable, mergeMap, of } from 'rxjs';
 import { CircuitBreakerTimeoutError, CircuitOpenError } from './core/errors.js';
 import { CIRCUIT_BREAKER_MODULE_OPTIONS } from './circuit-breaker.module-definition.js';
 import type { CircuitBreakerModuleOptions } from './interfaces/circuit-breaker-module-options.interface.js';
-import { loadTransport, retryAfterSeconds, toTransportError, transportClasses } from './transport-errors.js';
-import type { CircuitBreakerError } from './transport-errors.js';
+import { CircuitBreakerKeyError } from './family/family-options.js';
+import { isCircuitBreakerError, loadTransport, retryAfterSeconds, toTransportError, transportClasses } from './transport-errors.js';
+import type { MappedError } from './transport-errors.js';
 
 type Filter = ExceptionFilter<unknown>;
 
@@ -23,17 +24,23 @@ type Filter = ExceptionFilter<unknown>;
  * yours that names `CircuitOpenError` or `CircuitBreakerTimeoutError` in its `@Catch()` receives
  * the error as it is; any other global filter (a catch-all, `@Catch(HttpException)`) receives the
  * transport's error this filter made of it. `errorFactory` (module option) replaces that error.
+ *
+ * A key a family refused (`CircuitBreakerKeyError`, from a keyed `@UseCircuitBreaker` whose key
+ * function returned a bad key) is the caller's mistake: HTTP 400 (not a 500 logged with its stack
+ * on every request), an `RpcException` / GraphQL error / `WsException` saying so. `errorFactory`
+ * does not see it (it is typed for the breaker's own errors); a filter of yours that names
+ * `CircuitBreakerKeyError` receives it as it is.
  */
-@Catch(CircuitOpenError, CircuitBreakerTimeoutError)
+@Catch(CircuitOpenError, CircuitBreakerTimeoutError, CircuitBreakerKeyError)
 @Injectable()
-export class CircuitBreakerExceptionFilter implements ExceptionFilter<CircuitBreakerError> {
+export class CircuitBreakerExceptionFilter implements ExceptionFilter<MappedError> {
   constructor(
     @Inject(CIRCUIT_BREAKER_MODULE_OPTIONS) private readonly options: CircuitBreakerModuleOptions,
     private readonly config: ApplicationConfig,
     @Optional() private readonly adapterHost?: HttpAdapterHost,
   ) {}
 
-  catch(error: CircuitBreakerError, host: ArgumentsHost): unknown {
+  catch(error: MappedError, host: ArgumentsHost): unknown {
     const type = host.getType<string>();
     const loading = loadTransport(type);
     if (loading === undefined) return this.handle(error, host, type);
@@ -48,7 +55,7 @@ export class CircuitBreakerExceptionFilter implements ExceptionFilter<CircuitBre
     return handled;
   }
 
-  private handle(error: CircuitBreakerError, host: ArgumentsHost, type: string): unknown {
+  private handle(error: MappedError, host: ArgumentsHost, type: string): unknown {
     // Gateways have no global filters in Nest: there this filter is bound to the gateway class,
     // behind the gateway's own filters.
     const others = type === 'ws' ? [] : this.otherGlobalFilters();
@@ -68,10 +75,12 @@ export class CircuitBreakerExceptionFilter implements ExceptionFilter<CircuitBre
   }
 
   /** The transport's error (or what `errorFactory` returns); on HTTP, sets `Retry-After`. */
-  private map(error: CircuitBreakerError, host: ArgumentsHost, type: string): unknown {
-    const custom = this.options.errorFactory?.(error, host);
-    if (custom !== undefined) return custom;
-    if (type === 'http') {
+  private map(error: MappedError, host: ArgumentsHost, type: string): unknown {
+    if (isCircuitBreakerError(error)) {
+      const custom = this.options.errorFactory?.(error, host);
+      if (custom !== undefined) return custom;
+    }
+    if (type === 'http' && isCircuitBreakerError(error)) {
       const seconds = retryAfterSeconds(error);
       const adapter = this.adapterHost?.httpAdapter;
       const response: unknown = host.getArgByIndex(1);
@@ -118,9 +127,9 @@ function caughtTypes(filter: Filter): unknown[] {
   return Array.isArray(types) ? types : [];
 }
 
-/** `@Catch(CircuitOpenError)` or `@Catch(CircuitBreakerTimeoutError)`, matching this error. */
-function namesBreakerError(filter: Filter, error: CircuitBreakerError): boolean {
-  const named = error instanceof CircuitOpenError ? CircuitOpenError : CircuitBreakerTimeoutError;
+/** `@Catch(CircuitOpenError)`, `@Catch(CircuitBreakerTimeoutError)` or `@Catch(CircuitBreakerKeyError)`, matching this error. */
+function namesBreakerError(filter: Filter, error: MappedError): boolean {
+  const named = error instanceof CircuitOpenError ? CircuitOpenError : error instanceof CircuitBreakerKeyError ? CircuitBreakerKeyError : CircuitBreakerTimeoutError;
   return caughtTypes(filter).includes(named);
 }
 

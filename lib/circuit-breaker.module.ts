@@ -10,7 +10,7 @@ import { CircuitBreakerExplorer } from './circuit-breaker.explorer.js';
 import { CircuitBreakerModuleMissingError } from './circuit-breaker-module-missing.error.js';
 import { CircuitBreakerExceptionFilter } from './circuit-breaker-exception.filter.js';
 import { ASYNC_OPTIONS_TYPE, CIRCUIT_BREAKER_MODULE_OPTIONS, ConfigurableModuleClass, OPTIONS_TYPE } from './circuit-breaker.module-definition.js';
-import { CircuitBreakerRegistry } from './circuit-breaker.registry.js';
+import { CircuitBreakerRegistry, checkModuleOptionsObject } from './circuit-breaker.registry.js';
 import { CallRecording } from './call-recording.js';
 import { injectedCircuitBreakerNames } from './decorators/inject-circuit-breaker.decorator.js';
 import { ExceptionFilterInstaller } from './exception-filter-installer.js';
@@ -18,6 +18,9 @@ import { importersOf } from './nest-internals.js';
 import { isPattern } from './breaker-patterns.js';
 
 let featureCount = 0;
+
+/** Where forRootAsync takes the module options from. */
+const ASYNC_SOURCES = ['useFactory', 'useClass', 'useExisting'];
 
 /**
  * Registers circuit breakers with the application.
@@ -30,12 +33,19 @@ let featureCount = 0;
 @Module({})
 export class CircuitBreakerModule extends ConfigurableModuleClass {
   static forRoot(options: typeof OPTIONS_TYPE = {}): DynamicModule {
+    // Before the destructuring below, which would throw a bare TypeError for null.
+    checkModuleOptionsObject(options);
     const { isGlobal: _isGlobal, ...moduleOptions } = options;
     const named = Object.keys(moduleOptions.breakers ?? {}).filter((name) => !isPattern(name));
     return withInternals(super.forRoot(options), named, 'CircuitBreakerModule.forRoot');
   }
 
   static forRootAsync(options: typeof ASYNC_OPTIONS_TYPE): DynamicModule {
+    // Nest's builder would throw a bare TypeError for null, and fail at bootstrap for {}.
+    const given: unknown = options;
+    if (given === null || typeof given !== 'object' || Array.isArray(given) || !ASYNC_SOURCES.some((source) => (given as Record<string, unknown>)[source] !== undefined)) {
+      throw new CircuitBreakerConfigError('(module)', 'CircuitBreakerModule.forRootAsync options', given, `an object with one of ${ASYNC_SOURCES.join(', ')}`);
+    }
     return withInternals(super.forRootAsync(options), [], 'CircuitBreakerModule.forRootAsync');
   }
 
@@ -94,8 +104,9 @@ const FEATURE_KEYS = ['breakers', 'families'];
 
 /** Reads either form of `forFeature`'s argument (see {@link CircuitBreakerModule.forFeature}). */
 function featureRegistration(given: unknown): { breakers: Record<string, CircuitBreakerSettings>; families: Record<string, CircuitBreakerFamilySettings> } {
-  if (given === undefined || given === null) return { breakers: {}, families: {} };
-  if (typeof given !== 'object' || Array.isArray(given)) {
+  // undefined: nothing declared, like forRoot's default; null is a mistake, refused like forRoot(null).
+  if (given === undefined) return { breakers: {}, families: {} };
+  if (given === null || typeof given !== 'object' || Array.isArray(given)) {
     throw new CircuitBreakerConfigError('(module)', 'CircuitBreakerModule.forFeature', given, 'an object { breakers?, families? } or an object mapping breaker names to options');
   }
   const keys = Object.keys(given);

@@ -6,7 +6,7 @@ import type { CallEvent, StateChangeEvent } from './core/circuit-breaker.js';
 import { STATE_TABLE } from './core/states/index.js';
 import { CircuitBreakerConfigError } from './core/errors.js';
 import type { CircuitBreakerSettings } from './core/options.js';
-import { SETTING_KEYS, resolveOptions } from './core/options.js';
+import { SETTING_KEYS, WELL_FORMED, isWellFormed, resolveOptions } from './core/options.js';
 import { defaultStoreLogger } from './core/fleet/store.js';
 import type { CircuitBreakerStore, FleetOptions, FleetOptionsChange, LiveInstance } from './core/fleet/store.js';
 import { fleetOf } from './core/fleet/store-session.js';
@@ -318,6 +318,8 @@ export class CircuitBreakerRegistry implements OnModuleDestroy {
     if (typeof name !== 'string' || name.length === 0) {
       throw new CircuitBreakerConfigError(String(name), 'name', name, 'a non-empty string');
     }
+    // Before the name is remembered as undeclared: a name no breaker can have is not listed anywhere.
+    if (!isWellFormed(name)) throw new CircuitBreakerConfigError(name, 'name', name, WELL_FORMED);
     this.checkNotFamily(name, usedBy);
     const pattern = this.patterns.match(name);
     if (pattern !== undefined) return this.build(name, pattern.settings);
@@ -617,10 +619,18 @@ function describe(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 
-function validateModuleOptions(options: CircuitBreakerModuleOptions): void {
-  if (options === null || typeof options !== 'object') {
+/**
+ * The module options are an object: the one error for `forRoot(null)` (checked when forRoot is
+ * called, before anything reads them) and for a `forRootAsync` factory that returns null.
+ */
+export function checkModuleOptionsObject(options: unknown): void {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
     throw new CircuitBreakerConfigError('(module)', 'CircuitBreakerModule options', options, 'an object');
   }
+}
+
+function validateModuleOptions(options: CircuitBreakerModuleOptions): void {
+  checkModuleOptionsObject(options);
   for (const key of Object.keys(options)) {
     if (!MODULE_OPTION_KEYS.includes(key)) {
       throw new CircuitBreakerConfigError('(module)', key, (options as Record<string, unknown>)[key], `absent (known module options: ${MODULE_OPTION_KEYS.join(', ')}, isGlobal)`);

@@ -1,14 +1,23 @@
 /**
  * What each transport sends for a breaker's own errors (an open circuit, a timeout): HTTP 503 /
- * 504, an `RpcException`, a GraphQL error, a `WsException`. The transport packages are optional:
- * an application without one has no context of that type to map.
+ * 504, an `RpcException`, a GraphQL error, a `WsException`; and for a key a family refused (400, or
+ * the transport's "bad input"). The transport packages are optional: an application without one
+ * has no context of that type to map.
  */
 import { HttpException, HttpStatus } from '@nestjs/common';
 import type { ArgumentsHost } from '@nestjs/common';
 import { CircuitBreakerTimeoutError, CircuitOpenError } from './core/errors.js';
+import { CircuitBreakerKeyError } from './family/family-options.js';
 
-/** A breaker's own errors: the ones mapped to the transport. */
+/** A breaker's own errors: the ones `errorFactory` sees. */
 export type CircuitBreakerError = CircuitOpenError | CircuitBreakerTimeoutError;
+
+/**
+ * Every error mapped to the transport: a breaker's own, and a key a family refused. A key comes
+ * from the request (a path parameter, a header), so a bad one is the caller's mistake: a 400, not
+ * a 500 that Nest would log with its stack on every request.
+ */
+export type MappedError = CircuitBreakerError | CircuitBreakerKeyError;
 
 export function isCircuitBreakerError(error: unknown): error is CircuitBreakerError {
   return error instanceof CircuitOpenError || error instanceof CircuitBreakerTimeoutError;
@@ -85,8 +94,23 @@ export function errorFields(error: CircuitBreakerError): Record<string, unknown>
     : { code: 'CIRCUIT_TIMEOUT', breaker: error.breakerName, timeoutMs: error.timeoutMs };
 }
 
-/** 503 (open) or 504 (timeout), with the body docs/nestjs.md ("What the client receives") documents. Retry-After is set apart. */
-export function toHttpException(error: CircuitBreakerError): HttpException {
+/** The GraphQL `extensions.code` and WS payload `code` of a refused key. */
+export const INVALID_KEY_CODE = 'CIRCUIT_BREAKER_INVALID_KEY';
+
+/**
+ * 503 (open), 504 (timeout) or 400 (a refused key), with the body docs/nestjs.md ("What the client
+ * receives") documents. Retry-After is set apart.
+ */
+export function toHttpException(error: MappedError): HttpException {
+  if (error instanceof CircuitBreakerKeyError) {
+    // The message shows at most 60 characters of the key (CircuitBreakerKeyError's own rule), never
+    // an object or array given as a key.
+    return new HttpException(
+      { statusCode: HttpStatus.BAD_REQUEST, error: 'Bad Request', message: error.message, family: error.familyName },
+      HttpStatus.BAD_REQUEST,
+      { cause: error },
+    );
+  }
   if (error instanceof CircuitBreakerTimeoutError) {
     return new HttpException(
       { statusCode: HttpStatus.GATEWAY_TIMEOUT, error: 'Gateway Timeout', message: error.message, breaker: error.breakerName, timeoutMs: error.timeoutMs },
@@ -110,7 +134,8 @@ export function retryAfterSeconds(error: CircuitBreakerError): string | undefine
  * The transport's own error for a context type; the error itself for a context this library does
  * not know (a custom transport), or when the transport's package could not be loaded.
  */
-export function toTransportError(error: CircuitBreakerError, type: string, classes: TransportClasses): unknown {
+export function toTransportError(error: MappedError, type: string, classes: TransportClasses): unknown {
+  if (error instanceof CircuitBreakerKeyError) return toKeyTransportError(error, type, classes);
   switch (type) {
     case 'http':
       return toHttpException(error);
@@ -127,6 +152,26 @@ export function toTransportError(error: CircuitBreakerError, type: string, class
     case 'ws':
       if (classes.WsException === null) return error;
       return new classes.WsException({ status: 'error', message: error.message, ...errorFields(error) });
+    default:
+      return error;
+  }
+}
+
+/** {@link toTransportError} for a refused key: the transport's way of saying "your input is wrong". */
+function toKeyTransportError(error: CircuitBreakerKeyError, type: string, classes: TransportClasses): unknown {
+  const fields = { code: INVALID_KEY_CODE, family: error.familyName };
+  switch (type) {
+    case 'http':
+      return toHttpException(error);
+    case 'rpc':
+      if (classes.RpcException === null) return error;
+      return new classes.RpcException({ status: 'invalid_key', message: error.message, family: error.familyName });
+    case 'graphql':
+      if (classes.GraphQLError === null) return error;
+      return new classes.GraphQLError(error.message, { extensions: fields, originalError: error });
+    case 'ws':
+      if (classes.WsException === null) return error;
+      return new classes.WsException({ status: 'error', message: error.message, ...fields });
     default:
       return error;
   }

@@ -178,7 +178,7 @@ export class CircuitBreakerAdminController {
   @UseGuards(jsonBodyOnly)
   act(@Param('name') name: string, @Param('action') action: string): CircuitBreakerSnapshot | CircuitBreakerAdminFamily {
     const control = Object.hasOwn(MANUAL_ACTIONS, action) ? MANUAL_ACTIONS[action] : undefined;
-    if (control === undefined) throw new NotFoundException(`Unknown action "${action}"; actions: ${Object.keys(MANUAL_ACTIONS).join(', ')}, reconfigure`);
+    if (control === undefined) throw new NotFoundException(`Unknown action "${echoed(action)}"; actions: ${Object.keys(MANUAL_ACTIONS).join(', ')}, reconfigure`);
     const family = this.familyOf(name);
     if (family !== undefined) {
       if (action !== 'reset') {
@@ -196,7 +196,7 @@ export class CircuitBreakerAdminController {
   /** find() never builds a breaker: an unknown name answers 404 and creates nothing. */
   private find(name: string): CircuitBreaker {
     const breaker = this.registry.find(name);
-    if (breaker === undefined) throw new NotFoundException(`Circuit breaker "${name}" does not exist`);
+    if (breaker === undefined) throw new NotFoundException(`Circuit breaker "${echoed(name)}" does not exist`);
     return breaker;
   }
 
@@ -204,6 +204,17 @@ export class CircuitBreakerAdminController {
     return this.registry.hasFamily(name) ? this.registry.family(name) : undefined;
   }
 }
+
+/**
+ * A name or action from the request path as the error message shows it: at most
+ * {@link MAX_ECHOED_CHARS} characters, so a long path is not answered with a body as long (the
+ * longest real breaker name is 200 characters; 100 is enough to recognise what was asked).
+ */
+function echoed(text: string): string {
+  return text.length > MAX_ECHOED_CHARS ? `${text.slice(0, MAX_ECHOED_CHARS)}…` : text;
+}
+
+const MAX_ECHOED_CHARS = 100;
 
 function byName(a: CircuitBreakerSnapshot, b: CircuitBreakerSnapshot): number {
   return a.name < b.name ? -1 : a.name > b.name ? 1 : 0;

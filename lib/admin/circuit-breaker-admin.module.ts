@@ -49,7 +49,7 @@ export class CircuitBreakerAdminModule implements NestModule {
   }
 
   static register(options: CircuitBreakerAdminOptions = {}): DynamicModule {
-    if (options === null || typeof options !== 'object') throw CircuitBreakerConfigError.forComponent('CircuitBreakerAdminModule', 'options', options, 'an object');
+    if (options === null || typeof options !== 'object' || Array.isArray(options)) throw CircuitBreakerConfigError.forComponent('CircuitBreakerAdminModule', 'options', options, 'an object');
     // A misspelt `guard` silently ignored would mount the admin API unguarded.
     refuseUnknownOptions('CircuitBreakerAdminModule', options, OPTION_KEYS);
     const path = options.path ?? 'circuit-breakers';

@@ -170,6 +170,19 @@ const KNOWN_KEYS: ReadonlySet<string> = new Set(['name', ...SETTING_KEYS]);
 export const MAX_NAME_LENGTH = 200;
 
 /**
+ * Whether `text` is well-formed UTF-16: no lone surrogate (`"a\ud800"`). A lone surrogate encodes
+ * to U+FFFD in UTF-8, so "a\ud800" and "a\udc00" would be two breakers with one metric label, one
+ * log text and one Redis key. (`String.prototype.isWellFormed`, Node 20+; the ES2024 typings are
+ * not in this project's `lib`.)
+ */
+export function isWellFormed(text: string): boolean {
+  return (text as string & { isWellFormed(): boolean }).isWellFormed();
+}
+
+/** What a breaker (or family) name must be, when it is not well-formed UTF-16. */
+export const WELL_FORMED = 'well-formed UTF-16 (no lone surrogate such as "\ud800": it would print and encode like another name)';
+
+/**
  * Applies defaults and checks every option. Throws {@link CircuitBreakerConfigError} naming the
  * breaker, the option, the value and what is allowed. Options are read from own properties only:
  * nothing inherited (a polluted `Object.prototype`) changes a breaker.
@@ -185,6 +198,7 @@ export function resolveOptions(options: CircuitBreakerOptions): ResolvedOptions 
   if (name.length > MAX_NAME_LENGTH) {
     throw new CircuitBreakerConfigError(`${name.slice(0, 40)}…`, 'name', name, `a string of at most ${MAX_NAME_LENGTH} characters (it has ${name.length})`);
   }
+  if (!isWellFormed(name)) throw new CircuitBreakerConfigError(name, 'name', name, WELL_FORMED);
   const v = new Validator(name);
   for (const key of Object.keys(options)) {
     if (!KNOWN_KEYS.has(key)) {

@@ -105,7 +105,7 @@ function wholeMs(option: string, value: unknown, min: number, max: number): numb
 
 /** Validates at `register()`, so a bad value fails bootstrap with the option and the value named. */
 export function resolveDashboardOptions(options: CircuitBreakerDashboardOptions): ResolvedDashboardOptions {
-  if (options === null || typeof options !== 'object') fail('options', options, 'an object');
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) fail('options', options, 'an object');
   refuseUnknownOptions('CircuitBreakerDashboardModule', options, OPTION_KEYS);
   if (hasDotSegment(options.path)) fail('path', options.path, 'a path without "." or ".." segments (the page is served where the path says, never above it)');
   if (hasDotSegment(options.adminPath)) fail('adminPath', options.adminPath, 'a path without "." or ".." segments');

@@ -4,7 +4,7 @@
  */
 import { CircuitBreakerConfigError } from '../core/errors.js';
 import type { CircuitBreakerSettings } from '../core/options.js';
-import { MAX_NAME_LENGTH, resolveOptions } from '../core/options.js';
+import { MAX_NAME_LENGTH, WELL_FORMED, isWellFormed, resolveOptions } from '../core/options.js';
 import { MAX_TIMER_MS, Validator, own } from '../core/validator.js';
 
 /** How many breakers a family keeps, and for how long an unused one lives. */
@@ -70,6 +70,7 @@ export function splitFamilySettings(settings: CircuitBreakerFamilySettings): { b
 
 /** Checks a family name (see {@link CircuitBreakerFamilyOptions.name}). */
 export function checkFamilyName(name: unknown): string {
+  if (typeof name === 'string' && name.length > 0 && !isWellFormed(name)) throw new CircuitBreakerConfigError(name, 'name', name, `a family name in ${WELL_FORMED}`);
   if (typeof name !== 'string' || name.length === 0 || name.length > MAX_NAME_LENGTH - 2 || name.includes(':') || name.includes('*')) {
     throw new CircuitBreakerConfigError(
       typeof name === 'string' && name.length > 0 ? name : '(unnamed family)',
@@ -132,6 +133,7 @@ export function keyProblem(familyName: string, key: unknown): string | undefined
   if (key.length === 0) return 'is empty (a key must be a non-empty string)';
   const longest = MAX_NAME_LENGTH - familyName.length - 1;
   if (key.length > longest) return `is ${key.length} characters long (at most ${longest}, so that "${familyName}:<key>" is at most ${MAX_NAME_LENGTH})`;
+  if (!isWellFormed(key)) return 'is not well-formed UTF-16: it has a lone surrogate (it would encode like another key in logs, metric labels and store keys)';
   if (CONTROL.test(key)) return 'contains a control character (keys appear in logs, metric labels and store keys)';
   const invisible = INVISIBLE.exec(key);
   if (invisible !== null) {

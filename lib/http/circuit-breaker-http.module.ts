@@ -162,7 +162,7 @@ export class CircuitBreakerHttpModule {
 
 function checkOptions(options: CircuitBreakerHttpOptions): void {
   const where = 'CircuitBreakerHttpModule.register';
-  if (options === null || typeof options !== 'object') throw CircuitBreakerConfigError.forComponent(where, 'options', options, 'an object');
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw CircuitBreakerConfigError.forComponent(where, 'options', options, 'an object');
   refuseUnknownOptions(where, options, ['family', 'perHost', 'options', 'keyOf']);
   if (options.perHost !== undefined && typeof options.perHost !== 'boolean') throw CircuitBreakerConfigError.forComponent(where, 'perHost', options.perHost, 'a boolean');
   if (options.keyOf !== undefined && typeof options.keyOf !== 'function') throw CircuitBreakerConfigError.forComponent(where, 'keyOf', options.keyOf, 'a function (url: URL) => string');

@@ -38,7 +38,11 @@ export interface CircuitBreakerModuleOptions {
   families?: Record<string, CircuitBreakerFamilySettings>;
   /** Fail bootstrap when @UseCircuitBreaker / @InjectCircuitBreaker names a breaker declared nowhere. Default false. */
   strict?: boolean;
-  /** Custom mapping of CircuitOpenError / CircuitBreakerTimeoutError per transport. */
+  /**
+   * Custom mapping of CircuitOpenError / CircuitBreakerTimeoutError per transport. Not called for a
+   * key a family refused (CircuitBreakerKeyError): that always gets the built-in 400 / invalid-key
+   * mapping; name it in a filter's `@Catch()` to answer it otherwise.
+   */
   errorFactory?: CircuitBreakerErrorFactory;
   /**
    * Where state transitions are logged: open as a warning (with the rates that tripped it),
@@ -82,7 +86,9 @@ export interface UseCircuitBreakerOptions {
    * key's breaker is built from the family's options (forRoot `families`, or this decorator's
    * `options`, which may then carry `maxKeys` and `idleTtlMs`). A key function that throws, or a
    * key that is not a non-empty string of printable characters, fails that call with its error
-   * (a `CircuitBreakerKeyError` naming the family); it is never recorded.
+   * (a `CircuitBreakerKeyError` naming the family); it is never recorded. The exception filter
+   * answers a `CircuitBreakerKeyError` with HTTP 400 (the transport's bad-input error elsewhere); a
+   * key function's own error passes through unchanged (Nest's 500 for a plain `Error`).
    */
   key?: (...args: never[]) => string;
 }

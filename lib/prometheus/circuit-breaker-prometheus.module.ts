@@ -23,7 +23,7 @@ const OPTION_KEYS: readonly (keyof CircuitBreakerPrometheusOptions)[] = ['regist
 export class CircuitBreakerPrometheusModule {
   static forRoot(options: CircuitBreakerPrometheusOptions = {}): DynamicModule {
     // Unknown keys fail here, at forRoot(), rather than being ignored (the values are checked when the metrics are made).
-    if (options === null || typeof options !== 'object') throw CircuitBreakerConfigError.forComponent('CircuitBreakerPrometheusModule', 'options', options, 'an object');
+    if (options === null || typeof options !== 'object' || Array.isArray(options)) throw CircuitBreakerConfigError.forComponent('CircuitBreakerPrometheusModule', 'options', options, 'an object');
     refuseUnknownOptions('CircuitBreakerPrometheusModule', options, OPTION_KEYS);
     return {
       module: CircuitBreakerPrometheusModule,

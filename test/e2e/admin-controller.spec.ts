@@ -100,6 +100,21 @@ describe('CircuitBreakerAdminModule', () => {
     expect(state()).toBe(before);
   });
 
+  it('echoes at most 100 characters of an unknown name or action in a 404, however long the path', async () => {
+    const { get, post } = await setup();
+    const long = 'x'.repeat(5_000);
+    const res = await get(`/${long}`).expect(404);
+    expect(res.body.message).toBe(`Circuit breaker "${'x'.repeat(100)}…" does not exist`);
+    expect(res.text.length).toBeLessThan(300);
+    for (const path of [`/${long}/reset`, `/${long}/reconfigure`]) {
+      const answer = await post(path, {}).expect(404);
+      expect(answer.text.length).toBeLessThan(300);
+    }
+    const action = await post(`/payments/${long}`).expect(404);
+    expect(action.body.message).toMatch(new RegExp(`^Unknown action "${'x'.repeat(100)}…"; actions: `));
+    expect(action.text.length).toBeLessThan(400);
+  });
+
   it('forces open, disables, switches to metrics-only and resets, answering the new snapshot', async () => {
     const { server, post, payments, clock } = await setup();
 

@@ -275,4 +275,43 @@ describe('breaker names at bootstrap', () => {
       expect(error).toMatchObject({ breakerName: 'bad', option: 'timeoutMs', value: -5 });
     });
   });
+
+  // "a\ud800" and "a\udc00" both encode to "a\ufffd" in UTF-8: two breakers, one metric label,
+  // one log text, one Redis key.
+  describe('a name with a lone surrogate', () => {
+    it.each<[string, () => CircuitBreakerModuleOptions]>([
+      ['a breakers key', () => ({ breakers: { 'pay\ud800': {} } })],
+      ['a families key', () => ({ families: { 'shards\udc00': {} } })],
+      ['a pattern', () => ({ breakers: { 'pay\ud800-*': {} } })],
+    ])('in %s fails bootstrap with a CircuitBreakerConfigError', async (_where, options) => {
+      const error = await apps.bootstrapError({ imports: [forRoot(options())] });
+      expect(error).toBeInstanceOf(CircuitBreakerConfigError);
+      expect(error).toMatchObject({ option: 'name' });
+      expect((error as Error).message).toContain('well-formed UTF-16');
+    });
+
+    it('in a decorator fails bootstrap with a CircuitBreakerConfigError', async () => {
+      @Injectable()
+      class LoneSurrogateClient {
+        @UseCircuitBreaker('pay\udc00')
+        async pay(): Promise<string> {
+          return 'paid';
+        }
+      }
+      const error = await apps.bootstrapError({ imports: [forRoot()], providers: [LoneSurrogateClient] });
+      expect(error).toBeInstanceOf(CircuitBreakerConfigError);
+      expect((error as Error).message).toContain('well-formed UTF-16');
+    });
+
+    it('is refused by registry.get, and not remembered as an undeclared name', async () => {
+      const app = apps.track(await startApp({ imports: [forRoot()] }));
+      const registry = app.get(CircuitBreakerRegistry);
+      expect(() => registry.get('pay\ud800')).toThrow(CircuitBreakerConfigError);
+      expect(() => registry.get('pay\ud800')).toThrow('well-formed UTF-16');
+      expect(registry.find('pay\ud800')).toBeUndefined();
+      expect([...registry.undeclaredNames().keys()]).not.toContain('pay\ud800');
+      expect(() => new CircuitBreaker({ name: 'pay\udc00' })).toThrow(CircuitBreakerConfigError);
+      expect(registry.get('pay\u{1F600}').name).toBe('pay\u{1F600}'); // a surrogate pair is one character
+    });
+  });
 });

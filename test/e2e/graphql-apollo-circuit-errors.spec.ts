@@ -81,6 +81,13 @@ class QuotesResolver {
     return this.rates.rate(pair);
   }
 
+  /** Keyed by an argument: a reserved venue is the client's mistake. */
+  @Query(() => String, { nullable: true })
+  @UseCircuitBreaker('venues', { key: (venue: string) => venue })
+  async venue(@Args('venue') venue: string) {
+    return `open: ${venue}`;
+  }
+
   @Query(() => Quote)
   @UseCircuitBreaker('cached-quotes', { fallback: 'lastQuote' })
   async cachedQuote(@Args('symbol') symbol: string, @Args('maxAgeS', { type: () => String }, ParseIntPipe) maxAgeS: number) {
@@ -150,6 +157,17 @@ describe.each(platforms)('GraphQL (Apollo, %s): breaker errors as GraphQL errors
       extensions: { code: 'CIRCUIT_OPEN', breaker: 'quotes', retryAfterMs: 8_500 },
     });
     expect(exchange.calls).toBe(calls);
+  });
+
+  it('a key the family refuses: extensions.code CIRCUIT_BREAKER_INVALID_KEY naming the family', async () => {
+    const { graphql } = await setup();
+    const res = await graphql('{ status venue(venue: "_other") }');
+    expect(res.body.data).toEqual({ status: 'ok', venue: null });
+    expect(res.body.errors[0]).toMatchObject({
+      message: expect.stringMatching(/^Circuit breaker family "venues": key "_other" is reserved/),
+      path: ['venue'],
+      extensions: { code: 'CIRCUIT_BREAKER_INVALID_KEY', family: 'venues' },
+    });
   });
 
   it('a decorated provider behind an undecorated resolver: the same error (forced_open: no retryAfterMs)', async () => {

@@ -26,6 +26,13 @@ class QuoteRpcController {
     if (data.fail === true) throw new Error('exchange down');
     return { symbol: data.symbol, price: 101 };
   }
+
+  /** Keyed by the message's venue: a reserved one is the sender's mistake. */
+  @MessagePattern('venue-quote')
+  @UseCircuitBreaker('rpc-venues', { key: (data: { venue: string }) => data.venue })
+  async venueQuote(@Payload() data: { venue: string }): Promise<string> {
+    return `quoted on ${data.venue}`;
+  }
 }
 
 @Injectable()
@@ -110,6 +117,13 @@ describe('RPC (TCP microservice on loopback)', () => {
     clock.advance(4_000);
     await expect(firstValueFrom(client.send('quote', { symbol: 'ACME' }))).resolves.toEqual({ symbol: 'ACME', price: 101 });
     expect(registry.get('rpc-quotes').state).toBe('closed');
+  });
+
+  it('a key the family refuses: the client receives status invalid_key naming the family', async () => {
+    const { client } = await setup();
+    await expect(firstValueFrom(client.send('venue-quote', { venue: 'xnys' }))).resolves.toBe('quoted on xnys');
+    const refused = await errorOf(firstValueFrom(client.send('venue-quote', { venue: '_other' })));
+    expect(refused).toEqual({ status: 'invalid_key', family: 'rpc-venues', message: expect.stringMatching(/^Circuit breaker family "rpc-venues": key "_other" is reserved/) });
   });
 
   it('an undecorated message handler over a decorated provider: the client receives the same error (forced_open: no retryAfterMs)', async () => {

@@ -67,6 +67,13 @@ class QuotesGateway {
     return this.rates.rate(pair);
   }
 
+  /** Keyed by the message: a reserved key is the client's mistake. */
+  @SubscribeMessage('venue-quote')
+  @UseCircuitBreaker('ws-venues', { key: (venue: string) => venue })
+  venueQuote(@MessageBody() venue: string) {
+    return { venue };
+  }
+
   @SubscribeMessage('busy-rate')
   @UseFilters(new BusyWsFilter())
   busyRate(@MessageBody() pair: string) {
@@ -160,6 +167,19 @@ describe.each(platforms)('WebSocket gateway (socket.io, %s): breaker errors as W
     const exception = next(socket, 'exception');
     socket.emit('rate', 'EURUSD');
     await expect(exception).resolves.toEqual({ status: 'error', code: 'CIRCUIT_OPEN', message: 'Circuit breaker "ws-rates" is open', breaker: 'ws-rates' });
+  });
+
+  it('a key the family refuses: code CIRCUIT_BREAKER_INVALID_KEY naming the family, not "Internal server error"', async () => {
+    const { socket } = await setup();
+    await expect(socket.emitWithAck('venue-quote', 'xnys')).resolves.toEqual({ venue: 'xnys' });
+    const exception = next(socket, 'exception');
+    socket.emit('venue-quote', '_overflow');
+    await expect(exception).resolves.toEqual({
+      status: 'error',
+      code: 'CIRCUIT_BREAKER_INVALID_KEY',
+      family: 'ws-venues',
+      message: expect.stringMatching(/^Circuit breaker family "ws-venues": key "_overflow" is reserved/),
+    });
   });
 
   it('a timeout: code CIRCUIT_TIMEOUT with timeoutMs', async () => {

@@ -93,6 +93,9 @@ describe('keys are caller input', () => {
     ['no\u00a0break', 'contains U+00A0'],
     ['\ufeffbom', 'contains U+FEFF'],
     ['ideographic\u3000space', 'contains U+3000'],
+    ['a\ud800', 'is not well-formed UTF-16'],
+    ['a\udc00', 'is not well-formed UTF-16'],
+    ['\udc00\ud800', 'is not well-formed UTF-16'],
     ['_overflow', 'is reserved'],
     ['x'.repeat(194), 'is 194 characters long (at most 193'],
   ])('%j: execute rejects with CircuitBreakerKeyError naming the family; nothing is made or recorded', async (key, problem) => {
