@@ -262,13 +262,27 @@ export function useRedisServer(): RedisFixture {
 export { ManualClock };
 
 /**
- * Two instances' `openedAt` for one opening. The store places a shared opening on each reader's clock
- * from the server's time; an answer read more than `commandTimeoutMs` after its write (a slow or
- * just-restarted server, a loaded CI machine) is placed against the read, which these tests' ManualClock
- * may have moved one sync interval past. Peers agree to within that (docs/fleet.md, "One clock").
+ * Two instances' `openedAt` for one opening. The store keeps an opening as a duration on the Redis
+ * server's clock and each reader places it on its own clock (docs/fleet.md, "One clock"). In
+ * production both run in real time; here the instances' ManualClock stands still while the server's
+ * clock runs, so an opening written and read later is placed earlier by the real time that passed
+ * in between, and later by what the ManualClock was moved meanwhile. Give `since` (from
+ * {@link openingWatch}, taken before the write) to allow for both; without it, one sync interval.
  */
-export function expectSameOpening(actual: number | undefined, expected: number | undefined): void {
+export function expectSameOpening(actual: number | undefined, expected: number | undefined, since?: OpeningWatch): void {
   expect(actual).toEqual(expect.any(Number));
   expect(expected).toEqual(expect.any(Number));
-  expect(Math.abs(actual! - expected!)).toBeLessThanOrEqual(SYNC_MS);
+  const drift = since === undefined ? 0 : Math.max(performance.now() - since.realMs, since.clock.now() - since.clockMs);
+  expect(Math.abs(actual! - expected!)).toBeLessThanOrEqual(SYNC_MS + Math.ceil(drift));
+}
+
+export interface OpeningWatch {
+  readonly clock: ManualClock;
+  readonly realMs: number;
+  readonly clockMs: number;
+}
+
+/** Notes the real time and the ManualClock's before an opening is written (see {@link expectSameOpening}). */
+export function openingWatch(clock: ManualClock): OpeningWatch {
+  return { clock, realMs: performance.now(), clockMs: clock.now() };
 }

@@ -22,6 +22,7 @@ import {
   subscribed,
   uniquePrefix,
   expectSameOpening,
+  openingWatch,
 } from './helpers.js';
 import type { CapturingLogger, Instance } from './helpers.js';
 
@@ -140,6 +141,7 @@ test('Redis killed mid-traffic: local fallback, one warning, local trips protect
   expect(loggers.map((logger) => logger.logs.length)).toEqual([0, 0]);
 
   // Redis comes back (empty: it keeps nothing on disk).
+  const rejoining = openingWatch(clock);
   await server.start();
   await tickUntil(
     () => a.breaker.snapshot().store === 'shared' && b.breaker.snapshot().store === 'shared',
@@ -152,7 +154,7 @@ test('Redis killed mid-traffic: local fallback, one warning, local trips protect
   // A's trip during the outage is written back, and B adopts it.
   await tickUntil(() => b.breaker.state === 'open', clock, stores, 'B to adopt the trip made during the outage');
   expect(b.events[b.events.length - 1]).toMatchObject({ from: 'closed', to: 'open', reason: 'shared_state' });
-  expectSameOpening(b.breaker.snapshot().openedAt, openedAt);
+  expectSameOpening(b.breaker.snapshot().openedAt, openedAt, rejoining);
   expect(await storedState(admin, stores[0]!, NAME)).toMatchObject({ s: 'open' });
 
   // Sharing resumes both ways: a reset on B closes A; a trip on A opens B.
