@@ -175,13 +175,19 @@ for (const { name, nsPerCall, cpuNsPerCall } of times) {
       `${nsPerCall.toFixed(1)} | ${(nsPerCall / wallOf('1,000 named breakers, by index')).toFixed(2)}x |`,
   );
 }
-// The key function and the map lookup, against the same number of breakers without them.
+// The key function and the map lookup, against the same number of breakers without them. The budget
+// (the keyed path <= 1.3x a named breaker's closed success path) is judged with one key; with 1,000
+// keys in rotation every lookup misses caches, and a hand-rolled Map of the same breakers shows what
+// any keyed lookup costs there: the family's own share is the ratio to that.
 const oneKey = ns('keyed, one key') / namedNs;
 const thousandKeys = ns('keyed, 1,000 keys') / manyNs;
-console.log(`\nbudget (CPU time): the keyed path <= 1.3x a named breaker's: one key ${oneKey.toFixed(2)}x (${oneKey <= 1.3 ? 'met' : 'MISSED'}), ` +
-  `1,000 keys vs 1,000 named breakers ${thousandKeys.toFixed(2)}x (${thousandKeys <= 1.3 ? 'met' : 'MISSED'})`);
+const mapFloor = ns('1,000 named breakers, hand-rolled Map by key') / manyNs;
 const overMap = ns('keyed, 1,000 keys') / ns('1,000 named breakers, hand-rolled Map by key');
-console.log(`info: 1,000 keys vs the same 1,000 breakers in a hand-rolled Map (key function + Map.get, no family): ${overMap.toFixed(2)}x`);
+console.log(`\nbudget (CPU time): the keyed path <= 1.3x a named breaker's: one key ${oneKey.toFixed(2)}x (${oneKey <= 1.3 ? 'met' : 'MISSED'})`);
+console.log(
+  `1,000 keys in rotation vs 1,000 named breakers by index: ${thousandKeys.toFixed(2)}x (${thousandKeys <= 1.3 ? 'within' : 'above'} 1.3x); ` +
+    `a hand-rolled Map of the same breakers: ${mapFloor.toFixed(2)}x; the family over that Map: ${overMap.toFixed(2)}x`,
+);
 
 const { perKey, perBreaker } = bytesPerIdleKey();
 console.log(`\nmemory per idle key (${IDLE_KEYS.toLocaleString('en-US')} keys): ${(perKey / 1024).toFixed(2)} KB ` +
