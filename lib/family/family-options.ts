@@ -122,10 +122,14 @@ export class CircuitBreakerKeyError extends TypeError {
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 /**
  * Characters that print as nothing or as a plain space: format characters (Cf: bidi overrides such
- * as U+202E, zero-width U+200B, U+FEFF), line and paragraph separators (U+2028, U+2029) and every
- * space but the ASCII one (U+00A0...). "a\u200bb" and "ab" would be two look-alike breakers.
+ * as U+202E, zero-width U+200B, U+FEFF), Unicode's default-ignorable code points (variation
+ * selectors, the combining grapheme joiner U+034F, Hangul fillers such as U+3164), the blank
+ * braille cell U+2800, line and paragraph separators (U+2028, U+2029) and every space but the ASCII
+ * one (U+00A0...). "a\u200bb" and "ab" would be two look-alike breakers.
  */
-const INVISIBLE = /[\p{Cf}\p{Zl}\p{Zp}]|(?! )\p{Zs}/u;
+const INVISIBLE = /[\p{Cf}\p{Default_Ignorable_Code_Point}\p{Zl}\p{Zp}\u2800]|(?! )\p{Zs}/u;
+/** What a message shows of a key: anything invisible or a control character as a \u escape, never as it is. */
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\p{Cf}\p{Default_Ignorable_Code_Point}\p{Zl}\p{Zp}\u2800\p{Cs}]|(?! )\p{Zs}/gu;
 
 /** The problem with `key` for the family `familyName`, or undefined when it is a valid key. */
 export function keyProblem(familyName: string, key: unknown): string | undefined {
@@ -138,14 +142,22 @@ export function keyProblem(familyName: string, key: unknown): string | undefined
   const invisible = INVISIBLE.exec(key);
   if (invisible !== null) {
     const codePoint = `U+${invisible[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
-    return `contains ${codePoint}, an invisible or format character (bidi controls, zero-width characters, line separators and spaces other than " " make look-alike keys)`;
+    return `contains ${codePoint}, an invisible or format character (bidi controls, zero-width and default-ignorable characters, line separators and spaces other than " " make look-alike keys)`;
   }
   if (RESERVED_KEYS.has(key)) return `is reserved (${[...RESERVED_KEYS].join(' and ')} are the family's own)`;
   return undefined;
 }
 
+function escapeCodePoint(c: string): string {
+  const code = c.codePointAt(0)!.toString(16).toUpperCase();
+  return code.length > 4 ? `\\u{${code}}` : `\\u${code.padStart(4, '0')}`;
+}
+
 function describeKey(key: unknown): string {
-  if (typeof key === 'string') return JSON.stringify(key.length > 60 ? `${key.slice(0, 60)}…` : key);
+  if (typeof key === 'string') {
+    const shown = (key.length > 60 ? `${key.slice(0, 60)}…` : key).replace(/[\\"]/g, '\\$&').replace(UNPRINTABLE, escapeCodePoint);
+    return `"${shown}"`;
+  }
   if (typeof key === 'function') return 'a function';
   if (key === null || key === undefined || typeof key === 'number' || typeof key === 'boolean') return String(key);
   return typeof key === 'object' ? (Array.isArray(key) ? 'an array' : 'an object') : typeof key;

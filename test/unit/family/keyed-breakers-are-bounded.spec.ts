@@ -4,6 +4,15 @@ import { describe, expect, it } from '@jest/globals';
 import { CircuitBreakerConfigError, CircuitBreakerFamily, CircuitBreakerKeyError, CircuitOpenError, InMemoryCircuitBreakerStore, ManualClock } from 'nestjs-breaker';
 import type { BreakerRetiredEvent, CircuitBreakerFamilySettings, StateChangeEvent } from 'nestjs-breaker';
 
+function thrown(fn: () => unknown): Error {
+  try {
+    fn();
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('expected a throw');
+}
+
 const TTL = 60_000;
 
 function family(settings: CircuitBreakerFamilySettings = {}, warnings: string[] = []) {
@@ -93,6 +102,12 @@ describe('keys are caller input', () => {
     ['no\u00a0break', 'contains U+00A0'],
     ['\ufeffbom', 'contains U+FEFF'],
     ['ideographic\u3000space', 'contains U+3000'],
+    ['hangul\u3164filler', 'contains U+3164'],
+    ['half\uFFA0width', 'contains U+FFA0'],
+    ['cgj\u034Fx', 'contains U+034F'],
+    ['vs\uFE0Fx', 'contains U+FE0F'],
+    ['braille\u2800blank', 'contains U+2800'],
+    ['tag\u{E0041}x', 'contains U+E0041'],
     ['a\ud800', 'is not well-formed UTF-16'],
     ['a\udc00', 'is not well-formed UTF-16'],
     ['\udc00\ud800', 'is not well-formed UTF-16'],
@@ -115,6 +130,21 @@ describe('keys are caller input', () => {
     expect(shards.size).toBe(0);
     expect(() => shards.get(key as string)).toThrow(CircuitBreakerKeyError);
     expect(() => shards.executeSync(key as string, () => 1)).toThrow(CircuitBreakerKeyError);
+  });
+
+  it('a refusal message shows invisible characters as \\u escapes, never as they are (the message reaches logs and 400 bodies)', () => {
+    const { shards } = family();
+    for (const [key, shown] of [
+      ['evil\u202Etxt', 'evil\\u202Etxt'],
+      ['a\u2028b', 'a\\u2028b'],
+      ['a\u0085b', 'a\\u0085b'],
+      ['a\u{E0041}b', 'a\\u{E0041}b'],
+      ['a\ud800', 'a\\uD800'],
+    ] as const) {
+      const message = thrown(() => shards.get(key)).message;
+      expect(message).toContain(`key "${shown}"`);
+      expect(message).not.toContain(key);
+    }
   });
 
   it('accepts the longest key that keeps family:key within 200 characters, and any printable text', async () => {
