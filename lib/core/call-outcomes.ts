@@ -62,50 +62,55 @@ export function emitCallEvent(
 }
 
 /**
- * The low-level API's permits in a state whose calls all share one permit (closed, disabled,
- * metrics_only): each call gets a ticket of its own, so that ending it twice, or ending a number
- * never issued, is ignored as the permit API promises. Made on the first acquirePermission(); a
- * new generation (a transition) starts a new set (the old tickets are stale: totals only).
+ * The permits the low-level API handed out and that have not ended, each with the permit its
+ * outcome is recorded under. In a state whose calls all share one permit (closed, disabled,
+ * metrics_only) each call gets a ticket of its own, recorded as the shared one; a half-open trial's
+ * permit is already its own. Ending a permit takes it out, so a permit ended twice (also across a
+ * transition, when it is stale) or a number never issued is ignored, as the permit API promises.
+ * Made on the first acquirePermission(). Bounded: past MAX_LIVE permits never ended, the oldest
+ * are forgotten (ending one later is then ignored).
  */
 export class PermitTickets {
-  private base = -1;
   private next = 0;
-  private readonly live = new Set<number>();
+  private base = -1;
+  private readonly live = new Map<number, number>();
 
-  issue(base: number): number {
-    if (base !== this.base) this.restart(base);
-    this.next = (this.next % (PERMIT_SPAN - 1)) + 1;
-    const ticket = base + this.next;
-    this.live.add(ticket);
-    return ticket;
+  /** A permit for the low-level API, for `permit` as the state issued it (`base`: the shared one). */
+  issue(permit: number, base: number): number {
+    let issued = permit;
+    if (permit === base) {
+      if (base !== this.base) {
+        this.base = base;
+        this.next = 0;
+      }
+      this.next = (this.next % (PERMIT_SPAN - 1)) + 1;
+      issued = base + this.next;
+    }
+    this.live.set(issued, permit);
+    if (this.live.size > MAX_LIVE) this.live.delete(this.live.keys().next().value!);
+    return issued;
   }
 
-  /** Whether `permit` is a live ticket of generation `base` (it is then ended). */
-  end(permit: number, base: number): boolean {
-    if (base !== this.base) this.restart(base);
-    return this.live.delete(permit);
-  }
-
-  private restart(base: number): void {
-    this.base = base;
-    this.next = 0;
-    this.live.clear();
+  /** The permit `issued` is recorded under, ending it; NOT_PERMITTED when it is not live. */
+  end(issued: number): number {
+    const permit = this.live.get(issued);
+    if (permit === undefined) return NOT_PERMITTED;
+    this.live.delete(issued);
+    return permit;
   }
 }
 
+/** Low-level permits kept live at most (a caller that never ends its permits must not grow memory without bound). */
+const MAX_LIVE = 65_536;
+
 /**
- * The permit a low-level API call (`recordSuccess(permit)`, ...) ends: a live ticket ends as its
- * state's shared permit; the shared permit itself was never handed to the low-level API, so it is
- * ignored (NOT_PERMITTED); anything else (a half-open trial's own permit, a stale one) as given.
- * A value that is not a safe integer >= 0 is a TypeError.
+ * The permit a low-level API call (`recordSuccess(permit)`, ...) ends, or NOT_PERMITTED (ignore it)
+ * when it is not a live permit of this breaker: never issued, or already ended. A value that is not
+ * a safe integer >= 0 is a TypeError.
  */
 export function endPermit(breaker: CircuitBreaker, permit: number, method: string): number {
   if (!Number.isSafeInteger(permit) || permit < 0) {
     throw new TypeError(`Circuit breaker "${breaker.name}": ${method}() expects a permit from acquirePermission(), got ${describeValue(permit)}`);
   }
-  const base = breaker.permitBase;
-  if (permit === base) return NOT_PERMITTED;
-  const tickets = breaker.tickets;
-  if (tickets !== null && permit > base && permit < base + PERMIT_SPAN && tickets.end(permit, base)) return base;
-  return permit;
+  return breaker.tickets === null ? NOT_PERMITTED : breaker.tickets.end(permit);
 }

@@ -191,7 +191,7 @@ export class CircuitBreaker {
   acquirePermission(): number {
     const permit = this.acquire();
     if (permit === NOT_PERMITTED) throw this.rejection();
-    return permit === this.permitBase ? (this.tickets ??= new PermitTickets()).issue(permit) : permit;
+    return (this.tickets ??= new PermitTickets()).issue(permit, this.permitBase);
   }
 
   /**

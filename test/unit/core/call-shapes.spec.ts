@@ -277,3 +277,34 @@ describe('low-level permits while closed (every call shares the state, each perm
     expect(breaker.state).toBe('open');
   });
 });
+
+describe('low-level permits across a transition', () => {
+  it('a permit ended in a catch (tripping the circuit) and again in a finally counts once', () => {
+    const { breaker } = setup({ ...settings, consecutiveFailureThreshold: 1 });
+    const kinds: string[] = [];
+    breaker.onCall((event) => kinds.push(event.kind));
+    const permit = breaker.acquirePermission();
+    breaker.recordFailure(permit, new Error('trips'));
+    expect(breaker.state).toBe('open');
+    breaker.releasePermission(permit); // the finally: already ended
+    breaker.recordSuccess(permit);
+    expect(breaker.totals()).toMatchObject({ failedCalls: 1, ignoredCalls: 0, successfulCalls: 0 });
+    expect(kinds).toEqual(['failure']);
+  });
+
+  it('a stale permit (taken before the transition) counts once in the totals, however often it is ended', () => {
+    const { breaker, clock } = setup({ ...settings, consecutiveFailureThreshold: 1, openDurationMs: 1000 });
+    const early = breaker.acquirePermission();
+    breaker.recordFailure(breaker.acquirePermission(), new Error('opens it'));
+    clock.advance(1000);
+    const trial = breaker.acquirePermission(); // half_open
+    breaker.recordFailure(early, new Error('late'));
+    breaker.recordFailure(early, new Error('late again'));
+    breaker.recordSuccess(early);
+    expect(breaker.totals()).toMatchObject({ failedCalls: 2, successfulCalls: 0 });
+    expect(breaker.snapshot()).toMatchObject({ state: 'half_open', halfOpenCallsInFlight: 1 });
+    breaker.recordSuccess(trial);
+    breaker.recordSuccess(trial); // already ended
+    expect(breaker.totals().successfulCalls).toBe(1);
+  });
+});
