@@ -43,8 +43,12 @@ export class CircuitBreakerModule extends ConfigurableModuleClass {
   static forRootAsync(options: typeof ASYNC_OPTIONS_TYPE): DynamicModule {
     // Nest's builder would throw a bare TypeError for null, and fail at bootstrap for {}.
     const given: unknown = options;
-    if (given === null || typeof given !== 'object' || Array.isArray(given) || !ASYNC_SOURCES.some((source) => (given as Record<string, unknown>)[source] !== undefined)) {
+    if (given === null || typeof given !== 'object' || Array.isArray(given) || !ASYNC_SOURCES.some((source) => (given as Record<string, unknown>)[source] != null)) {
       throw new CircuitBreakerConfigError('(module)', 'CircuitBreakerModule.forRootAsync options', given, `an object with one of ${ASYNC_SOURCES.join(', ')}`);
+    }
+    const factory = (given as Record<string, unknown>)['useFactory'];
+    if (factory != null && typeof factory !== 'function') {
+      throw new CircuitBreakerConfigError('(module)', 'CircuitBreakerModule.forRootAsync useFactory', factory, 'a function returning the module options (or a promise of them)');
     }
     return withInternals(super.forRootAsync(options), [], 'CircuitBreakerModule.forRootAsync');
   }

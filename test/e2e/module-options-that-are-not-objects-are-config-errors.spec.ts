@@ -56,9 +56,16 @@ describe('module options that are not objects', () => {
     ['null', null],
     ['undefined', undefined],
     ['an object with no useFactory, useClass or useExisting', { inject: [] }],
+    ['useFactory: null', { useFactory: null }],
   ])('forRootAsync refuses %s', (_what, value) => {
     expect(() => CircuitBreakerModule.forRootAsync(value as never)).toThrow(
       'Circuit breaker "(module)": option "CircuitBreakerModule.forRootAsync options" must be an object with one of useFactory, useClass, useExisting',
+    );
+  });
+
+  it('forRootAsync refuses a useFactory that is not a function', () => {
+    expect(() => CircuitBreakerModule.forRootAsync({ useFactory: 42 } as never)).toThrow(
+      'Circuit breaker "(module)": option "CircuitBreakerModule.forRootAsync useFactory" must be a function returning the module options (or a promise of them)',
     );
   });
 });
