@@ -5,6 +5,7 @@ import { CircuitBreaker } from './core/circuit-breaker.js';
 import type { CallEvent, StateChangeEvent } from './core/circuit-breaker.js';
 import { STATE_TABLE } from './core/states/index.js';
 import { CircuitBreakerConfigError } from './core/errors.js';
+import { describeCallbackError } from './core/callback-errors.js';
 import type { CircuitBreakerSettings } from './core/options.js';
 import { SETTING_KEYS, WELL_FORMED, isWellFormed, resolveOptions } from './core/options.js';
 import { defaultStoreLogger } from './core/fleet/store.js';
@@ -540,7 +541,7 @@ export class CircuitBreakerRegistry implements OnModuleDestroy {
   /** The app's logger for a breaker's callback errors, and for its store's outages. */
   private prepare(breaker: CircuitBreaker): void {
     const logger = this.logger;
-    if (logger !== undefined) breaker.onInternalError = (error, where) => logger.error(`${where} threw: ${describe(error)}`);
+    if (logger !== undefined) breaker.onInternalError = (error, where) => logger.error(describeCallbackError(error, where, true));
     const link = breaker.link; // null without a store: no fleet events to report
     if (link !== null) link.onFleetOptions = (change) => this.optionsChanges.next(change);
     // This app's breaker reports its fleet events (options adopted) to this app's logger, whichever app set the store's.
@@ -613,10 +614,6 @@ async function writeFleetOptions(breaker: CircuitBreaker, settings: unknown, sou
     throw new Error(`Circuit breaker "${name}": the store did not answer, so the fleet options were not written (this instance's options are unchanged)`);
   }
   return record;
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 
 /**

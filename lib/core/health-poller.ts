@@ -6,6 +6,7 @@
  * if it asked for one, aborts), and the next poll after it settled asks again.
  */
 import { cancelTimer, scheduleTimer } from './clock.js';
+import { CallbackAnswerError } from './callback-errors.js';
 import { CircuitBreakerTimeoutError, describeValue } from './errors.js';
 import type { ResolvedOptions } from './options.js';
 import type { CircuitState } from './states/index.js';
@@ -123,7 +124,7 @@ export class HealthPoller {
     if (!this.warnedAnswer) {
       this.warnedAnswer = true;
       this.breaker.onInternalError(
-        new TypeError(`healthCheck.check of circuit breaker "${this.breaker.name}" answered ${describeValue(answer)}: a check passes by answering true (false, a throw or a rejection fail it); this answer counts as failed`),
+        new CallbackAnswerError(`healthCheck.check of circuit breaker "${this.breaker.name}" answered ${describeValue(answer)}: a check passes by answering true (false, a throw or a rejection fail it); this answer counts as failed`),
         `healthCheck.check of circuit breaker "${this.breaker.name}"`,
       );
     }

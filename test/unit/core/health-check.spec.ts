@@ -1,6 +1,7 @@
 import { describe, expect, it, jest } from '@jest/globals';
 import { CircuitOpenError } from '../../../lib/index.js';
 import type { CircuitBreakerSettings } from '../../../lib/index.js';
+import { describeCallbackError } from '../../../lib/core/callback-errors.js';
 import { deferred, failSync, flush, setup, thrownBy } from './helpers.js';
 
 type Check = () => boolean | Promise<boolean>;
@@ -128,6 +129,8 @@ describe('healthCheck recovery', () => {
     const [error] = internalError.mock.calls[0] as [Error];
     expect(error.message).toContain('"payments" answered undefined');
     expect(error.message).toContain('passes by answering true');
+    // Reported in its own words, not as "... threw: ...": the check did not throw.
+    expect(describeCallbackError(error, 'healthCheck.check of circuit breaker "payments"')).toBe(error.message);
   });
 
   it('false fails the check without a report (it is a valid answer)', async () => {
