@@ -6,7 +6,7 @@
  * peers adopted an opening nobody held any more.)
  */
 import { expect, test } from '@jest/globals';
-import { ManualClock, attempt, deleteKeys, fail, instance, redisStore, settle, storedState, subscribed, turn, uniquePrefix, useRedisServer } from './helpers.js';
+import { ManualClock, SYNC_MS, advance, attempt, deleteKeys, fail, instance, redisStore, settle, storedState, subscribed, turn, uniquePrefix, useRedisServer } from './helpers.js';
 
 const NAME = 'payments';
 const COMMAND_TIMEOUT_MS = 200;
@@ -32,7 +32,12 @@ test('a transition queued during a stall and given up on is refused when Redis w
   // EVALSHA of an unknown script would fail on its own and prove nothing).
   b.breaker.reset();
   await settle(stores);
-  const before = await storedState(redis.admin, stores[0]!, NAME);
+  // A write that found its link not yet clean goes out with the next sync: tick until it landed.
+  let before = await storedState(redis.admin, stores[0]!, NAME);
+  for (let tick = 0; tick < 10 && before['v'] === undefined; tick++) {
+    await advance(clock, SYNC_MS, stores);
+    before = await storedState(redis.admin, stores[0]!, NAME);
+  }
   expect(before).toMatchObject({ v: '1', s: 'closed' });
 
   // Redis stalls (every client's commands wait), A trips and sends its transition into the stall.
